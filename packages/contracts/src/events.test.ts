@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { createEvent, eventSchema, MAX_EVENT_BYTES, parseEvent } from "./envelope.ts";
+import { EVENT_NAMES, EVENTS, type EventName } from "./events/index.ts";
+
+function documentedExample(name: EventName) {
+  const spec = EVENTS[name];
+  return {
+    specversion: "1.0",
+    id: `example-${name}`,
+    source: "bluegreen/test/1",
+    type: `bluegreen.${name}`,
+    time: "2026-11-26T10:00:00.000Z",
+    subject: "emily",
+    ...(spec.deploymentId === "none" ? {} : { deploymentid: "d-20261126-1a2b3c" }),
+    data: spec.example,
+  };
+}
+
+describe.each(EVENT_NAMES)("event %s", (name) => {
+  const spec = EVENTS[name];
+
+  it("accepts its documented example", () => {
+    const result = parseEvent(JSON.stringify(documentedExample(name)), {
+      subject: `bluegreen.emily.${name}`,
+    });
+    expect(result.ok ? "ok" : result.error.message).toBe("ok");
+  });
+
+  const allOptional = spec.data.safeParse({}).success;
+  it.skipIf(allOptional)("rejects a missing data field", () => {
+    const example = documentedExample(name);
+    const data = { ...(example.data as Record<string, unknown>) };
+    const required = Object.keys(data).find((key) => {
+      const probe = { ...data };
+      delete probe[key];
+      return !spec.data.safeParse(probe).success;
+    });
+    expect(required, "every event has at least one required data field").toBeDefined();
+    delete data[required as string];
+    const result = parseEvent(JSON.stringify({ ...example, data }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe("BG_ERR_EVENT_INVALID");
+      expect(result.issues.map((i) => i.path)).toContain(`data.${required}`);
+    }
+  });
+
+  it("rejects a wrong type in data", () => {
+    const example = documentedExample(name);
+    const data = example.data as Record<string, unknown>;
+    const key = Object.keys(data)[0] as string;
+    const wrong = typeof data[key] === "number" ? "not-a-number" : 12345;
+    const result = parseEvent(JSON.stringify({ ...example, data: { ...data, [key]: wrong } }));
+    expect(result.ok).toBe(false);
+  });
+
+  it("rejects a missing envelope field", () => {
+    for (const field of ["id", "source", "type", "time", "subject", "data"]) {
+      const example: Record<string, unknown> = documentedExample(name);
+      delete example[field];
+      expect(parseEvent(JSON.stringify(example)).ok, field).toBe(false);
+    }
+  });
+
+  if (spec.deploymentId === "required") {
+    it("requires a deploymentid", () => {
+      const { deploymentid: _, ...rest } = documentedExample(name) as Record<string, unknown>;
+      expect(parseEvent(JSON.stringify(rest)).ok).toBe(false);
+    });
+  }
+
+  it("round-trips through createEvent", () => {
+    const example = documentedExample(name);
+    const event = createEvent(name, {
+      service: "emily",
+      source: "bluegreen/test/1",
+      data: spec.example as never,
+      deploymentId: spec.deploymentId === "none" ? undefined : "d-1",
+    });
+    expect(eventSchema(name).safeParse(JSON.parse(JSON.stringify(event))).success).toBe(true);
+    expect(event.type).toBe(example.type);
+  });
+});
+
+describe("parseEvent", () => {
+  const good = documentedExample("deploy.requested");
+
+  it("refuses something that is not JSON", () => {
+    const result = parseEvent("{not json");
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_MALFORMED_JSON");
+  });
+
+  it("refuses a JSON value that is not an object", () => {
+    for (const payload of ["[]", "42", "null", '"x"']) {
+      const result = parseEvent(payload);
+      expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_INVALID");
+    }
+  });
+
+  it("refuses another CloudEvents specversion", () => {
+    const result = parseEvent(JSON.stringify({ ...good, specversion: "0.3" }));
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_SPECVERSION");
+  });
+
+  it("refuses an unknown event type", () => {
+    const result = parseEvent(JSON.stringify({ ...good, type: "bluegreen.deploy.exploded" }));
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_UNKNOWN_TYPE");
+  });
+
+  it("refuses a type the consumer does not expect", () => {
+    const result = parseEvent(JSON.stringify(good), { expect: ["switch.requested"] });
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_UNKNOWN_TYPE");
+  });
+
+  it.each(["v1;rm -rf /", "$(id)", "../x", "-rf", "x".repeat(200)])(
+    "refuses the unsafe version %j with its own code",
+    (version) => {
+      const result = parseEvent(JSON.stringify({ ...good, data: { version } }));
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error.code).toBe("BG_ERR_VERSION_UNSAFE");
+        expect(result.id).toBe(good.id);
+      }
+    },
+  );
+
+  it("refuses a payload over the size limit before parsing it", () => {
+    const huge = JSON.stringify({
+      ...good,
+      data: { version: "v1", reason: "x".repeat(MAX_EVENT_BYTES) },
+    });
+    const result = parseEvent(huge);
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_TOO_LARGE");
+  });
+
+  it("refuses an event on a subject of another service or type", () => {
+    expect(
+      parseEvent(JSON.stringify(good), { subject: "bluegreen.other.deploy.requested" }).ok,
+    ).toBe(false);
+    const wrongType = parseEvent(JSON.stringify(good), {
+      subject: "bluegreen.emily.deploy.started",
+    });
+    expect(wrongType.ok || wrongType.error.code).toBe("BG_ERR_EVENT_SUBJECT_MISMATCH");
+  });
+
+  it("refuses invalid bytes that are not UTF-8", () => {
+    const result = parseEvent(new Uint8Array([0xff, 0xfe, 0x7b]));
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_MALFORMED_JSON");
+  });
+
+  it("lets createEvent refuse bad data at the producer", () => {
+    expect(() =>
+      createEvent("switch.requested", {
+        service: "emily",
+        source: "test",
+        data: { to: "purple" as "blue", reason: "promote", expectedRevision: 0 },
+      }),
+    ).toThrow(expect.objectContaining({ code: "BG_ERR_EVENT_INVALID" }));
+  });
+});

@@ -1,0 +1,288 @@
+import { z } from "zod";
+import { colorSchema } from "../names.ts";
+import { versionSchema } from "../version.ts";
+import {
+  byWhomSchema,
+  durationMsSchema,
+  errorInfoSchema,
+  nodeIdSchema,
+  nodeRefSchema,
+  optionalColorSchema,
+  text,
+} from "./common.ts";
+import { defineEvent } from "./define.ts";
+
+const ex = {
+  service: "emily",
+  deploymentId: "d-20261126-1a2b3c",
+  node: "10.0.0.11:8000",
+};
+
+export const deployRequested = defineEvent({
+  name: "deploy.requested",
+  description:
+    "CI or an operator asks for a version of a service to be deployed. The `deploymentid` extension is optional: without it the event id becomes the deployment id.",
+  producer: "CI, `bluegreen deploy`",
+  consumers: ["coordinator"],
+  deploymentId: "optional",
+  data: z.object({
+    version: versionSchema,
+    requestedBy: byWhomSchema.optional(),
+    reason: text(512).optional(),
+    /** Wait for a running deployment to end instead of being rejected. */
+    queue: z.boolean().optional(),
+    /** Stop after smoke checks and wait for `deploy.promote_requested`. */
+    manualPromotion: z.boolean().optional(),
+  }),
+  example: { version: "v1.1", requestedBy: "ci:github/emily#412" },
+});
+
+export const deployRejected = defineEvent({
+  name: "deploy.rejected",
+  description:
+    "The coordinator refused a deploy request before touching anything (busy, unknown service, unsafe or already-active version, missing agent).",
+  producer: "coordinator",
+  consumers: ["CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    version: text(200),
+    error: errorInfoSchema,
+    runningDeploymentId: text(64).optional(),
+  }),
+  example: {
+    version: "v1.2",
+    error: {
+      code: "BG_ERR_DEPLOY_BUSY",
+      message: "service 'emily' is busy with deployment d-20261126-1a2b3c (monitoring)",
+      retryable: true,
+    },
+    runningDeploymentId: ex.deploymentId,
+  },
+});
+
+export const deployStarted = defineEvent({
+  name: "deploy.started",
+  description:
+    "The coordinator took the service lock and asks the node agents of the idle colour to deploy the version to every node of that colour.",
+  producer: "coordinator",
+  consumers: ["node-agent"],
+  deploymentId: "required",
+  data: z.object({
+    version: versionSchema,
+    color: colorSchema,
+    nodes: z.array(nodeRefSchema).min(1).max(64),
+    activeColor: optionalColorSchema,
+    previousVersion: text(200).nullable().optional(),
+  }),
+  example: {
+    version: "v1.1",
+    color: "green",
+    nodes: [{ host: "10.0.0.11", port: 8000 }],
+    activeColor: "blue",
+    previousVersion: "v1.0",
+  },
+});
+
+export const deployProgress = defineEvent({
+  name: "deploy.progress",
+  description:
+    "One deploy step on one node started or finished (exit code, duration, output tail).",
+  producer: "node-agent",
+  consumers: ["CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    node: nodeIdSchema,
+    color: colorSchema,
+    version: versionSchema,
+    step: z.int().min(1),
+    steps: z.int().min(1),
+    command: z.array(text(1024)).max(256),
+    status: z.enum(["started", "succeeded", "failed", "timed_out", "aborted"]),
+    durationMs: durationMsSchema.optional(),
+    exitCode: z.int().nullable().optional(),
+    outputTail: text(4096).optional(),
+  }),
+  example: {
+    node: ex.node,
+    color: "green",
+    version: "v1.1",
+    step: 2,
+    steps: 4,
+    command: ["git", "checkout", "v1.1"],
+    status: "succeeded",
+    durationMs: 412,
+    exitCode: 0,
+    outputTail: "HEAD is now at 3f2c1d0 release v1.1",
+  },
+});
+
+export const deployReady = defineEvent({
+  name: "deploy.ready",
+  description: "A node of the idle colour answers its readiness path as expected.",
+  producer: "node-agent",
+  consumers: ["coordinator", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    node: nodeIdSchema,
+    color: colorSchema,
+    version: versionSchema,
+    durationMs: durationMsSchema,
+    attempts: z.int().min(1),
+  }),
+  example: { node: ex.node, color: "green", version: "v1.1", durationMs: 2140, attempts: 3 },
+});
+
+export const deployFailed = defineEvent({
+  name: "deploy.failed",
+  description:
+    "A deployment ended in failure: a step, readiness, smoke, a switch, or a deadline. `trafficAtRisk` is true when traffic may be on a bad colour (a failed rollback): page someone.",
+  producer: "node-agent, coordinator",
+  consumers: ["coordinator", "CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    stage: z.enum(["preflight", "deploy", "readiness", "smoke", "switch", "monitor", "rollback"]),
+    error: errorInfoSchema,
+    node: nodeIdSchema.optional(),
+    color: colorSchema.optional(),
+    version: text(200).optional(),
+    step: z.int().min(1).optional(),
+    exitCode: z.int().nullable().optional(),
+    outputTail: text(4096).optional(),
+    lastAnswer: text(1024).optional(),
+    activeColor: optionalColorSchema.optional(),
+    trafficAtRisk: z.boolean().default(false),
+  }),
+  example: {
+    stage: "deploy",
+    error: {
+      code: "BG_ERR_STEP_FAILED",
+      message: "step 3 (docker compose build) exited with code 1",
+      retryable: false,
+    },
+    node: ex.node,
+    color: "green",
+    version: "v1.1",
+    step: 3,
+    exitCode: 1,
+    outputTail: "failed to solve: process did not complete successfully",
+    activeColor: "blue",
+    trafficAtRisk: false,
+  },
+});
+
+export const deploySucceeded = defineEvent({
+  name: "deploy.succeeded",
+  description: "The new colour serves and passed its watch window; the lock is released.",
+  producer: "coordinator",
+  consumers: ["CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    version: versionSchema,
+    color: colorSchema,
+    previousColor: optionalColorSchema,
+    durationMs: durationMsSchema,
+    phases: z.record(z.string(), durationMsSchema).optional(),
+  }),
+  example: {
+    version: "v1.1",
+    color: "green",
+    previousColor: "blue",
+    durationMs: 1_815_000,
+    phases: { deploying: 12_000, switching: 40, monitoring: 1_800_000 },
+  },
+});
+
+export const deployRolledBack = defineEvent({
+  name: "deploy.rolled_back",
+  description:
+    "Traffic went back to the previous colour after a breach or a rollback request; the old colour still runs the previous version.",
+  producer: "coordinator",
+  consumers: ["CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    version: versionSchema,
+    from: colorSchema,
+    to: colorSchema,
+    restoredVersion: text(200).nullable().optional(),
+    cause: z.enum(["slo_breach", "inconclusive_limit", "manual", "abort"]),
+    breach: z
+      .object({
+        slo: text(128),
+        value: z.number().nullable(),
+        threshold: z.number(),
+        query: text(2048).optional(),
+      })
+      .optional(),
+    timeToRollbackMs: durationMsSchema,
+  }),
+  example: {
+    version: "v1.2",
+    from: "green",
+    to: "blue",
+    restoredVersion: "v1.1",
+    cause: "slo_breach",
+    breach: { slo: "error-ratio", value: 0.5, threshold: 0.05 },
+    timeToRollbackMs: 2_350,
+  },
+});
+
+export const deployAborted = defineEvent({
+  name: "deploy.aborted",
+  description:
+    "The deployment was aborted on request; before the switch traffic never moved, after it traffic was switched back.",
+  producer: "coordinator",
+  consumers: ["node-agent", "CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({
+    by: byWhomSchema,
+    reason: text(512).optional(),
+    phase: text(32),
+    trafficMovedBack: z.boolean(),
+  }),
+  example: { by: "alice", reason: "wrong tag", phase: "deploying", trafficMovedBack: false },
+});
+
+export const deployAwaitingPromotion = defineEvent({
+  name: "deploy.awaiting_promotion",
+  description:
+    "Every node of the idle colour passed its smoke checks and the definition asks for manual promotion.",
+  producer: "coordinator",
+  consumers: ["CLI", "audit"],
+  deploymentId: "required",
+  data: z.object({ version: versionSchema, color: colorSchema }),
+  example: { version: "v1.1", color: "green" },
+});
+
+const operatorRequest = z.object({ by: byWhomSchema.optional(), reason: text(512).optional() });
+
+export const deployPromoteRequested = defineEvent({
+  name: "deploy.promote_requested",
+  description: "An operator promotes a deployment waiting at its manual gate.",
+  producer: "`bluegreen promote`",
+  consumers: ["coordinator"],
+  deploymentId: "required",
+  data: operatorRequest,
+  example: { by: "alice" },
+});
+
+export const deployAbortRequested = defineEvent({
+  name: "deploy.abort_requested",
+  description:
+    "An operator aborts a deployment: before the switch traffic stays, after it traffic goes back.",
+  producer: "`bluegreen abort`",
+  consumers: ["coordinator"],
+  deploymentId: "required",
+  data: operatorRequest,
+  example: { by: "alice", reason: "wrong tag" },
+});
+
+export const deployRollbackRequested = defineEvent({
+  name: "deploy.rollback_requested",
+  description:
+    "An operator asks for traffic back on the previous colour (during or after the watch window). Without a deployment id, the service's latest deployment is meant.",
+  producer: "`bluegreen rollback`",
+  consumers: ["coordinator"],
+  deploymentId: "optional",
+  data: operatorRequest,
+  example: { by: "alice", reason: "customer reports" },
+});
