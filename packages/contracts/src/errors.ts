@@ -66,6 +66,21 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Publish each event on the subject built from its own service and type.",
   },
+  BG_ERR_EVENT_UNEXPECTED_TYPE: {
+    message: "event type '{type}' is not handled on '{subject}'",
+    retryable: false,
+    fix: "Publish each event on its own subject; see docs/events.md for who consumes what.",
+  },
+  BG_ERR_KV_INVALID: {
+    message: "value of key '{key}' in bucket '{bucket}' is not valid: {problems}",
+    retryable: false,
+    fix: "The stored state was written by an incompatible version or by hand; inspect it with `nats kv get` and remove or repair it.",
+  },
+  BG_ERR_AGENT_HANDLER_FAILED: {
+    message: "{agent} gave up on {type} after {deliveries} deliveries: {reason}",
+    retryable: false,
+    fix: "Read the agent's log lines for the event id; the cause is usually a dependency that stayed down.",
+  },
   // NATS and state
   BG_ERR_NATS_CONNECT: {
     message: "cannot connect to NATS at {servers}: {reason}",
@@ -122,6 +137,11 @@ export const ERROR_CATALOGUE = {
     message: "deployment {deploymentId} is {phase}: cannot {action}",
     retryable: false,
     fix: "Check the deployment's phase with `bluegreen status`.",
+  },
+  BG_ERR_DEPLOY_NO_PREVIOUS: {
+    message: "deployment {deploymentId} cannot roll back: no colour served before it",
+    retryable: false,
+    fix: "Fix forward with a new deploy, or point traffic by hand with `bluegreen switch <service> <color>` at a colour that is ready.",
   },
   // node agent: steps, readiness, smoke checks, SSH
   BG_ERR_STEP_FAILED: {

@@ -10,6 +10,6 @@ export * from "./issues.ts";
 export * from "./jsonschema.ts";
 export * from "./names.ts";
 export * from "./placeholders.ts";
+export * from "./state.ts";
 export * from "./subjects.ts";
 export * from "./version.ts";
-export * from "./state.ts";

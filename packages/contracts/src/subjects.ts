@@ -87,9 +87,3 @@ export function serviceTokenOf(subject: string): string {
   const token = subject.split(".")[1];
   return token !== undefined && isServiceName(token) ? token : NO_SERVICE;
 }
-
-/** Heartbeats and other chatter stay outside `bluegreen.>` (and so outside the audit log). */
-export const HEARTBEAT_PREFIX = "bluegreen-hb";
-export function heartbeatSubject(role: string, agentId: string): string {
-  return `${HEARTBEAT_PREFIX}.${role}.${agentId}`;
-}
