@@ -208,10 +208,18 @@ export function parseEvent<N extends EventName = EventName>(
     );
   }
   const name = typeof seen.type === "string" ? eventNameOfType(seen.type) : undefined;
-  if (name === undefined || (opts.expect !== undefined && !opts.expect.includes(name as N))) {
+  if (name === undefined) {
     return rejection(
       "BG_ERR_EVENT_UNKNOWN_TYPE",
       { type: String(seen.type).slice(0, 128) },
+      [],
+      seen,
+    );
+  }
+  if (opts.expect !== undefined && !opts.expect.includes(name as N)) {
+    return rejection(
+      "BG_ERR_EVENT_UNEXPECTED_TYPE",
+      { type: String(seen.type), subject: (opts.subject ?? "(any)").slice(0, 200) },
       [],
       seen,
     );

@@ -109,7 +109,7 @@ describe("parseEvent", () => {
 
   it("refuses a type the consumer does not expect", () => {
     const result = parseEvent(JSON.stringify(good), { expect: ["switch.requested"] });
-    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_UNKNOWN_TYPE");
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_UNEXPECTED_TYPE");
   });
 
   it.each(["v1;rm -rf /", "$(id)", "../x", "-rf", "x".repeat(200)])(
