@@ -1,0 +1,97 @@
+export {
+  type AgentContext,
+  type RoleConfig,
+  type RunAgentOptions,
+  type RunningAgent,
+  runAgent,
+  type StartedAgent,
+} from "./agent.ts";
+export {
+  agentSource,
+  Bus,
+  type BusOptions,
+  type ConsumeOptions,
+  type Consumption,
+  createBus,
+  type EmitOptions,
+  type PublishResult,
+} from "./bus.ts";
+export {
+  buildAuthenticators,
+  type ConnectNatsOptions,
+  connectionOptions,
+  connectNats,
+  type NatsConnectConfig,
+} from "./connection.ts";
+export type { EventHandler, HandlerContext } from "./consumer.ts";
+export {
+  backoffDelay,
+  consumerName,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_MAX_DELIVER,
+  type DeliverFrom,
+} from "./consumer-config.ts";
+export {
+  compileStored,
+  type DefinitionEntry,
+  type DefinitionListener,
+  putDefinition,
+  ServiceDefinitions,
+  sha256Hex,
+} from "./definitions.ts";
+export {
+  type Heartbeat,
+  type HeartbeatEvent,
+  type HeartbeatOptions,
+  heartbeatKey,
+  isAlive,
+  isFresh,
+  readHeartbeats,
+  startHeartbeat,
+} from "./heartbeat.ts";
+export {
+  type AgentHttp,
+  type AgentHttpOptions,
+  createMetricsRegistry,
+  type Health,
+  natsHealth,
+  startAgentHttp,
+} from "./http.ts";
+export {
+  type CasResult,
+  type CasUpdateOptions,
+  casUpdate,
+  createJson,
+  type Revisioned,
+  readJson,
+  updateJson,
+} from "./kv.ts";
+export { Lifecycle, LifecycleState } from "./lifecycle.ts";
+export {
+  type CreateLoggerOptions,
+  childLogger,
+  createLogger,
+  type LogContext,
+  type Logger,
+  type LogLevel,
+  REDACT_CENSOR,
+  redactPaths,
+  redactUrl,
+} from "./logger.ts";
+export { rejectionData } from "./rejection.ts";
+export {
+  DEFAULT_SIGNALS,
+  installShutdown,
+  type ShutdownHandle,
+  type ShutdownOptions,
+} from "./shutdown.ts";
+export {
+  AGENTS_MAX_AGE_MS,
+  type BucketHandles,
+  type BucketName,
+  DUPLICATE_WINDOW_MS,
+  type EnsureStreamResult,
+  ensureBuckets,
+  ensureStream,
+  type StreamOptions,
+} from "./streams.ts";

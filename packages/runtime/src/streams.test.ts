@@ -1,0 +1,47 @@
+import { Buckets, STREAM_NAME } from "@bluegreen/contracts";
+import { nanos, StorageType } from "nats";
+import { describe, expect, it } from "vitest";
+import { bucketSettings, desiredStreamConfig, isNotFound, streamConfigDiff } from "./streams.ts";
+
+describe("desiredStreamConfig", () => {
+  it("is the audit log: file storage, no delete, no purge, a 2 min dedup window", () => {
+    const cfg = desiredStreamConfig({ maxAgeMs: 90 * 86_400_000, replicas: 3 });
+    expect(cfg).toMatchObject({
+      name: STREAM_NAME,
+      subjects: ["bluegreen.>"],
+      storage: StorageType.File,
+      deny_delete: true,
+      deny_purge: true,
+      duplicate_window: nanos(120_000),
+      max_age: nanos(90 * 86_400_000),
+      num_replicas: 3,
+    });
+  });
+});
+
+describe("streamConfigDiff", () => {
+  it("names exactly the settings that differ", () => {
+    const wanted = desiredStreamConfig({ maxAgeMs: 1_000, replicas: 1 });
+    expect(streamConfigDiff(wanted, wanted)).toEqual([]);
+    const current = { ...wanted, max_age: nanos(5_000), deny_purge: false, subjects: ["other.>"] };
+    expect(streamConfigDiff(current, wanted)).toEqual(["max_age", "deny_purge", "subjects"]);
+  });
+});
+
+describe("bucketSettings", () => {
+  it("keeps one heartbeat per agent for an hour, and history elsewhere", () => {
+    expect(bucketSettings("agents")).toEqual({ history: 1, maxAgeMs: 3_600_000 });
+    for (const name of Object.keys(Buckets) as (keyof typeof Buckets)[]) {
+      if (name !== "agents") expect(bucketSettings(name)).toEqual({ history: 10, maxAgeMs: 0 });
+    }
+  });
+});
+
+describe("isNotFound", () => {
+  it("recognises JetStream's not-found errors by code or message", () => {
+    expect(isNotFound({ api_error: { err_code: 10059 } }, "stream")).toBe(true);
+    expect(isNotFound({ api_error: { err_code: 10014 } }, "consumer")).toBe(true);
+    expect(isNotFound(new Error("consumer not found"), "consumer")).toBe(true);
+    expect(isNotFound(new Error("timeout"), "stream")).toBe(false);
+  });
+});

@@ -1,0 +1,180 @@
+import { Buckets, STREAM_NAME, STREAM_SUBJECTS } from "@bluegreen/contracts";
+import {
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+  type StreamInfo,
+} from "nats";
+import type { Logger } from "./logger.ts";
+
+export interface StreamOptions {
+  /** How long the audit log keeps events (0 = forever). */
+  maxAgeMs: number;
+  replicas: number;
+  logger?: Logger;
+}
+
+/** The window inside which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/** The settings bluegreen owns on the BLUEGREEN stream. */
+export function desiredStreamConfig(
+  opts: Pick<StreamOptions, "maxAgeMs" | "replicas">,
+): Partial<StreamConfig> {
+  return {
+    name: STREAM_NAME,
+    subjects: [...STREAM_SUBJECTS],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(opts.maxAgeMs),
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: opts.replicas,
+    deny_delete: true,
+    deny_purge: true,
+  };
+}
+
+const COMPARED = [
+  "max_age",
+  "duplicate_window",
+  "num_replicas",
+  "deny_delete",
+  "deny_purge",
+  "retention",
+  "discard",
+] as const satisfies readonly (keyof StreamConfig)[];
+
+/** The names of the settings that differ between a stored config and the wanted one. */
+export function streamConfigDiff(
+  current: Partial<StreamConfig>,
+  wanted: Partial<StreamConfig>,
+): string[] {
+  const diff: string[] = COMPARED.filter((k) => current[k] !== wanted[k]);
+  const have = [...(current.subjects ?? [])].sort().join(",");
+  const want = [...(wanted.subjects ?? [])].sort().join(",");
+  if (have !== want) diff.push("subjects");
+  return diff;
+}
+
+export function isNotFound(err: unknown, what: "stream" | "consumer"): boolean {
+  const e = err as { message?: string; api_error?: { err_code?: number; code?: number } };
+  const code = e?.api_error?.err_code;
+  if (what === "stream" && code === 10059) return true;
+  if (what === "consumer" && code === 10014) return true;
+  return typeof e?.message === "string" && e.message.includes(`${what} not found`);
+}
+
+export interface EnsureStreamResult {
+  action: "created" | "updated" | "unchanged";
+  changed: string[];
+  info: StreamInfo;
+}
+
+/**
+ * Creates the BLUEGREEN stream (the audit log: file storage, no delete, no purge, 2 min dedup
+ * window), or updates it when the settings bluegreen owns differ. Storage cannot change after
+ * creation; a memory stream found in place is reported and left alone.
+ */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  opts: StreamOptions,
+): Promise<EnsureStreamResult> {
+  const wanted = desiredStreamConfig(opts);
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.info(STREAM_NAME);
+  } catch (err) {
+    if (!isNotFound(err, "stream")) throw err;
+    try {
+      info = await jsm.streams.add(wanted);
+      opts.logger?.info(
+        { stream: STREAM_NAME, maxAgeMs: opts.maxAgeMs, replicas: opts.replicas },
+        "stream created",
+      );
+      return { action: "created", changed: [], info };
+    } catch (addErr) {
+      // Another agent created it first: fall through to the comparison.
+      info = await jsm.streams.info(STREAM_NAME).catch(() => {
+        throw addErr;
+      });
+    }
+  }
+  if (info.config.storage !== StorageType.File) {
+    opts.logger?.error(
+      { stream: STREAM_NAME, storage: info.config.storage },
+      "stream exists with memory storage; it cannot be changed in place, recreate it to keep the audit log on disk",
+    );
+  }
+  const changed = streamConfigDiff(info.config, wanted);
+  if (changed.length === 0) return { action: "unchanged", changed, info };
+  const { storage: _storage, ...updatable } = wanted;
+  info = await jsm.streams.update(STREAM_NAME, { ...info.config, ...updatable });
+  opts.logger?.info({ stream: STREAM_NAME, changed }, "stream updated");
+  return { action: "updated", changed, info };
+}
+
+/** Heartbeats expire from KV after this long (no per-key TTL on nats-server 2.9). */
+export const AGENTS_MAX_AGE_MS = 60 * 60_000;
+export const DEFAULT_HISTORY = 10;
+
+export type BucketName = keyof typeof Buckets;
+export type BucketHandles = { readonly [K in BucketName]: KV };
+
+export interface BucketSettings {
+  history: number;
+  /** 0 = values never expire. */
+  maxAgeMs: number;
+}
+
+export function bucketSettings(name: BucketName): BucketSettings {
+  return name === "agents"
+    ? { history: 1, maxAgeMs: AGENTS_MAX_AGE_MS }
+    : { history: DEFAULT_HISTORY, maxAgeMs: 0 };
+}
+
+async function ensureBucket(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  name: BucketName,
+  opts: { replicas: number; logger?: Logger | undefined },
+): Promise<KV> {
+  const bucket = Buckets[name];
+  const settings = bucketSettings(name);
+  const kv = await js.views.kv(bucket, {
+    history: settings.history,
+    ttl: settings.maxAgeMs,
+    replicas: opts.replicas,
+    storage: StorageType.File,
+  });
+  const status = await kv.status();
+  const config = status.streamInfo.config;
+  const maxAge = nanos(settings.maxAgeMs);
+  if (config.max_msgs_per_subject !== settings.history || config.max_age !== maxAge) {
+    await jsm.streams.update(config.name, {
+      ...config,
+      max_msgs_per_subject: settings.history,
+      max_age: maxAge,
+    });
+    opts.logger?.info({ bucket, ...settings }, "bucket settings updated");
+  }
+  return kv;
+}
+
+/** Creates or opens every bluegreen KV bucket and returns a handle per bucket. */
+export async function ensureBuckets(
+  js: JetStreamClient,
+  opts: { replicas: number; logger?: Logger },
+): Promise<BucketHandles> {
+  const jsm = await js.jetstreamManager();
+  const names = Object.keys(Buckets) as BucketName[];
+  const handles = await Promise.all(names.map((name) => ensureBucket(js, jsm, name, opts)));
+  return Object.freeze(
+    Object.fromEntries(names.map((name, i) => [name, handles[i]])),
+  ) as BucketHandles;
+}
