@@ -184,6 +184,11 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     fix: "Check that sshd runs on the node and the network path is open.",
   },
+  BG_ERR_AGENT_INTERNAL: {
+    message: "{component} failed unexpectedly: {reason}",
+    retryable: false,
+    fix: "This is a bug in the agent: report it with the agent's log lines; request the deploy again.",
+  },
   BG_ERR_SSH_AUTH: {
     message: "SSH authentication to {user}@{host}:{port} failed",
     retryable: false,
