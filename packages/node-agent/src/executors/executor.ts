@@ -1,0 +1,48 @@
+/**
+ * One interface, two implementations: `local` runs a step on this host, `ssh` on the node
+ * over SSH. A step is an argv array (never a shell string) run in a workdir with an
+ * environment; it ends one of four ways, never by throwing.
+ */
+
+export interface StepCommand {
+  readonly argv: readonly string[];
+  readonly workdir: string;
+  /** Only the variables the step needs beyond the executor's own environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Killed (with its whole process tree) after this long. */
+  readonly timeoutMs: number;
+  /** Aborting kills the step the same way (a `deploy.aborted`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export const StepEnd = {
+  /** Ran to the end; `exitCode` says how it went. */
+  exited: "exited",
+  timedOut: "timed_out",
+  aborted: "aborted",
+  /** The program could not be started at all (not found, workdir missing, …). */
+  spawnFailed: "spawn_failed",
+} as const;
+export type StepEnd = (typeof StepEnd)[keyof typeof StepEnd];
+
+export interface StepOutcome {
+  readonly end: StepEnd;
+  /** Null when the step died of a signal or never started. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly durationMs: number;
+  /** The last part of the combined stdout/stderr. */
+  readonly outputTail: string;
+  /** Why a spawn failed. */
+  readonly reason?: string;
+}
+
+export interface Executor {
+  readonly kind: "local" | "ssh";
+  run(step: StepCommand): Promise<StepOutcome>;
+  /** Releases the connection (ssh); idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long a killed step gets between SIGTERM and SIGKILL. */
+export const KILL_GRACE_MS = 2_000;

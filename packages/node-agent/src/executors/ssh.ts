@@ -1,0 +1,301 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { BgError } from "@bluegreen/contracts";
+import { NodeSSH } from "node-ssh";
+import type { ClientChannel } from "ssh2";
+import { OutputBuffer } from "../output-buffer.ts";
+import {
+  type Executor,
+  KILL_GRACE_MS,
+  type StepCommand,
+  StepEnd,
+  type StepOutcome,
+} from "./executor.ts";
+import {
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  hostKeysFor,
+  parseKnownHosts,
+  verifyHostKey,
+} from "./known-hosts.ts";
+import { killGroupCommand, PID_ANNOUNCE, PidMarkerFilter } from "./pid-marker.ts";
+import { remoteCommandLine } from "./shell-quote.ts";
+
+export interface SshTarget {
+  readonly host: string;
+  /** The SSH port of the node (not the app's port). */
+  readonly port: number;
+  readonly user: string;
+  /** Path of a private key file (OpenSSH or PEM). */
+  readonly keyFile?: string | undefined;
+  /** The key's passphrase (read from the environment variable the config names). */
+  readonly passphrase?: string | undefined;
+  /** Path of the ssh-agent socket, when agent auth is used. */
+  readonly agentSocket?: string | undefined;
+  readonly knownHostsFile: string;
+  readonly connectTimeoutMs: number;
+  readonly killGraceMs?: number;
+}
+
+/** How long output may keep flowing after the remote step exited. */
+const DRAIN_MS = 1_000;
+/** How long to wait for the server to confirm a channel close. */
+const CLOSE_WAIT_MS = 1_000;
+
+/** Host key algorithms ssh2 can verify. */
+const SUPPORTED_HOST_KEY_ALGORITHMS = new Set([
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+]);
+
+export function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? `${homedir()}${path.slice(1)}` : path;
+}
+
+async function knownHostsText(path: string): Promise<string> {
+  try {
+    return await readFile(expandHome(path), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Maps what ssh2 says about a failed connection to the catalogue. */
+function connectError(
+  target: SshTarget,
+  error: unknown,
+  verdict: HostKeyVerdict | undefined,
+): BgError {
+  const where = { host: target.host, port: target.port };
+  if (verdict === "mismatch" || verdict === "revoked")
+    return new BgError("BG_ERR_SSH_HOST_KEY_MISMATCH", where, { cause: error });
+  const e = error as { level?: string; code?: string };
+  if (e.level === "client-authentication")
+    return new BgError("BG_ERR_SSH_AUTH", { ...where, user: target.user }, { cause: error });
+  if (/passphrase|encrypted|privateKey|Cannot parse/i.test(errorText(error)))
+    return new BgError("BG_ERR_SSH_AUTH", { ...where, user: target.user }, { cause: error });
+  const reason =
+    e.code === "ECONNREFUSED"
+      ? "connection refused"
+      : /Timed out/i.test(errorText(error)) || e.code === "ETIMEDOUT"
+        ? `no SSH handshake within ${target.connectTimeoutMs} ms`
+        : errorText(error);
+  return new BgError("BG_ERR_SSH_UNREACHABLE", { ...where, reason }, { cause: error });
+}
+
+/**
+ * Connects to the node and returns an executor that runs each step there. The host key is
+ * checked against the known-hosts file before anything else: no entry is
+ * BG_ERR_SSH_HOST_KEY_UNKNOWN (no connection is even tried), a different key is
+ * BG_ERR_SSH_HOST_KEY_MISMATCH (the handshake is cut before authentication).
+ */
+export async function sshExecutor(target: SshTarget): Promise<Executor> {
+  const known = hostKeysFor(
+    parseKnownHosts(await knownHostsText(target.knownHostsFile)),
+    target.host,
+    target.port,
+  );
+  if (known.keys.length === 0) {
+    throw new BgError("BG_ERR_SSH_HOST_KEY_UNKNOWN", { host: target.host, port: target.port });
+  }
+  const algorithms = hostKeyAlgorithms(known).filter((a) => SUPPORTED_HOST_KEY_ALGORITHMS.has(a));
+  let verdict: HostKeyVerdict | undefined;
+  let privateKey: string | undefined;
+  if (target.keyFile !== undefined) {
+    try {
+      privateKey = await readFile(expandHome(target.keyFile), "utf8");
+    } catch (error) {
+      throw new BgError(
+        "BG_ERR_SSH_AUTH",
+        { host: target.host, port: target.port, user: target.user },
+        { cause: error },
+      );
+    }
+  }
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      ...(privateKey === undefined ? {} : { privateKey }),
+      ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
+      ...(target.agentSocket === undefined ? {} : { agent: target.agentSocket }),
+      readyTimeout: target.connectTimeoutMs,
+      ...(algorithms.length === 0 ? {} : { algorithms: { serverHostKey: algorithms as never } }),
+      hostVerifier: (key: Buffer) => {
+        verdict = verifyHostKey(known, key);
+        return verdict === "ok";
+      },
+    });
+  } catch (error) {
+    ssh.dispose();
+    throw connectError(target, error, verdict);
+  }
+  const connection = ssh.connection;
+  if (connection === null) {
+    throw new BgError("BG_ERR_SSH_UNREACHABLE", {
+      host: target.host,
+      port: target.port,
+      reason: "the connection closed right after the handshake",
+    });
+  }
+  let lost: string | undefined;
+  // Without a listener a late connection error would crash the agent.
+  connection.on("error", (error: Error) => {
+    lost = error.message;
+  });
+  connection.on("close", () => {
+    lost ??= "connection closed";
+  });
+  const graceMs = target.killGraceMs ?? KILL_GRACE_MS;
+
+  /** Runs a housekeeping command on the node, ignoring its output and outcome. */
+  const runDetached = (command: string) => {
+    if (lost !== undefined) return;
+    connection.exec(command, (error, ch) => {
+      if (error) return;
+      ch.resume();
+      ch.stderr.resume();
+      ch.end();
+    });
+  };
+
+  const run = (step: StepCommand): Promise<StepOutcome> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const output = new OutputBuffer();
+      const failed = (reason: string): StepOutcome => ({
+        end: StepEnd.spawnFailed,
+        exitCode: null,
+        signal: null,
+        durationMs: elapsed(),
+        outputTail: output.tail(),
+        reason,
+      });
+      if (lost !== undefined) return resolve(failed(`ssh connection lost: ${lost}`));
+      if (step.signal?.aborted) {
+        return resolve({
+          end: StepEnd.aborted,
+          exitCode: null,
+          signal: null,
+          durationMs: 0,
+          outputTail: "",
+        });
+      }
+      let line: string;
+      try {
+        line = remoteCommandLine({
+          prelude: PID_ANNOUNCE,
+          workdir: step.workdir,
+          argv: step.argv,
+          env: step.env,
+        });
+      } catch (error) {
+        return resolve(failed(errorText(error)));
+      }
+      let channel: ClientChannel | undefined;
+      const marker = new PidMarkerFilter();
+      let stopReason: typeof StepEnd.timedOut | typeof StepEnd.aborted | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const finish = (outcome: StepOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(killTimer);
+        step.signal?.removeEventListener("abort", onAbort);
+        connection.removeListener("close", onConnectionClose);
+        resolve(outcome);
+      };
+      // Closes the channel, and settles even if the server never confirms the close.
+      const closeChannel = (ch: ClientChannel, outcome: () => StepOutcome) => {
+        ch.close();
+        killTimer = setTimeout(() => finish(outcome()), CLOSE_WAIT_MS);
+      };
+      const stoppedOutcome = (): StepOutcome => ({
+        end: stopReason ?? StepEnd.timedOut,
+        exitCode: null,
+        signal: null,
+        durationMs: elapsed(),
+        outputTail: output.tail(),
+      });
+      // sshd delivers a `signal` request to the session's process group (killpg), but only
+      // with privilege separation; the group is also signalled by pid over a second channel.
+      const signalStep = (ch: ClientChannel, signal: "TERM" | "KILL") => {
+        ch.signal(signal);
+        if (marker.pid !== undefined) runDetached(killGroupCommand(marker.pid, signal));
+      };
+      const stop = (reason: typeof StepEnd.timedOut | typeof StepEnd.aborted) => {
+        if (stopReason !== undefined) return;
+        stopReason = reason;
+        // The server has not even opened the channel: give up on it now.
+        if (channel === undefined) return finish(stoppedOutcome());
+        const ch = channel;
+        signalStep(ch, "TERM");
+        killTimer = setTimeout(() => {
+          signalStep(ch, "KILL");
+          // Give the KILL a moment to land, then close the channel whatever happened.
+          killTimer = setTimeout(() => closeChannel(ch, stoppedOutcome), 250);
+        }, graceMs);
+      };
+      const timer = setTimeout(() => stop(StepEnd.timedOut), Math.max(0, step.timeoutMs));
+      const onAbort = () => stop(StepEnd.aborted);
+      step.signal?.addEventListener("abort", onAbort, { once: true });
+      const onConnectionClose = () => finish(failed(`ssh connection lost: ${lost ?? "closed"}`));
+      connection.once("close", onConnectionClose);
+
+      connection.exec(line, (error, ch) => {
+        if (error) return finish(failed(`cannot open an ssh channel: ${error.message}`));
+        if (settled) {
+          // Stopped before the server opened the channel.
+          ch.close();
+          return;
+        }
+        channel = ch;
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        const exitedOutcome = (): StepOutcome => ({
+          end: stopReason ?? StepEnd.exited,
+          exitCode,
+          signal,
+          durationMs: elapsed(),
+          outputTail: output.tail(),
+        });
+        ch.on("data", (chunk: Buffer) => output.append(chunk));
+        ch.stderr.on("data", (chunk: Buffer) => output.append(marker.feed(chunk)));
+        ch.stderr.on("end", () => output.append(marker.flush()));
+        ch.on("exit", (code: number | null, sig?: string) => {
+          exitCode = typeof code === "number" ? code : null;
+          signal = sig ?? null;
+          // The step is over; a background process still holding its output must not keep
+          // the channel (and the deploy) open.
+          if (stopReason === undefined) {
+            clearTimeout(timer);
+            killTimer = setTimeout(() => closeChannel(ch, exitedOutcome), DRAIN_MS);
+          }
+        });
+        ch.on("close", () => finish(exitedOutcome()));
+        // No ch.end(): a channel ended for writing can no longer carry a `signal` request.
+        // The step reads its stdin from /dev/null instead (see remoteCommandLine).
+      });
+    });
+
+  return {
+    kind: "ssh",
+    run,
+    close: async () => {
+      ssh.dispose();
+    },
+  };
+}

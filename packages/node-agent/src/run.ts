@@ -1,0 +1,32 @@
+import { type RunAgentOptions, runAgent } from "@bluegreen/runtime";
+import { NodeAgent } from "./agent.ts";
+import { createNodeAgentMetrics } from "./metrics.ts";
+import { ResultStore } from "./results.ts";
+
+export const NODE_AGENT_VERSION = "0.1.0";
+
+export type StartNodeAgentOptions = Omit<
+  RunAgentOptions<"node-agent">,
+  "role" | "start" | "version"
+>;
+
+/** Starts the node agent through the runtime's bootstrap (config, NATS, HTTP, heartbeat). */
+export async function startNodeAgent(opts: StartNodeAgentOptions) {
+  return runAgent({
+    ...opts,
+    role: "node-agent",
+    version: NODE_AGENT_VERSION,
+    start: async (ctx) => {
+      const agent = new NodeAgent({
+        config: ctx.config,
+        bus: ctx.bus,
+        definitions: ctx.definitions,
+        results: new ResultStore(ctx.kv.results),
+        logger: ctx.logger,
+        metrics: createNodeAgentMetrics(ctx.metrics),
+      });
+      await agent.start();
+      return { stop: () => agent.stop(), heartbeat: () => agent.heartbeat() };
+    },
+  });
+}
