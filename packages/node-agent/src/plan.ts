@@ -41,7 +41,13 @@ export interface PlanInput {
 export function planDeploy(input: PlanInput): DeployPlan {
   const version = assertSafeVersion(input.version);
   const { service, deploy } = input.definition;
-  const values = { version, service, color: input.color };
+  const values = {
+    version,
+    service,
+    color: input.color,
+    host: input.node.host,
+    port: String(input.node.port),
+  };
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(deploy.env ?? {})) {
     env[name] = expandPlaceholders(value, values);

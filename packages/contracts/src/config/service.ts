@@ -8,7 +8,8 @@ import { serviceNameSchema } from "../names.ts";
  */
 
 const PLACEHOLDER = /\$\{([^}]*)\}/g;
-export const STEP_PLACEHOLDERS = ["version", "service", "color"] as const;
+/** `${host}` and `${port}` are the node being deployed (a colour may have several). */
+export const STEP_PLACEHOLDERS = ["version", "service", "color", "host", "port"] as const;
 
 const argvElement = z
   .string()
@@ -20,7 +21,7 @@ const argvElement = z
       if (!(STEP_PLACEHOLDERS as readonly string[]).includes(name)) {
         ctx.addIssue({
           code: "custom",
-          message: `unknown placeholder \${${name}}: use \${version}, \${service} or \${color}`,
+          message: `unknown placeholder \${${name}}: use ${STEP_PLACEHOLDERS.map((p) => `\${${p}}`).join(", ")}`,
         });
       }
     }

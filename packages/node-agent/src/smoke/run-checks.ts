@@ -53,6 +53,8 @@ async function runCommandCheck(check: CommandCheck, opts: SmokeOptions): Promise
     version: plan.version,
     service: plan.service,
     color: plan.color,
+    host: plan.node.host,
+    port: String(plan.node.port),
   });
   const outcome = await opts.executor.run({
     argv,
