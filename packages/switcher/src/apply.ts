@@ -1,0 +1,243 @@
+import { randomBytes } from "node:crypto";
+import { BgError, type Color, type ServiceDefinition } from "@bluegreen/contracts";
+import type { Logger } from "@bluegreen/runtime";
+import type { NginxSettings, SwitchPorts } from "./ports.ts";
+import type { ProbeResult } from "./probe.ts";
+import { generationOfFile, renderUpstream } from "./upstream-file.ts";
+
+/**
+ * The nginx side of a switch, as a flat list of steps that each return early: probe the
+ * target, write the upstream file atomically, test, reload, verify through nginx. Any step
+ * after the write that fails puts the previous file back (and reloads when nginx had loaded
+ * the new one), so nginx is left serving what it served before.
+ */
+
+export const Stage = {
+  probe: "probe",
+  write: "write",
+  test: "test",
+  reload: "reload",
+  verify: "verify",
+} as const;
+export type Stage = (typeof Stage)[keyof typeof Stage];
+
+export interface StepTimings {
+  probeMs?: number;
+  writeMs?: number;
+  testMs?: number;
+  reloadMs?: number;
+  verifyMs?: number;
+}
+
+export type ApplyResult =
+  | { ok: true; timings: StepTimings }
+  | {
+      ok: false;
+      stage: Stage;
+      error: BgError;
+      /** nginx's own words (test/reload), or the last answer seen (verify). */
+      output?: string;
+      /** The previous upstream file is back in place (and loaded, when nginx had reloaded). */
+      restored: boolean;
+      timings: StepTimings;
+    };
+
+export type ApplyDefinition = Pick<
+  ServiceDefinition,
+  "service" | "nodes" | "readiness" | "traffic"
+>;
+
+export interface ApplyOptions {
+  /** What the file held before (undefined: it did not exist), to restore on failure. */
+  previous: string | undefined;
+  /** A probe of the target already under way (started while the fence was read). */
+  probe?: Promise<ProbeResult>;
+  /**
+   * False: the file already holds the colour (adopting a hand-edited file); only test, reload
+   * and verify it. Nothing is restored on failure, since nothing was written.
+   */
+  write?: boolean;
+  verifyTimeoutMs: number;
+  logger?: Logger | undefined;
+}
+
+/** A new generation for each written file: time in base 36 and a random suffix. */
+export function newGeneration(now: Date): string {
+  return `${now.getTime().toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;
+
+export async function applyColor(
+  def: ApplyDefinition,
+  color: Color,
+  ports: SwitchPorts,
+  nginx: NginxSettings,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const { service } = def;
+  const file = def.traffic.file;
+  const timings: StepTimings = {};
+  const log = opts.logger;
+
+  let start = performance.now();
+  const probe = await (opts.probe ?? ports.probe(def, color));
+  timings.probeMs = since(start);
+  if (!probe.ready) {
+    log?.warn({ step: "probe", node: probe.node, reason: probe.reason }, "target not ready");
+    return {
+      ok: false,
+      stage: Stage.probe,
+      error: new BgError("BG_ERR_SWITCH_TARGET_NOT_READY", {
+        service,
+        to: color,
+        node: probe.node,
+        reason: probe.reason,
+      }),
+      restored: true,
+      timings,
+    };
+  }
+
+  const write = opts.write ?? true;
+  // What the answering nginx worker must have loaded: the file written now, or (adopting) the
+  // file as it is.
+  const fresh = write ? newGeneration(ports.now()) : undefined;
+  const generation =
+    fresh ??
+    (opts.previous === undefined
+      ? undefined
+      : generationOfFile(opts.previous, def.traffic.upstream));
+  const restore = async (reload: boolean): Promise<boolean> => {
+    if (!write) return false;
+    try {
+      await ports.restoreFile(file, opts.previous);
+    } catch (err) {
+      log?.error({ err, file }, "could not restore the previous upstream file");
+      return false;
+    }
+    if (!reload) return true;
+    await nginx.pacer?.turn();
+    const again = await ports.runCommand(nginx.reloadCommand, nginx.commandTimeoutMs);
+    if (!again.ok) log?.error({ output: again.output }, "reload after restore failed");
+    return again.ok;
+  };
+
+  start = performance.now();
+  // The directory fsync (durability of the rename across a crash) runs while nginx tests.
+  let dirSynced: Promise<void> = Promise.resolve();
+  try {
+    if (fresh !== undefined) {
+      dirSynced = (await ports.writeFile(file, renderUpstream(def, color, fresh))).dirSynced;
+    }
+  } catch (err) {
+    timings.writeMs = since(start);
+    const reason = err instanceof Error ? err.message : String(err);
+    log?.error({ step: "write", file, reason }, "upstream file not written");
+    return {
+      ok: false,
+      stage: Stage.write,
+      error: new BgError("BG_ERR_SWITCH_WRITE_FAILED", { file, reason }, { cause: err }),
+      // The rename is atomic: a failed write leaves the previous file untouched.
+      restored: true,
+      timings,
+    };
+  }
+  timings.writeMs = since(start);
+  const durable = dirSynced.catch((err: unknown) =>
+    log?.warn({ err, file }, "directory fsync failed; the new file is in place"),
+  );
+
+  start = performance.now();
+  const test = await ports.runCommand(nginx.testCommand, nginx.commandTimeoutMs);
+  timings.testMs = since(start);
+  await durable;
+  if (!test.ok) {
+    const restored = await restore(false);
+    log?.error({ step: "test", output: test.output, restored }, "nginx rejected the configuration");
+    return {
+      ok: false,
+      stage: Stage.test,
+      error: new BgError("BG_ERR_SWITCH_NGINX_TEST_FAILED", { output: firstLines(test.output) }),
+      output: test.output,
+      restored,
+      timings,
+    };
+  }
+
+  // nginx reloads asynchronously: polling through nginx starts with the reload command. When
+  // the target answers before the command has even exited, nginx has evidently loaded the new
+  // file: the switch goes on, and the command's exit status is still checked (and logged).
+  await nginx.pacer?.turn();
+  start = performance.now();
+  const stopVerify = new AbortController();
+  const verifying = ports.verify(def.traffic.verify.url, def, color, {
+    timeoutMs: opts.verifyTimeoutMs,
+    generation,
+    signal: stopVerify.signal,
+  });
+  const reloading = ports.runCommand(nginx.reloadCommand, nginx.commandTimeoutMs);
+  const first = await Promise.race([
+    reloading.then((result) => ({ kind: "reload" as const, result })),
+    verifying.then((result) => ({ kind: "verify" as const, result })),
+  ]);
+  if (first.kind === "verify" && first.result.ok) {
+    timings.reloadMs = since(start);
+    timings.verifyMs = 0;
+    void reloading.then((late) => {
+      if (!late.ok) {
+        log?.warn(
+          { step: "reload", output: late.output },
+          "reload command failed, yet nginx already served the target",
+        );
+      }
+    });
+    return { ok: true, timings };
+  }
+  const reload = await reloading;
+  timings.reloadMs = since(start);
+  if (!reload.ok) {
+    stopVerify.abort();
+    await verifying;
+    const restored = await restore(false);
+    log?.error({ step: "reload", output: reload.output, restored }, "nginx reload failed");
+    return {
+      ok: false,
+      stage: Stage.reload,
+      error: new BgError("BG_ERR_SWITCH_RELOAD_FAILED", { output: firstLines(reload.output) }),
+      output: reload.output,
+      restored,
+      timings,
+    };
+  }
+
+  start = performance.now();
+  const verify = await verifying;
+  /** Time after the reload command returned until the target answered through nginx. */
+  timings.verifyMs = since(start);
+  if (!verify.ok) {
+    const restored = await restore(true);
+    log?.error(
+      { step: "verify", last: verify.last, attempts: verify.attempts, restored },
+      "traffic did not reach the target",
+    );
+    return {
+      ok: false,
+      stage: Stage.verify,
+      error: new BgError("BG_ERR_SWITCH_VERIFY_FAILED", {
+        to: color,
+        timeoutMs: opts.verifyTimeoutMs,
+      }),
+      output: `last answer through nginx: ${verify.last} (${verify.attempts} attempts)`,
+      restored,
+      timings,
+    };
+  }
+  return { ok: true, timings };
+}
+
+/** The message keeps nginx's first lines; the event's `output` carries all of it. */
+function firstLines(output: string, max = 512): string {
+  const text = output.split("\n").slice(0, 3).join(" | ");
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

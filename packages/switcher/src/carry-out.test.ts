@@ -1,0 +1,282 @@
+import { type ActiveRecord, BgError } from "@bluegreen/contracts";
+import { describe, expect, it } from "vitest";
+import { carryOut } from "./carry-out.ts";
+import type { SwitchRequest } from "./decide.ts";
+import type { SwitchPorts } from "./ports.ts";
+import { fixtureDefinition } from "./test-fixture.ts";
+import { colorOfFile, generationOfFile, renderUpstream } from "./upstream-file.ts";
+
+/**
+ * The step flow against an in-memory world: which steps run, what is restored, what is
+ * recorded. The real adapters (files, nginx, KV, HTTP) are exercised in tests/switcher.
+ */
+
+const def = fixtureDefinition({ file: "/nginx/emily-active.conf" });
+const FILE = def.traffic.file;
+const nginx = {
+  testCommand: ["nginx", "-t"],
+  reloadCommand: ["nginx", "-s", "reload"],
+  commandTimeoutMs: 1000,
+};
+
+interface World {
+  ports: SwitchPorts;
+  files: Map<string, string>;
+  kv: { record: ActiveRecord | undefined; revision: number };
+  calls: string[];
+  /** Probes are started with the reads, whatever the decision. */
+  probes: string[];
+  /** The generation each verification asked nginx's answers for. */
+  generations: (string | undefined)[];
+}
+
+function world(
+  opts: {
+    file?: "blue" | "green";
+    record?: ActiveRecord;
+    revision?: number;
+    ready?: boolean;
+    test?: boolean;
+    reload?: boolean;
+    verify?: boolean;
+    casConflict?: boolean;
+  } = {},
+): World {
+  const files = new Map<string, string>();
+  if (opts.file !== undefined) files.set(FILE, renderUpstream(def, opts.file, "g0"));
+  const kv = { record: opts.record, revision: opts.revision ?? (opts.record ? 1 : 0) };
+  const calls: string[] = [];
+  const probes: string[] = [];
+  const generations: (string | undefined)[] = [];
+  const ports: SwitchPorts = {
+    readActive: async () => ({ record: kv.record, revision: kv.revision }),
+    writeActive: async (_s, record, expected) => {
+      calls.push(`record ${record.color}`);
+      if (opts.casConflict || expected !== kv.revision) {
+        throw new BgError("BG_ERR_KV_CONFLICT", { key: "emily", bucket: "b", expected });
+      }
+      kv.record = record;
+      kv.revision += 1;
+      return kv.revision;
+    },
+    readFile: async (path) => files.get(path),
+    writeFile: async (path, content) => {
+      calls.push(`write ${colorOfFile(content, def).color}`);
+      files.set(path, content);
+      return { dirSynced: Promise.resolve() };
+    },
+    restoreFile: async (path, previous) => {
+      calls.push("restore");
+      if (previous === undefined) files.delete(path);
+      else files.set(path, previous);
+    },
+    runCommand: async (argv) => {
+      const isTest = argv.includes("-t");
+      calls.push(isTest ? "test" : "reload");
+      const ok = isTest ? (opts.test ?? true) : (opts.reload ?? true);
+      return {
+        ok,
+        code: ok ? 0 : 1,
+        output: ok ? "ok" : 'nginx: [emerg] unknown directive "proxy_passs"',
+        durationMs: 1,
+      };
+    },
+    probe: async (_d, color) => {
+      probes.push(color);
+      return (opts.ready ?? true)
+        ? { ready: true }
+        : { ready: false, node: "10.0.0.11:8000", reason: "ECONNREFUSED" };
+    },
+    verify: async (_u, _d, color, verifyOpts) => {
+      generations.push(verifyOpts.generation);
+      calls.push(`verify ${color} (polling from the reload on)`);
+      return (opts.verify ?? true)
+        ? { ok: true, attempts: 3, durationMs: 30 }
+        : { ok: false, attempts: 9, durationMs: 2000, last: "HTTP 200 from blue" };
+    },
+    now: () => new Date("2026-01-12T12:00:00.000Z"),
+  };
+  return { ports, files, kv, calls, probes, generations };
+}
+
+const blueRecord: ActiveRecord = {
+  color: "blue",
+  version: "v1.0",
+  switchedAt: "2026-01-12T10:00:00.000Z",
+  reason: "initial",
+  previous: null,
+};
+const req = (over: Partial<SwitchRequest> = {}): SwitchRequest => ({
+  id: "r1",
+  service: "emily",
+  to: "green",
+  reason: "promote",
+  expectedRevision: 1,
+  version: "v1.1",
+  ...over,
+});
+
+describe("carryOut", () => {
+  it("switches: probe, write, test, reload, verify, record — and reports each step's time", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const outcome = await carryOut(req({ deploymentId: "d1" }), def, w.ports, { nginx });
+    expect(w.probes).toEqual(["green"]);
+    expect(w.calls).toEqual([
+      "write green",
+      "test",
+      "verify green (polling from the reload on)",
+      "reload",
+      "record green",
+    ]);
+    expect(outcome.kind).toBe("done");
+    if (outcome.kind !== "done") return;
+    expect(outcome.data).toMatchObject({
+      from: "blue",
+      to: "green",
+      changed: true,
+      revision: 2,
+      version: "v1.1",
+    });
+    for (const step of [
+      "probeMs",
+      "writeMs",
+      "testMs",
+      "reloadMs",
+      "verifyMs",
+      "recordMs",
+      "totalMs",
+    ]) {
+      expect(outcome.data.timings).toHaveProperty(step);
+    }
+    expect(w.kv.record).toMatchObject({
+      color: "green",
+      deploymentId: "d1",
+      previous: { color: "blue", version: "v1.0" },
+    });
+    const written = w.files.get(FILE) ?? "";
+    expect(colorOfFile(written, def).color).toBe("green");
+    expect(w.generations).toEqual([generationOfFile(written, "emily_active")]);
+    expect(w.generations[0]).not.toBe("g0");
+  });
+
+  it("refuses a stale fence without touching anything", async () => {
+    const w = world({ file: "blue", record: blueRecord, revision: 3 });
+    const outcome = await carryOut(req({ expectedRevision: 2 }), def, w.ports, { nginx });
+    expect(w.calls).toEqual([]); // a probe is harmless; nothing was written or reloaded
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      result: "refused",
+      data: {
+        stage: "fence",
+        restored: true,
+        activeColor: "blue",
+        error: { code: "BG_ERR_SWITCH_STALE_REVISION" },
+      },
+    });
+  });
+
+  it("answers changed:false without any step when the target already serves", async () => {
+    const w = world({ file: "green", record: { ...blueRecord, color: "green" } });
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(w.calls).toEqual([]);
+    expect(outcome).toMatchObject({
+      kind: "done",
+      data: { changed: false, from: "green", to: "green", revision: 1 },
+    });
+  });
+
+  it("never switches to a colour that is not ready", async () => {
+    const w = world({ file: "green", record: { ...blueRecord, color: "green" }, ready: false });
+    const outcome = await carryOut(req({ to: "blue", reason: "rollback" }), def, w.ports, {
+      nginx,
+    });
+    expect(w.probes).toEqual(["blue"]);
+    expect(w.calls).toEqual([]);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      result: "refused",
+      data: {
+        stage: "probe",
+        activeColor: "green",
+        error: { code: "BG_ERR_SWITCH_TARGET_NOT_READY" },
+      },
+    });
+  });
+
+  it("puts the previous file back when nginx rejects the configuration, without reloading", async () => {
+    const w = world({ file: "blue", record: blueRecord, test: false });
+    const before = w.files.get(FILE);
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(w.calls).toEqual(["write green", "test", "restore"]);
+    expect(w.files.get(FILE)).toBe(before);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      data: {
+        stage: "test",
+        restored: true,
+        activeColor: "blue",
+        output: expect.stringContaining("proxy_passs"),
+      },
+    });
+    expect(w.kv.record).toBe(blueRecord);
+  });
+
+  it("restores and reloads again when traffic does not reach the target", async () => {
+    const w = world({ file: "blue", record: blueRecord, verify: false });
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(w.calls).toEqual([
+      "write green",
+      "test",
+      "verify green (polling from the reload on)",
+      "reload",
+      "restore",
+      "reload",
+    ]);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      data: {
+        stage: "verify",
+        restored: true,
+        activeColor: "blue",
+        error: { code: "BG_ERR_SWITCH_VERIFY_FAILED" },
+      },
+    });
+    expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
+  });
+
+  it("removes a file that did not exist before, when the first switch fails", async () => {
+    const w = world({ reload: false });
+    const outcome = await carryOut(req({ expectedRevision: 0 }), def, w.ports, { nginx });
+    expect(outcome).toMatchObject({ kind: "failed", data: { stage: "reload", restored: true } });
+    expect(w.calls).toEqual([
+      "write green",
+      "test",
+      "verify green (polling from the reload on)",
+      "reload",
+      "restore",
+    ]);
+    expect(w.files.has(FILE)).toBe(false);
+  });
+
+  it("reports a record that could not be written, with nginx serving the target", async () => {
+    const w = world({ file: "blue", record: blueRecord, casConflict: true });
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      result: "failed",
+      data: {
+        stage: "record",
+        restored: false,
+        activeColor: "green",
+        error: { code: "BG_ERR_SWITCH_RECORD_FAILED" },
+      },
+    });
+  });
+
+  it("records the file's colour when nothing is recorded and the file already serves the target", async () => {
+    const w = world({ file: "green" });
+    const outcome = await carryOut(req({ expectedRevision: 0 }), def, w.ports, { nginx });
+    expect(w.calls).toEqual(["record green"]);
+    expect(outcome).toMatchObject({ kind: "done", data: { changed: false, revision: 1 } });
+  });
+});

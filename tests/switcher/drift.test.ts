@@ -1,0 +1,163 @@
+// Start-up drift (the upstream file and the recorded active colour disagree), handled each
+// way the `on_drift` setting allows; and the agent as a real process (bin, SIGTERM).
+
+import { writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { renderUpstream } from "@bluegreen/switcher";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { type ManagedProcess, spawnProcess } from "../support/index.ts";
+import { SwitcherRig } from "./rig.ts";
+
+const BIN = fileURLToPath(
+  new URL("../../packages/switcher/bin/bluegreen-switcher.js", import.meta.url),
+);
+
+let rig: SwitcherRig;
+
+beforeAll(async () => {
+  rig = await SwitcherRig.start();
+});
+
+afterAll(async () => {
+  await rig?.stop();
+});
+
+describe("switcher: drift at start-up", () => {
+  it("given the record says blue but the file was switched to green by hand, when the switcher starts with on_drift: reapply, then it re-applies blue and reports the drift", async () => {
+    await rig.handSwitch("green");
+    await rig.untilServes("green");
+    const before = await rig.active();
+
+    const agent = await rig.startAgent({ on_drift: "reapply" });
+    try {
+      const drift = await rig.log.waitFor(
+        "bluegreen.switch.drift",
+        (e) => e.data.action === "reapplied",
+      );
+      expect(drift.data).toEqual({
+        file: rig.upstreamFile,
+        recorded: "blue",
+        found: "green",
+        action: "reapplied",
+      });
+      expect(rig.fileColor()).toBe("blue");
+      await rig.untilServes("blue");
+      expect(await rig.active()).toEqual(before);
+      expect(agent.logs).toContainEqual(
+        expect.objectContaining({
+          level: "warn",
+          msg: "drift: re-applied the record",
+          recorded: "blue",
+          found: "green",
+        }),
+      );
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it("given the file was edited to green and never reloaded, when the switcher starts with on_drift: adopt, then nginx serves the file and the record takes its colour", async () => {
+    await writeFile(rig.upstreamFile, renderUpstream(rig.def, "green", "edited-by-hand"));
+    expect((await rig.throughNginx()).color).toBe("blue");
+    const before = await rig.active();
+
+    const agent = await rig.startAgent({ on_drift: "adopt" });
+    try {
+      const drift = await rig.log.waitFor(
+        "bluegreen.switch.drift",
+        (e) => e.data.action === "adopted",
+      );
+      expect(drift.data).toMatchObject({ recorded: "blue", found: "green" });
+      const after = await rig.active();
+      expect(after.revision).toBe(before.revision + 1);
+      expect(after.record).toMatchObject({
+        color: "green",
+        reason: "adopted",
+        previous: { color: "blue", version: "v1.0" },
+      });
+      expect(rig.fileColor()).toBe("green");
+      expect((await rig.untilServes("green")).generation).toBe("edited-by-hand");
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it("given the file was switched back to blue by hand, when the switcher starts with on_drift: report, then it only reports", async () => {
+    await rig.handSwitch("blue");
+    await rig.untilServes("blue");
+    const before = await rig.active();
+    const reloads = rig.reloads();
+
+    const agent = await rig.startAgent({ on_drift: "report" });
+    try {
+      const drift = await rig.log.waitFor(
+        "bluegreen.switch.drift",
+        (e) => e.data.action === "reported",
+      );
+      expect(drift.data).toMatchObject({ recorded: "green", found: "blue" });
+      expect(agent.logs).toContainEqual(
+        expect.objectContaining({ level: "warn", msg: "drift: upstream file and record differ" }),
+      );
+      expect(await rig.active()).toEqual(before);
+      expect(rig.fileColor()).toBe("blue");
+      expect(rig.reloads()).toBe(reloads);
+      expect((await rig.throughNginx()).color).toBe("blue");
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe("switcher: the agent process", () => {
+  it("starts from its bin with --config, repairs drift, answers a switch, and exits 0 on SIGTERM", async () => {
+    const configPath = rig.dir.file("switcher.yaml");
+    await writeFile(
+      configPath,
+      stringify({
+        role: "switcher",
+        agent_id: "switcher-bin",
+        nats: { servers: [rig.nats.url] },
+        services: ["*"],
+        nginx: {
+          test_command: [...rig.nginx.testCommand],
+          reload_command: [...rig.nginx.reloadCommand],
+        },
+        on_drift: "reapply",
+      }),
+    );
+    const proc: ManagedProcess = await spawnProcess({
+      name: "bluegreen-switcher",
+      command: process.execPath,
+      args: [BIN, "--config", configPath],
+    });
+    try {
+      await proc.waitForLine((line) => line.includes('"to":"running"'), {
+        what: "the switcher to be running",
+        timeoutMs: 20_000,
+      });
+      // The record says green (adopted above) while the file says blue: re-applied at start.
+      expect(rig.fileColor()).toBe("green");
+      const answer = await rig.switchTo("blue", { reason: "rollback" });
+      expect(answer).toMatchObject({
+        type: "bluegreen.switch.done",
+        source: "bluegreen/switcher/switcher-bin",
+        data: { from: "green", to: "blue", changed: true },
+      });
+      await rig.untilServes("blue");
+      expect((await rig.active()).record).toMatchObject({
+        color: "blue",
+        reason: "rollback",
+        version: "v1.0",
+      });
+    } finally {
+      proc.signal("SIGTERM", { group: false });
+    }
+    const exit = await proc.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    const lines = proc.output.lastLines(200).split("\n");
+    expect(lines.some((l) => l.includes('"to":"stopped"'))).toBe(true);
+    expect(lines.filter((l) => l.trim() !== "").every((l) => l.startsWith("{"))).toBe(true);
+    await proc.stop();
+  });
+});
