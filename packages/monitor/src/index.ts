@@ -1,5 +1,4 @@
 /** The monitor agent: SLO watches after a switch, over Prometheus or a direct scrape. */
-export { parseCliArgs, USAGE } from "./cli-args.ts";
 export { type CounterDelta, type Counts, counterDeltas } from "./counters.ts";
 export { type Bucket, histogramQuantile } from "./histogram.ts";
 export type {

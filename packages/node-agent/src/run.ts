@@ -1,4 +1,4 @@
-import { type RunAgentOptions, runAgent } from "@bluegreen/runtime";
+import { type AgentContext, type RunAgentOptions, runAgent } from "@bluegreen/runtime";
 import { NodeAgent } from "./agent.ts";
 import { createNodeAgentMetrics } from "./metrics.ts";
 import { ResultStore } from "./results.ts";
@@ -10,23 +10,26 @@ export type StartNodeAgentOptions = Omit<
   "role" | "start" | "version"
 >;
 
+/** The agent's own work, started by the runtime's bootstrap once NATS and KV are ready. */
+export async function startNodeAgentWork(ctx: AgentContext<"node-agent">) {
+  const agent = new NodeAgent({
+    config: ctx.config,
+    bus: ctx.bus,
+    definitions: ctx.definitions,
+    results: new ResultStore(ctx.kv.results),
+    logger: ctx.logger,
+    metrics: createNodeAgentMetrics(ctx.metrics),
+  });
+  await agent.start();
+  return { stop: () => agent.stop(), heartbeat: () => agent.heartbeat() };
+}
+
 /** Starts the node agent through the runtime's bootstrap (config, NATS, HTTP, heartbeat). */
 export async function startNodeAgent(opts: StartNodeAgentOptions) {
   return runAgent({
     ...opts,
     role: "node-agent",
     version: NODE_AGENT_VERSION,
-    start: async (ctx) => {
-      const agent = new NodeAgent({
-        config: ctx.config,
-        bus: ctx.bus,
-        definitions: ctx.definitions,
-        results: new ResultStore(ctx.kv.results),
-        logger: ctx.logger,
-        metrics: createNodeAgentMetrics(ctx.metrics),
-      });
-      await agent.start();
-      return { stop: () => agent.stop(), heartbeat: () => agent.heartbeat() };
-    },
+    start: startNodeAgentWork,
   });
 }

@@ -16,6 +16,7 @@ export {
   type EmitOptions,
   type PublishResult,
 } from "./bus.ts";
+export { type AgentCliArgs, parseAgentArgs } from "./cli-args.ts";
 export {
   buildAuthenticators,
   type ConnectNatsOptions,
@@ -57,6 +58,7 @@ export {
   natsHealth,
   startAgentHttp,
 } from "./http.ts";
+export { KeyedQueue } from "./keyed-queue.ts";
 export {
   type CasResult,
   type CasUpdateOptions,
@@ -78,6 +80,7 @@ export {
   redactPaths,
   redactUrl,
 } from "./logger.ts";
+export { type AgentMainOptions, agentMain } from "./main.ts";
 export { rejectionData } from "./rejection.ts";
 export {
   DEFAULT_SIGNALS,

@@ -10,6 +10,7 @@ import {
   type Consumption,
   childLogger,
   type HandlerContext,
+  KeyedQueue,
   type Logger,
   type ServiceDefinitions,
 } from "@bluegreen/runtime";
@@ -17,7 +18,6 @@ import { answerId } from "./answer-id.ts";
 import { carryOut, resultOf, type SwitchOutcome } from "./carry-out.ts";
 import type { SwitchRequest } from "./decide.ts";
 import { checkDrift } from "./drift-check.ts";
-import { KeyedQueue } from "./keyed-queue.ts";
 import type { SwitchMetrics } from "./metrics.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import { Recent } from "./recent.ts";

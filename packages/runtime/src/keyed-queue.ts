@@ -24,8 +24,8 @@ export class KeyedQueue {
     return [...this.tails.keys()];
   }
 
-  /** Resolves once everything queued so far has finished. */
+  /** Resolves when every queued task has finished, including tasks queued meanwhile. */
   async idle(): Promise<void> {
-    await Promise.all([...this.tails.values()]);
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
   }
 }

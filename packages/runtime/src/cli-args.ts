@@ -1,23 +1,10 @@
-/** `bluegreen-monitor --config PATH`: the command line, read without side effects. */
-
-export const USAGE = `usage: bluegreen-monitor --config PATH
-
-Watches the SLOs of a service after each promotion (switch.done) and publishes
-monitor.started, slo.warning, slo.breached, slo.inconclusive, monitor.passed.
-
-options:
-  --config PATH   the monitor's YAML config (role: monitor, agent_id, nats, services, …)
-  -h, --help      print this help
-
-Logs are JSON lines on stdout; SIGTERM or SIGINT shut down cleanly.
-See docs/monitor.md.`;
-
-export type CliArgs =
+/** `bluegreen-<role> --config PATH` (or `--config=PATH`), `--help`: read without side effects. */
+export type AgentCliArgs =
   | { kind: "help" }
   | { kind: "run"; configPath: string }
   | { kind: "error"; problem: string };
 
-export function parseCliArgs(argv: readonly string[]): CliArgs {
+export function parseAgentArgs(argv: readonly string[]): AgentCliArgs {
   let configPath: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
