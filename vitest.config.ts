@@ -8,12 +8,14 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          sequence: { groupOrder: 0 },
           include: ["packages/*/src/**/*.test.ts", "examples/**/*.test.ts", "scripts/**/*.test.ts"],
         },
       },
       {
         test: {
           name: "e2e",
+          sequence: { groupOrder: 1 },
           include: ["tests/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,

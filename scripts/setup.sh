@@ -14,6 +14,7 @@ declare -A PACKAGES=(
   [ssh-keygen]=openssh-client
   [openssl]=openssl
   [ip]=iproute2
+  [systemd-analyze]=systemd
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
