@@ -1,0 +1,22 @@
+import type { NatsConnection } from "nats";
+import type { OptionSpec, Values } from "./args.ts";
+import type { ExitCode } from "./exit-codes.ts";
+import type { CliIo } from "./io.ts";
+
+export interface CliContext {
+  values: Values;
+  positionals: string[];
+  io: CliIo;
+  /** Connects on first use (commands that need no NATS never connect). */
+  nats(): Promise<NatsConnection>;
+}
+
+/** One `bluegreen` subcommand, in its own file. */
+export interface CliCommand {
+  name: string;
+  summary: string;
+  /** Full help: usage line, what it does, options, examples. */
+  usage: string;
+  options: OptionSpec;
+  run(ctx: CliContext): Promise<ExitCode>;
+}

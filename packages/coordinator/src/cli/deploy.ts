@@ -1,0 +1,103 @@
+import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
+import { newDeploymentId } from "../core/deployment-id.ts";
+import { durationOption, flag, positional, str, usageError } from "./args.ts";
+import { serviceArg } from "./buckets.ts";
+import type { CliCommand } from "./command.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { printOutcome, progressPrinter } from "./progress.ts";
+import { cliSource, publishEvent, whoami } from "./publish.ts";
+import { watchDeployment } from "./wait.ts";
+
+export const deployCommand: CliCommand = {
+  name: "deploy",
+  summary: "deploy a version of a service to the idle colour (and follow it with --wait)",
+  usage: `usage: bluegreen deploy <service> <version> [--wait] [--timeout 60m] [--json] [options]
+
+Asks the coordinator to deploy <version> to the idle colour of <service>: deploy steps and
+smoke checks on every node of that colour, the switch, then the SLO watch. Prints the
+deployment id; with --wait, follows the deployment and exits with its outcome.
+
+options:
+  --wait             follow the deployment (a line per step) and exit with its outcome
+  --timeout <dur>    with --wait, stop waiting after this long (default 60m): exit 6
+  --json             JSON lines: the deployment's events as published (CloudEvents)
+  --queue            if the service is busy, wait for the running deployment instead of
+                     being rejected
+  --manual           stop after the smoke checks until \`bluegreen promote\`
+  --id <id>          deployment id (default d-<yyyymmdd>-<random>); repeat it to retry
+                     the same request safely (the stream drops the duplicate)
+  --reason <text>    recorded with the request
+
+examples:
+  bluegreen deploy emily v1.1 --wait
+  bluegreen deploy emily v1.1 --wait --json --timeout 45m > deploy.jsonl
+  NATS_URL=nats://nats.internal:4222 bluegreen deploy emily v1.2 --manual
+
+exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back · 6 timed out ·
+7 aborted (see docs/cli.md)`,
+  options: {
+    wait: { type: "boolean" },
+    timeout: { type: "string" },
+    json: { type: "boolean" },
+    queue: { type: "boolean" },
+    manual: { type: "boolean" },
+    id: { type: "string" },
+    reason: { type: "string" },
+  },
+  async run({ values, positionals, io, nats }) {
+    const service = serviceArg(positional(positionals, 0, "service"));
+    const version = positional(positionals, 1, "version");
+    if (positionals.length > 2) throw usageError(`unexpected argument '${positionals[2]}'`);
+    const unsafe = versionProblem(version);
+    if (unsafe !== undefined) {
+      const err = new BgError("BG_ERR_VERSION_UNSAFE", {
+        version: version.slice(0, 140),
+        reason: unsafe,
+      });
+      io.err(`${err.code}: ${err.message}`);
+      return ExitCode.rejected;
+    }
+    const deploymentId = str(values, "id") ?? newDeploymentId();
+    const json = flag(values, "json");
+    const timeoutMs = durationOption(values, "timeout", 60 * 60_000);
+    const reason = str(values, "reason");
+    const request = createEvent("deploy.requested", {
+      service,
+      source: cliSource(),
+      deploymentId,
+      id: `${deploymentId}.request`,
+      data: {
+        version,
+        requestedBy: whoami(),
+        ...(reason === undefined ? {} : { reason }),
+        ...(flag(values, "queue") ? { queue: true } : {}),
+        ...(flag(values, "manual") ? { manualPromotion: true } : {}),
+      },
+    });
+    const nc = await nats();
+    const js = nc.jetstream();
+    const since = new Date(Date.now() - 2_000);
+    const ack = await publishEvent(js, request);
+    if (!flag(values, "wait")) {
+      if (json)
+        io.out(
+          JSON.stringify({ deploymentId, service, version, eventId: request.id, seq: ack.seq }),
+        );
+      else
+        io.out(
+          `deployment ${deploymentId} requested: ${service} ${version} (follow it: bluegreen tail --service ${service} --follow)`,
+        );
+      return ExitCode.ok;
+    }
+    if (!json) io.out(`deploying ${service} ${version} as ${deploymentId}`);
+    const result = await watchDeployment(js, {
+      service,
+      deploymentId,
+      requestId: request.id,
+      since,
+      timeoutMs,
+      onEvent: progressPrinter(io, json),
+    });
+    return printOutcome(io, json, result, { deploymentId, timeoutMs });
+  },
+};

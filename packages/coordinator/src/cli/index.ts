@@ -1,0 +1,121 @@
+import { BgError, ERROR_CATALOGUE } from "@bluegreen/contracts";
+import type { NatsConnection } from "nats";
+import { abortCommand } from "./abort.ts";
+import { agentsCommand } from "./agents.ts";
+import { applyCommand } from "./apply.ts";
+import { GLOBAL_HELP, GLOBAL_OPTIONS, parse } from "./args.ts";
+import type { CliCommand } from "./command.ts";
+import { configCommand } from "./config-check.ts";
+import { connectCli, connectSettings } from "./connection.ts";
+import { deployCommand } from "./deploy.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { historyCommand } from "./history.ts";
+import { type CliIo, processIo } from "./io.ts";
+import { promoteCommand } from "./promote.ts";
+import { rollbackCommand } from "./rollback.ts";
+import { statusCommand } from "./status.ts";
+import { switchCommand } from "./switch.ts";
+import { tailCommand } from "./tail.ts";
+
+export const COMMANDS: readonly CliCommand[] = [
+  deployCommand,
+  statusCommand,
+  tailCommand,
+  historyCommand,
+  promoteCommand,
+  abortCommand,
+  rollbackCommand,
+  applyCommand,
+  agentsCommand,
+  configCommand,
+  switchCommand,
+];
+
+export function mainUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `usage: bluegreen <command> [options]
+
+Blue/green deployments behind nginx, driven over NATS. Every command takes --help.
+
+commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+${GLOBAL_HELP}
+
+examples:
+  bluegreen apply -f examples/emily/service.yaml
+  bluegreen deploy emily v1.1 --wait
+  bluegreen tail --service emily --since 1h
+
+exit codes: 0 ok · 1 error · 2 usage · 3 rejected · 4 failed · 5 rolled back · 6 timed out ·
+7 aborted (docs/cli.md)`;
+}
+
+/** What an error exits with: usage errors 2, refused input 3, anything else 1. */
+function report(io: CliIo, err: unknown, command: CliCommand | undefined): ExitCode {
+  if (err instanceof BgError) {
+    if (err.code === "BG_ERR_CLI_USAGE") {
+      io.err(`bluegreen: ${err.message}`);
+      if (command !== undefined) io.err(`\n${command.usage}`);
+      return ExitCode.usage;
+    }
+    io.err(`${err.code}: ${err.message}`);
+    io.err(`fix: ${ERROR_CATALOGUE[err.code].fix}`);
+    const refused = err.code.startsWith("BG_ERR_CONFIG_") || err.code === "BG_ERR_VERSION_UNSAFE";
+    return refused ? ExitCode.rejected : ExitCode.error;
+  }
+  io.err(`bluegreen: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return ExitCode.error;
+}
+
+/** Global options may come before the command: `bluegreen -s nats://x:4222 status`. */
+function splitCommand(argv: readonly string[]): { name: string | undefined; rest: string[] } {
+  const takesValue = new Set(
+    Object.entries(GLOBAL_OPTIONS).flatMap(([long, spec]) =>
+      spec.type === "string" ? [`--${long}`, ...(spec.short ? [`-${spec.short}`] : [])] : [],
+    ),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (!arg.startsWith("-"))
+      return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+    if (arg === "--help" || arg === "-h") return { name: arg, rest: argv.slice(i + 1) };
+    if (takesValue.has(arg)) i++;
+  }
+  return { name: undefined, rest: [...argv] };
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<ExitCode> {
+  const { name, rest } = splitCommand(argv);
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    io.out(topic === undefined ? mainUsage() : `${topic.usage}\n\n${GLOBAL_HELP}`);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    io.err(`bluegreen: unknown command '${name}'\n\n${mainUsage()}`);
+    return ExitCode.usage;
+  }
+  let nc: NatsConnection | undefined;
+  try {
+    const { values, positionals } = parse(rest, command.options);
+    if (values.help === true) {
+      io.out(`${command.usage}\n\n${GLOBAL_HELP}`);
+      return ExitCode.ok;
+    }
+    return await command.run({
+      values,
+      positionals,
+      io,
+      nats: async () => {
+        nc ??= await connectCli(connectSettings(values));
+        return nc;
+      },
+    });
+  } catch (err) {
+    return report(io, err, command);
+  } finally {
+    if (nc !== undefined) await nc.drain().catch(() => undefined);
+  }
+}

@@ -1,0 +1,48 @@
+import { durationOption, flag, positional, str } from "./args.ts";
+import { serviceArg } from "./buckets.ts";
+import type { CliCommand } from "./command.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { operatorRequest } from "./operator.ts";
+
+export const promoteCommand: CliCommand = {
+  name: "promote",
+  summary: "promote a deployment waiting at its manual gate",
+  usage: `usage: bluegreen promote <service> <deployment-id> [--wait] [--timeout 30s] [--json]
+
+Promotes a deployment that passed its smoke checks and waits for manual promotion: the
+coordinator switches traffic to the new colour. Exits 0 once the switch is requested (with
+--wait: once the deployment ends, with its outcome), 3 if the coordinator refuses.
+
+options:
+  --wait            follow the deployment to its end (exit codes as for deploy --wait)
+  --timeout <dur>   how long to wait for the answer (default 30s; with --wait 60m)
+  --reason <text>   recorded with the request
+  --json            JSON lines: the events as published
+
+examples:
+  bluegreen promote emily d-20261126-4f2a9c
+  bluegreen promote emily d-20261126-4f2a9c --wait`,
+  options: {
+    wait: { type: "boolean" },
+    timeout: { type: "string" },
+    reason: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run({ values, positionals, io, nats }) {
+    const service = serviceArg(positional(positionals, 0, "service"));
+    const deploymentId = positional(positionals, 1, "deployment-id");
+    const wait = flag(values, "wait");
+    const js = (await nats()).jetstream();
+    return operatorRequest(js, io, {
+      name: "deploy.promote_requested",
+      service,
+      deploymentId,
+      reason: str(values, "reason"),
+      json: flag(values, "json"),
+      timeoutMs: durationOption(values, "timeout", wait ? 60 * 60_000 : 30_000),
+      until: wait
+        ? undefined
+        : (e) => (e.type === "bluegreen.switch.requested" ? ExitCode.ok : undefined),
+    });
+  },
+};

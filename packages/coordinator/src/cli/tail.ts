@@ -1,0 +1,64 @@
+import { flag, sinceOption, str } from "./args.ts";
+import { serviceArg } from "./buckets.ts";
+import type { CliCommand } from "./command.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { readStream } from "./follow.ts";
+import { formatTimeline } from "./timeline.ts";
+
+export const tailCommand: CliCommand = {
+  name: "tail",
+  summary: "the audit trail as a timeline (or JSON lines)",
+  usage: `usage: bluegreen tail [--service s] [--deployment id] [--since 1h|ISO] [--follow] [--json]
+
+Reads the BLUEGREEN stream in order: one line per event with its time, service,
+deployment, event and key fields. Without --follow it stops at the end of the stream.
+
+options:
+  --service <name>     only this service
+  --deployment <id>    only this deployment
+  --since <when>       from this long ago (30m, 2h, 7d) or this ISO time (default: all)
+  --follow             keep printing new events until interrupted
+  --json               the events as stored, one CloudEvent JSON document per line
+
+examples:
+  bluegreen tail --service emily --since 1h
+  bluegreen tail --follow
+  bluegreen tail --deployment d-20261126-4f2a9c --json | jq .type`,
+  options: {
+    service: { type: "string" },
+    deployment: { type: "string" },
+    since: { type: "string" },
+    follow: { type: "boolean" },
+    json: { type: "boolean" },
+  },
+  async run({ values, io, nats }) {
+    const serviceOpt = str(values, "service");
+    const service = serviceOpt === undefined ? undefined : serviceArg(serviceOpt);
+    const deployment = str(values, "deployment");
+    const since = sinceOption(values);
+    const json = flag(values, "json");
+    const js = (await nats()).jetstream();
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      for await (const item of readStream(js, {
+        service,
+        since,
+        follow: flag(values, "follow"),
+        signal: abort.signal,
+      })) {
+        const event = item.event;
+        if (deployment !== undefined && event?.deploymentid !== deployment) continue;
+        if (json) io.out(item.raw);
+        else if (event !== undefined) io.out(formatTimeline(event));
+        else io.out(`(seq ${item.seq}) ${item.subject}: not a valid bluegreen event`);
+      }
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,95 @@
+import type { Logger } from "@bluegreen/runtime";
+import { leaseVerdict } from "./lease.ts";
+import type { Leases } from "./lock.ts";
+
+/** The leader lease's key in the locks bucket (no service can be called `_leader`). */
+export const LEADER_KEY = "_leader";
+
+export interface LeaderEvents {
+  elected(): Promise<void>;
+  deposed(reason: string): Promise<void>;
+}
+
+/**
+ * Leader election through a KV lease. Every `ttl/4` the leader renews and a standby checks
+ * whether the lease expired; a standby takes over within the lease time after the leader
+ * stops renewing. A leader that cannot renew (partitioned, paused) steps down; if it acts
+ * meanwhile, compare-and-set on the deployment records and fenced switches make it harmless.
+ */
+export class LeaderElection {
+  private timer: NodeJS.Timeout | undefined;
+  private leading = false;
+  private expiresAt = 0;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly leases: Leases,
+    private readonly id: string,
+    private readonly ttlMs: number,
+    private readonly events: LeaderEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  /** True while this coordinator holds an unexpired lease. */
+  isLeader(): boolean {
+    return this.leading && Date.now() < this.expiresAt;
+  }
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(
+      () => {
+        this.ticking = this.ticking.then(() => this.tick());
+      },
+      Math.max(200, Math.floor(this.ttlMs / 4)),
+    );
+  }
+
+  /** Stops campaigning; a leader gives the lease back so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.ticking;
+    if (this.leading) {
+      this.leading = false;
+      await this.events.deposed("shutting down").catch(() => undefined);
+      await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
+      this.logger.info("leader lease released");
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const startedAt = Date.now();
+      const result = await this.leases.acquire(LEADER_KEY, this.id);
+      if (result.acquired) {
+        this.expiresAt = startedAt + this.ttlMs;
+        if (!this.leading) {
+          this.leading = true;
+          this.logger.info({ term: result.lease.term, ttlMs: this.ttlMs }, "elected leader");
+          await this.events.elected();
+        }
+        return;
+      }
+      if (this.leading) {
+        this.leading = false;
+        this.logger.error(
+          { holder: result.holder },
+          "leader lease taken by another coordinator; stepping down",
+        );
+        await this.events.deposed(`lease held by ${result.holder}`);
+      } else if (leaseVerdict(result.lease, this.id, new Date()) === "busy") {
+        this.logger.debug({ leader: result.holder }, "standing by");
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "leader lease check failed");
+      if (this.leading && Date.now() >= this.expiresAt) {
+        this.leading = false;
+        this.logger.error("leader lease could not be renewed before it expired; stepping down");
+        await this.events.deposed("lease expired").catch(() => undefined);
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The whole stack for the full-flow suites: nats-server, nginx, the two sample-app nodes (blue
+// v1.0 serving, green idle), the definition applied with the CLI, the switcher, a node agent
+// per colour, the monitor and the coordinator, all real processes from temp config files.
+// The demo's stack (scripts/demo/stack.ts) is the one implementation; this adds what the
+// suites look at: what nginx serves, the stream of one deployment, the lock, a request loop,
+// changing the definition, and crashing and restarting the coordinator.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import {
+  type BgEvent,
+  Buckets,
+  filterSubject,
+  parseEvent,
+  STREAM_NAME,
+} from "@bluegreen/contracts";
+import { type Lease, leaseSchema } from "@bluegreen/coordinator";
+import { parseDocument } from "yaml";
+import { setFaults } from "../../scripts/demo/apps.ts";
+import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
+import { requestOnce, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
+import { type AgentProcess, bluegreen, type CliResult, respawnAgent } from "./processes.ts";
+
+export { setFaults };
+
+export interface E2eStack {
+  readonly base: DemoStack;
+  readonly service: string;
+  readonly nginxUrl: string;
+  /** Requests through nginx all along (the monitor judges real traffic). */
+  readonly traffic: TrafficLoop;
+  /** The coordinator now running (a new process after each restart). */
+  coordinator(): AgentProcess;
+  /** Which colour and version answer through nginx. */
+  served(): Promise<{ color: string | undefined; version: string | undefined; status: number }>;
+  /** Every event of a deployment in the stream, in order. */
+  events(deploymentId: string): Promise<BgEvent[]>;
+  /** The service lock as stored (undefined when never taken). */
+  lock(): Promise<Lease | undefined>;
+  /** Re-applies the definition after changing its YAML document. */
+  applyDefinition(change: (doc: ReturnType<typeof parseDocument>) => void): Promise<void>;
+  /** SIGKILL the coordinator (a crash). */
+  killCoordinator(): Promise<void>;
+  /** Start it again from the same config file. */
+  restartCoordinator(): Promise<void>;
+  /** `bluegreen <args> --server <this nats>`, as CI runs it. */
+  cli(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
+  stop(): Promise<void>;
+}
+
+export async function startE2eStack(opts: { window?: string } = {}): Promise<E2eStack> {
+  const base = await startDemoStack({ window: opts.window ?? "4s" });
+  const nginxUrl = `http://127.0.0.1:${base.nginx.port}`;
+  const traffic = startTraffic({
+    url: `${nginxUrl}/api/v1/memory`,
+    pauseMs: 40,
+    maxDurationMs: 600_000,
+  });
+  const original = base.agents.find((a) => a.name.startsWith("coordinator"));
+  if (original === undefined) throw new Error("the stack has no coordinator");
+  let coordinator: AgentProcess = original;
+  const respawned: AgentProcess[] = [];
+  const originalDefinition = readFileSync(base.definitionPath, "utf8");
+
+  return {
+    base,
+    service: base.service,
+    nginxUrl,
+    traffic,
+    coordinator: () => coordinator,
+    served: async () => {
+      const sample = await requestOnce(`${nginxUrl}/health`);
+      return { color: sample.color, version: sample.version, status: sample.status };
+    },
+    events: async (deploymentId) => {
+      const consumer = await base.js.consumers.get(STREAM_NAME, {
+        filterSubjects: filterSubject({ service: base.service }),
+      });
+      const out: BgEvent[] = [];
+      const messages = await consumer.fetch({ max_messages: 10_000, expires: 1_000 });
+      for await (const msg of messages) {
+        const parsed = parseEvent(msg.data);
+        if (parsed.ok && parsed.event.deploymentid === deploymentId) out.push(parsed.event);
+        if (msg.info.pending === 0) break;
+      }
+      return out;
+    },
+    lock: async () => {
+      const kv = await base.js.views.kv(Buckets.locks);
+      const entry = await kv.get(base.service);
+      if (entry === null || entry.operation !== "PUT") return undefined;
+      return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
+    },
+    applyDefinition: async (change) => {
+      const doc = parseDocument(originalDefinition);
+      change(doc);
+      writeFileSync(base.definitionPath, doc.toString({ lineWidth: 0 }));
+      const applied = await bluegreen(base.nats.url, ["apply", "-f", base.definitionPath]);
+      if (applied.code !== 0) throw new Error(`apply exited ${applied.code}: ${applied.stderr}`);
+    },
+    killCoordinator: () => coordinator.kill(),
+    restartCoordinator: async () => {
+      coordinator = await respawnAgent("coordinator", coordinator);
+      respawned.push(coordinator);
+    },
+    cli: (args, timeoutMs) =>
+      bluegreen(base.nats.url, args, timeoutMs === undefined ? {} : { timeoutMs }),
+    stop: async () => {
+      await traffic.stop();
+      for (const agent of respawned) await agent.stop().catch(() => undefined);
+      await base.stop();
+    },
+  };
+}
