@@ -1,0 +1,284 @@
+// The whole bluegreen stack on loopback, as real processes from temp config files: nats-server,
+// nginx (site config including the switcher's upstream file), two sample-app nodes (blue v1.0
+// serving, green v1.0 idle), the service definition applied with the real CLI, the
+// active-colour record (blue), the switcher, a node agent per colour, the monitor and the
+// coordinator; Prometheus too with `prometheus: true`. Tests can reuse it as it is.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ActiveRecord,
+  Buckets,
+  type Color,
+  compileServiceDefinition,
+  type ServiceDefinition,
+} from "@bluegreen/contracts";
+import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
+import { renderUpstream } from "@bluegreen/switcher";
+import { connect, type JetStreamClient, type NatsConnection } from "nats";
+import { type AgentProcess, coordinatorConfig, startAgent } from "../../tests/e2e/processes.ts";
+import {
+  freePorts,
+  makeTempDir,
+  type NatsServer,
+  type Nginx,
+  type Prometheus,
+  startNats,
+  startNginx,
+  startPrometheus,
+  type TempDir,
+  waitFor,
+} from "../../tests/support/index.ts";
+import { type AppNode, appNode, appPid, startApp, stopApp } from "./apps.ts";
+import { type CliResult, runCli } from "./cli.ts";
+import { DEMO_SERVICE, MonitorSource, renderDemoDefinition } from "./definition.ts";
+import { demoSiteConfig } from "./site.ts";
+
+export const INITIAL_VERSION = "v1.0";
+
+export interface DemoStackOptions {
+  /** Watch through Prometheus (started here) instead of scraping the apps. */
+  readonly prometheus?: boolean;
+  /** Progress lines while it starts. */
+  readonly log?: (line: string) => void;
+  /** Default 8s. */
+  readonly window?: string;
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly where: string;
+  readonly pid: number | undefined;
+}
+
+export interface DemoStack {
+  readonly service: string;
+  readonly dir: string;
+  readonly definitionPath: string;
+  readonly definition: ServiceDefinition;
+  readonly nats: NatsServer;
+  readonly nginx: Nginx;
+  readonly prometheus: Prometheus | undefined;
+  readonly apps: Readonly<Record<Color, AppNode>>;
+  readonly agents: readonly AgentProcess[];
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  /** `bluegreen <args> --server <this nats>` (the CLI's library entry, in this process). */
+  cli(args: readonly string[]): Promise<CliResult>;
+  /** Where each piece listens, with its pid (the apps' as they are now). */
+  listeners(): Promise<Listener[]>;
+  /** Stops everything (agents first, with SIGTERM), then removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+const AGENT_IDS = {
+  switcher: "switcher-demo",
+  blue: "node-agent-blue",
+  green: "node-agent-green",
+  monitor: "monitor-demo",
+  coordinator: "coordinator-demo",
+} as const;
+
+const NEEDS_HEARTBEAT: readonly string[] = [
+  AGENT_IDS.switcher,
+  AGENT_IDS.blue,
+  AGENT_IDS.green,
+  AGENT_IDS.monitor,
+];
+
+/** Runs the clean-ups in order, each one whatever the others did; throws the first error. */
+async function runAll(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
+  const log = options.log ?? (() => {});
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const undo = () => runAll([...cleanups].reverse());
+  try {
+    const tmp: TempDir = await makeTempDir("demo");
+    cleanups.push(() => tmp.remove());
+    const stateDir = tmp.file("apps");
+    const upstreamDir = tmp.file("upstream");
+    mkdirSync(stateDir);
+    mkdirSync(upstreamDir);
+    const upstreamFile = join(upstreamDir, `${DEMO_SERVICE}-active.conf`);
+    const [bluePort, greenPort, nginxPort, ...agentPorts] = (await freePorts(8)) as [
+      number,
+      number,
+      number,
+      ...number[],
+    ];
+    const apps: Record<Color, AppNode> = {
+      blue: appNode(stateDir, DEMO_SERVICE, "blue", bluePort),
+      green: appNode(stateDir, DEMO_SERVICE, "green", greenPort),
+    };
+
+    log("starting nats-server and the two sample-app nodes (blue, green: v1.0)");
+    const [nats] = await Promise.all([
+      startNats({ jetstream: true, allowExternal: false }),
+      startApp(apps.blue, INITIAL_VERSION),
+      startApp(apps.green, INITIAL_VERSION),
+    ]);
+    cleanups.push(() => nats.stop());
+    cleanups.push(() => Promise.all([stopApp(apps.blue), stopApp(apps.green)]));
+
+    let prometheus: Prometheus | undefined;
+    if (options.prometheus === true) {
+      log("starting Prometheus (scraping both nodes every 1 s)");
+      prometheus = await startPrometheus({
+        scrapeTargets: [`${apps.blue.host}:${bluePort}`, `${apps.green.host}:${greenPort}`],
+        scrapeInterval: "1s",
+        waitForFirstScrape: false,
+      });
+      const started = prometheus;
+      cleanups.push(() => started.stop());
+    }
+
+    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    const text = renderDemoDefinition({
+      stateDir,
+      bluePort,
+      greenPort,
+      upstreamFile,
+      verifyUrl: `${nginxUrl}/health`,
+      source: prometheus === undefined ? MonitorSource.scrape : MonitorSource.prometheus,
+      ...(prometheus === undefined ? {} : { prometheusUrl: prometheus.url }),
+      ...(options.window === undefined ? {} : { window: options.window }),
+    });
+    const definitionPath = tmp.file(`${DEMO_SERVICE}.yaml`);
+    writeFileSync(definitionPath, text);
+    const definition = compileServiceDefinition(text, { source: definitionPath });
+
+    // Blue serves from the start: the upstream file names it, and so does the record below.
+    writeFileSync(upstreamFile, renderUpstream(definition, "blue", "demo-initial"));
+    log("starting nginx (its site includes the switcher's upstream file: blue)");
+    const nginx = await startNginx({
+      port: nginxPort,
+      siteConfig: ({ host, port }) =>
+        demoSiteConfig({ host, port, upstreamFile, upstream: definition.traffic.upstream }),
+    });
+    cleanups.push(() => nginx.stop());
+
+    const cli = (args: readonly string[]) => runCli(nats.url, args);
+    log(`bluegreen apply -f ${definitionPath}`);
+    const applied = await cli(["apply", "-f", definitionPath]);
+    if (applied.code !== 0) {
+      throw new Error(
+        `bluegreen apply exited ${applied.code}: ${applied.stderr || applied.stdout}`,
+      );
+    }
+
+    const nc = await connect({ servers: nats.url, name: "bluegreen-demo" });
+    cleanups.push(() => nc.close());
+    const js = nc.jetstream();
+    const record: ActiveRecord = {
+      color: "blue",
+      version: INITIAL_VERSION,
+      switchedAt: new Date().toISOString(),
+      reason: "initial",
+      previous: null,
+    };
+    await createJson(await js.views.kv(Buckets.active), DEMO_SERVICE, record);
+
+    log("starting the agents: switcher, node agents (blue, green), monitor, coordinator");
+    const natsConfig = { servers: [nats.url] };
+    const common = (i: number) => ({
+      nats: natsConfig,
+      http: { host: "127.0.0.1", port: agentPorts[i] ?? 0 },
+      heartbeat_interval: "1s",
+      log: { level: "info" },
+    });
+    const agentsDir = tmp.file("agents");
+    mkdirSync(agentsDir);
+    const agents: AgentProcess[] = [];
+    cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
+    const started = await Promise.allSettled([
+      startAgent("switcher", AGENT_IDS.switcher, agentsDir, {
+        role: "switcher",
+        agent_id: AGENT_IDS.switcher,
+        ...common(0),
+        services: [DEMO_SERVICE],
+        nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+      }),
+      ...(["blue", "green"] as const).map((color, i) =>
+        startAgent("nodeAgent", AGENT_IDS[color], agentsDir, {
+          role: "node-agent",
+          agent_id: AGENT_IDS[color],
+          ...common(1 + i),
+          serves: [{ service: DEMO_SERVICE, color }],
+        }),
+      ),
+      startAgent("monitor", AGENT_IDS.monitor, agentsDir, {
+        role: "monitor",
+        agent_id: AGENT_IDS.monitor,
+        ...common(3),
+        services: [DEMO_SERVICE],
+      }),
+      startAgent("coordinator", AGENT_IDS.coordinator, agentsDir, {
+        ...coordinatorConfig(nats.url, AGENT_IDS.coordinator),
+        ...common(4),
+      }),
+    ]);
+    for (const result of started) if (result.status === "fulfilled") agents.push(result.value);
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+
+    // The coordinator refuses a deploy while a needed agent has no fresh heartbeat.
+    const agentsKv = await js.views.kv(Buckets.agents);
+    await waitFor(
+      async () => {
+        const alive = new Set(
+          (await readHeartbeats(agentsKv))
+            .filter((hb) => isAlive(hb, 5_000))
+            .map((hb) => hb.data.agentId),
+        );
+        return NEEDS_HEARTBEAT.every((id) => alive.has(id)) ? alive : undefined;
+      },
+      { what: "a heartbeat from every agent", timeoutMs: 15_000, intervalMs: 200 },
+    );
+
+    const listeners = async (): Promise<Listener[]> => [
+      { name: "nats-server", where: nats.url, pid: nats.process?.pid },
+      { name: "nginx", where: nginxUrl, pid: nginx.masterPid },
+      { name: "app blue", where: apps.blue.url, pid: await appPid(apps.blue) },
+      { name: "app green", where: apps.green.url, pid: await appPid(apps.green) },
+      ...(prometheus === undefined
+        ? []
+        : [{ name: "prometheus", where: prometheus.url, pid: prometheus.process.pid }]),
+      ...agents.map((a, i) => ({
+        name: a.name,
+        where: `http://127.0.0.1:${agentPorts[i]}/metrics`,
+        pid: a.process.pid,
+      })),
+    ];
+
+    return {
+      service: DEMO_SERVICE,
+      dir: tmp.path,
+      definitionPath,
+      definition,
+      nats,
+      nginx,
+      prometheus,
+      apps,
+      agents,
+      nc,
+      js,
+      cli,
+      listeners,
+      stop: undo,
+    };
+  } catch (error) {
+    await undo().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+// The request loop: GET through nginx, one request at a time, each on a new connection (no
+// pooled keep-alive connection to an nginx worker that is exiting after a reload). Bounded in
+// time; prints one line per second with what answered.
+
+import { get } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { between, countSamples, formatSecond, type TrafficSample } from "./traffic-tally.ts";
+
+export interface TrafficOptions {
+  /** e.g. http://127.0.0.1:PORT/api/v1/memory */
+  readonly url: string;
+  /** Pause between requests (default 40 ms: about 20 requests a second). */
+  readonly pauseMs?: number;
+  /** The loop stops itself after this long (default 150 s). */
+  readonly maxDurationMs?: number;
+  /** Called once a second with that second's line. */
+  readonly onSecond?: (line: string) => void;
+  /** At most this many samples are kept (default 20 000). */
+  readonly maxSamples?: number;
+}
+
+export interface TrafficLoop {
+  readonly samples: readonly TrafficSample[];
+  /** Stops sending and waits for the request in flight. */
+  stop(): Promise<void>;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** One GET on a new connection; never rejects (no answer is status 0). */
+export function requestOnce(url: string, timeoutMs = 3_000): Promise<TrafficSample> {
+  return new Promise((resolve) => {
+    const done = (status: number, color?: string, version?: string) =>
+      resolve({ at: Date.now(), status, color, version });
+    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on("end", () =>
+        done(
+          res.statusCode ?? 0,
+          header(res.headers["x-app-color"]),
+          header(res.headers["x-app-version"]),
+        ),
+      );
+      res.on("error", () => done(0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => done(0));
+  });
+}
+
+export function startTraffic(opts: TrafficOptions): TrafficLoop {
+  const samples: TrafficSample[] = [];
+  const pauseMs = opts.pauseMs ?? 40;
+  const maxSamples = opts.maxSamples ?? 20_000;
+  const deadline = Date.now() + (opts.maxDurationMs ?? 150_000);
+  let running = true;
+  let secondStart = Date.now();
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    opts.onSecond?.(formatSecond(countSamples(between(samples, secondStart, now))));
+    secondStart = now;
+  }, 1_000);
+  const loop = (async () => {
+    while (running && Date.now() < deadline) {
+      const sample = await requestOnce(opts.url);
+      if (samples.length < maxSamples) samples.push(sample);
+      await sleep(pauseMs);
+    }
+    clearInterval(ticker);
+  })();
+  return {
+    samples,
+    stop: async () => {
+      running = false;
+      clearInterval(ticker);
+      await loop;
+    },
+  };
+}
