@@ -144,6 +144,11 @@ export const ERROR_CATALOGUE = {
     fix: "Fix forward with a new deploy, or point traffic by hand with `bluegreen switch <service> <color>` at a colour that is ready.",
   },
   // node agent: steps, readiness, smoke checks, SSH
+  BG_ERR_DEPLOY_UNKNOWN_NODE: {
+    message: "{node} is not a {color} node of '{service}' in its definition; nothing was run",
+    retryable: false,
+    fix: "Deploy only the nodes the service definition lists; apply the definition first when a node is new.",
+  },
   BG_ERR_STEP_FAILED: {
     message: "step {step} ({command}) exited with code {exitCode}",
     retryable: false,

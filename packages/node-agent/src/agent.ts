@@ -212,6 +212,19 @@ export class NodeAgent {
       ctx.logger.debug({ color: event.data.color }, "no node of this deploy is served here");
       return;
     }
+    // Only nodes the definition names for that colour are ever deployed: an event cannot
+    // point this agent's steps at a host of its choosing.
+    const foreign = definition === undefined ? [] : targets.filter((t) => t.defined === undefined);
+    if (foreign.length > 0) {
+      throw new BgError("BG_ERR_DEPLOY_UNKNOWN_NODE", {
+        node: foreign
+          .map((t) => nodeId(t.node))
+          .join(", ")
+          .slice(0, 200),
+        service,
+        color: event.data.color,
+      });
+    }
     await Promise.all(targets.map((target) => this.deployTarget(event, target, definition, ctx)));
   }
 

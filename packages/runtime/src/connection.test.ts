@@ -23,7 +23,7 @@ describe("connectionOptions", () => {
     const opts = await connectionOptions({ servers }, { name: "test" });
     expect(opts).toMatchObject({
       maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
+      waitOnFirstConnect: false,
       name: "test",
     });
     expect(opts.reconnectJitter).toBeGreaterThan(0);

@@ -37,6 +37,16 @@ export interface ConnectNatsOptions {
   logger: Logger;
   /** Base wait between reconnect attempts; jitter is added. Default 1 s. */
   reconnectTimeWaitMs?: number;
+  /** Give up on the first connection after this long (default: keep trying, as a unit should). */
+  firstConnectTimeoutMs?: number;
+}
+
+const FIRST_CONNECT_MAX_WAIT_MS = 10_000;
+
+/** Errors that another attempt cannot fix: refuse at once instead of retrying forever. */
+function isFatalConnectError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /authoriz|authenticat|permission|user credentials|nkey|jwt/i.test(message);
 }
 
 const RECONNECT_JITTER_MS = 500;
@@ -135,7 +145,8 @@ export async function connectionOptions(
     reconnectTimeWait: opts.reconnectTimeWaitMs ?? 1_000,
     reconnectJitter: RECONNECT_JITTER_MS,
     reconnectJitterTLS: RECONNECT_JITTER_MS * 2,
-    waitOnFirstConnect: true,
+    // The first connection is retried by connectNats itself, which logs why each attempt failed.
+    waitOnFirstConnect: false,
     ...(authenticator.length === 0 ? {} : { authenticator }),
     ...(tls === undefined ? {} : { tls }),
   };
@@ -189,15 +200,30 @@ export async function connectNats(
   const logger = opts.logger;
   const servers = cfg.servers.map(redactUrl);
   const options = await connectionOptions(cfg, opts);
-  let nc: NatsConnection;
-  try {
-    nc = await connect(options);
-  } catch (err) {
-    throw new BgError(
-      "BG_ERR_NATS_CONNECT",
-      { servers: servers.join(","), reason: err instanceof Error ? err.message : String(err) },
-      { cause: err },
-    );
+  const started = Date.now();
+  let nc: NatsConnection | undefined;
+  for (let attempt = 1; nc === undefined; attempt++) {
+    try {
+      nc = await connect(options);
+    } catch (err) {
+      const error = new BgError(
+        "BG_ERR_NATS_CONNECT",
+        { servers: servers.join(","), reason: err instanceof Error ? err.message : String(err) },
+        { cause: err },
+      );
+      const deadline = opts.firstConnectTimeoutMs;
+      if (isFatalConnectError(err) || (deadline !== undefined && Date.now() - started >= deadline))
+        throw error;
+      const base = opts.reconnectTimeWaitMs ?? 1_000;
+      const waitMs = Math.min(FIRST_CONNECT_MAX_WAIT_MS, base * 2 ** Math.min(attempt - 1, 4));
+      logger.warn(
+        { err: error.toJSON(), attempt, retryInMs: waitMs },
+        "cannot connect to NATS yet; retrying",
+      );
+      await new Promise((resolve) =>
+        setTimeout(resolve, waitMs + Math.random() * RECONNECT_JITTER_MS),
+      );
+    }
   }
   logger.info({ servers, server: redactUrl(nc.getServer()), name: options.name }, "nats connected");
   logStatus(nc, logger).catch((err: unknown) => logger.error({ err }, "nats status loop failed"));
