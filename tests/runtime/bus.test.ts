@@ -211,17 +211,17 @@ describe("consume", () => {
       durable: "slow",
       filters: [filterSubject({ service: "slow", name: "deploy.requested" })],
       expect: ["deploy.requested"],
-      ackWaitMs: 1_000,
+      ackWaitMs: 2_000,
       concurrency: 2,
       handler: async (_event, ctx) => {
         deliveries.push(ctx.deliveryCount);
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
       },
     });
     try {
       await fx.bus.publish(deployRequested("slow", "v1.0"));
       await eventually("the handler to start", () => (deliveries.length > 0 ? true : undefined));
-      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
       expect(deliveries).toEqual([1]);
     } finally {
       await sub.stop();

@@ -23,6 +23,9 @@ interface Entry extends Omit<Loaded, "revision"> {
 
 import type { DeadlineTimers } from "./timers.ts";
 
+/** How soon a deadline whose handling failed (KV or NATS down) is tried again. */
+const DEADLINE_RETRY_MS = 2_000;
+
 /**
  * The thin shell around `decide`: load the deployment, decide, store the new state with its
  * commands (compare-and-set), carry the commands out, clear them. One deployment's inputs run
@@ -149,9 +152,18 @@ export class Engine {
       .run(keyOf(service, deploymentId), () =>
         this.apply(service, deploymentId, { kind: "deadline", phase, at }),
       )
-      .catch((err: unknown) =>
-        this.log(service, deploymentId).error({ err, phase }, "deadline handling failed"),
-      );
+      .catch((err: unknown) => {
+        // The timer is spent: try again shortly, or the deployment would wait forever with
+        // its lock renewed (decide ignores a deadline of a phase that has already passed).
+        this.log(service, deploymentId).error(
+          { err, phase, retryInMs: DEADLINE_RETRY_MS },
+          "deadline handling failed; retrying",
+        );
+        setTimeout(
+          () => this.onDeadline(service, deploymentId, phase, at),
+          DEADLINE_RETRY_MS,
+        ).unref();
+      });
   }
 
   /**

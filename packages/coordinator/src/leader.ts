@@ -69,7 +69,16 @@ export class LeaderElection {
         if (!this.leading) {
           this.leading = true;
           this.logger.info({ term: result.lease.term, ttlMs: this.ttlMs }, "elected leader");
-          await this.events.elected();
+          try {
+            await this.events.elected();
+          } catch (err) {
+            // Holding the lease without consuming would stall every deployment: step down and
+            // let the next tick (here or on a standby) try again.
+            this.leading = false;
+            this.logger.error({ err }, "taking over as leader failed; stepping down");
+            await this.events.deposed("take-over failed").catch(() => undefined);
+            await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
+          }
         }
         return;
       }

@@ -99,8 +99,24 @@ export class Leases {
 
   /** Extends the lease if `holder` still has it; false when someone else took it meanwhile. */
   async renew(key: string, holder: string): Promise<boolean> {
-    const result = await this.acquire(key, holder);
-    return result.acquired;
+    // A renewal never takes a lease that was released or lapsed meanwhile: that would hold a
+    // finished deployment's lock again and turn the next deploy away as busy.
+    for (let attempt = 0; ; attempt++) {
+      const { lease, revision } = await this.current(key, attempt === 0 && this.known.has(key));
+      if (leaseVerdict(lease, holder, this.clock()) !== LeaseVerdict.mine) {
+        if (attempt === 0) continue; // what we knew may be old: read, then decide
+        return false;
+      }
+      const next = newLease(holder, this.by, this.clock(), this.ttlMs, lease);
+      try {
+        const written = await write(this.kv, key, next, revision);
+        this.known.set(key, { lease: next, revision: written });
+        return true;
+      } catch (err) {
+        this.known.delete(key);
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
   }
 
   /** Gives the lease back if `holder` has it; anything else is left alone. */

@@ -110,6 +110,8 @@ export async function startAgentHttp(opts: AgentHttpOptions): Promise<AgentHttp>
       resolve();
     });
   });
+  // A later server error (e.g. EMFILE) is logged; without a listener it would crash the agent.
+  server.on("error", (err) => opts.logger?.error({ err }, "http server error"));
   const port = (server.address() as AddressInfo).port;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   const url = `http://${host}:${port}`;

@@ -39,8 +39,9 @@ export function onDeadline(d: Draft, tick: { phase: Phase; at: string }): Decisi
         trafficMovedBack: false,
       });
     case Phase.switching:
-      // The switcher never answered: the fence keeps a late switch from doing harm.
-      return fail(d, { stage: "switch", error, activeColor: null });
+      // The switcher never answered. A switcher that was down may still carry the request out
+      // when it comes back (its fence still matches), so say traffic may move: check nginx.
+      return fail(d, { stage: "switch", error, activeColor: null, trafficAtRisk: true });
     case Phase.monitoring:
       // Nobody watched: do not call it a success, do not move traffic without evidence.
       return fail(d, {
