@@ -287,19 +287,24 @@ export class DurableConsumer<N extends EventName> {
       this.markDelivered(msg);
       return;
     }
-    const logger = childLogger(this.logger, {
-      component: this.s.durable,
-      service: event.subject,
-      deploymentId: event.deploymentid,
-      eventId: event.id,
-      type: event.type,
-    });
+    // The per-event child logger is built on first use: most handlers log nothing per event,
+    // and a pino child with redaction is a measurable share of a busy coordinator's CPU.
+    let eventLogger: Logger | undefined;
+    const parent = this.logger;
     const ctx: HandlerContext = {
       redelivered: msg.redelivered,
       deliveryCount,
       subject: msg.subject,
       streamSequence,
-      logger,
+      get logger(): Logger {
+        eventLogger ??= parent.child({
+          service: event.subject,
+          deploymentId: event.deploymentid,
+          eventId: event.id,
+          type: event.type,
+        });
+        return eventLogger;
+      },
     };
     // Long steps tell the server they are alive, so the message is not redelivered meanwhile.
     const keepAlive = setInterval(
@@ -311,7 +316,7 @@ export class DurableConsumer<N extends EventName> {
       this.settle(msg, "ack");
       this.markDelivered(msg);
     } catch (err) {
-      await this.handlerFailed(msg, err, event, logger);
+      await this.handlerFailed(msg, err, event, ctx.logger);
     } finally {
       clearInterval(keepAlive);
     }
