@@ -368,7 +368,12 @@ describe("each agent as its own user", () => {
       ),
     );
     // … every agent follows the definition the operator applied (a KV watch) …
-    for (const agent of agents) expect(agent.ctx.definitions.get(SERVICE)?.service).toBe(SERVICE);
+    // (a watch delivers asynchronously: under load it may trail the events by a moment)
+    await waitFor(
+      () =>
+        agents.every((a) => a.ctx.definitions.get(SERVICE)?.service === SERVICE) ? true : undefined,
+      { what: "every agent to follow the applied definition", timeoutMs: WAIT_MS },
+    );
     // … the KV writes landed, the coordinator reads the active colour and every heartbeat …
     const active = await readJson(coordinator.ctx.kv.active, SERVICE);
     expect(active?.value).toEqual({ color: "green" });
