@@ -12,7 +12,7 @@ import { FactReader } from "./facts.ts";
 import { LeaderElection } from "./leader.ts";
 import { Leases } from "./lock.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
-import { streamLookup, streamPublisher } from "./publisher.ts";
+import { streamLookup } from "./publisher.ts";
 import { DeploymentStore } from "./store.ts";
 import { DeadlineTimers } from "./timers.ts";
 
@@ -41,7 +41,10 @@ export async function startCoordinator(
   const engine = new Engine({
     store,
     locks: leases,
-    publish: streamPublisher(ctx.js),
+    // Events built by decide went through createEvent: validated once is enough.
+    publish: async (event) => {
+      await ctx.bus.publish(event, { validated: true });
+    },
     wasPublished: streamLookup(ctx.jsm),
     facts: new FactReader(ctx.kv, ctx.definitions, logger),
     timers: new DeadlineTimers(),

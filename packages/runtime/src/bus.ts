@@ -8,6 +8,7 @@ import {
   encodeEvent,
   eventNameOfType,
   eventSubject,
+  MAX_EVENT_BYTES,
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
@@ -116,7 +117,7 @@ export class Bus {
    * Validates an event (schema, size, subject) and publishes it to the stream; retried on
    * timeouts, de-duplicated by its id. Fails with BG_ERR_EVENT_INVALID or BG_ERR_NATS_PUBLISH.
    */
-  async publish(event: BgEvent): Promise<PublishResult> {
+  async publish(event: BgEvent, opts: { validated?: boolean } = {}): Promise<PublishResult> {
     const name = eventNameOfType(event.type);
     if (name === undefined)
       throw new BgError("BG_ERR_EVENT_UNKNOWN_TYPE", { type: String(event.type) });
@@ -128,8 +129,17 @@ export class Bus {
     }
     const subject = eventSubject(event.subject, name);
     const payload = encodeEvent(event);
-    const checked = parseEvent(payload, { subject });
-    if (!checked.ok) throw checked.error;
+    // An event built by createEvent was validated there; only its size is left to check.
+    if (opts.validated === true) {
+      if (payload.byteLength > MAX_EVENT_BYTES)
+        throw new BgError("BG_ERR_EVENT_TOO_LARGE", {
+          size: payload.byteLength,
+          limit: MAX_EVENT_BYTES,
+        });
+    } else {
+      const checked = parseEvent(payload, { subject });
+      if (!checked.ok) throw checked.error;
+    }
     const retries = this.opts.publishRetries ?? 3;
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -166,7 +176,7 @@ export class Bus {
       deploymentId: opts.deploymentId,
       ...(opts.id === undefined ? {} : { id: opts.id }),
     });
-    const result = await this.publish(event as BgEvent);
+    const result = await this.publish(event as BgEvent, { validated: true });
     return { ...result, event };
   }
 
