@@ -7,6 +7,8 @@ import type { AnyBgEvent, BgEvent } from "@bluegreen/contracts";
 
 const ms = (n: number | undefined) =>
   n === undefined ? "" : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+/** A measured value as a person reads it: 0.5652173913043478 → 0.565. */
+const num = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(3))));
 const by = (who: string | undefined) => (who === undefined ? "" : ` by ${who}`);
 const why = (reason: string | undefined) => (reason === undefined ? "" : ` (${reason})`);
 
@@ -49,7 +51,7 @@ export function summarize(event: AnyBgEvent): string {
     case "bluegreen.deploy.rolled_back": {
       const d = event.data;
       const breach = d.breach
-        ? `; ${d.breach.slo} = ${d.breach.value ?? "n/a"} > ${d.breach.threshold}`
+        ? `; ${d.breach.slo} = ${d.breach.value === null ? "n/a" : num(d.breach.value)} > ${d.breach.threshold}`
         : "";
       return `${d.from} → ${d.to}${d.restoredVersion ? ` (${d.restoredVersion})` : ""}, cause ${d.cause}${breach}; in ${ms(d.timeToRollbackMs)}`;
     }
@@ -78,9 +80,9 @@ export function summarize(event: AnyBgEvent): string {
     case "bluegreen.monitor.stopped":
       return `${event.data.color}: ${event.data.reason}`;
     case "bluegreen.slo.warning":
-      return `${event.data.slo} on ${event.data.color} = ${event.data.value} > ${event.data.threshold}`;
+      return `${event.data.slo} on ${event.data.color} = ${num(event.data.value)} > ${event.data.threshold}`;
     case "bluegreen.slo.breached":
-      return `${event.data.slo} on ${event.data.color} = ${event.data.value} > ${event.data.threshold} (${event.data.breaches}/${event.data.limit}) → rollback`;
+      return `${event.data.slo} on ${event.data.color} = ${num(event.data.value)} > ${event.data.threshold} (${event.data.breaches}/${event.data.limit}) → rollback`;
     case "bluegreen.slo.inconclusive":
       return `${event.data.slo} on ${event.data.color}: ${event.data.reason} (${event.data.count}/${event.data.limit})${event.data.limitReached ? ` → ${event.data.action ?? "limit reached"}` : ""}`;
     case "bluegreen.config.applied":
