@@ -127,10 +127,16 @@ export async function startCoordinator(
       deposed: async (reason) => {
         metrics.leader.set(0);
         clearInterval(renewal);
-        await consumption?.stop();
-        consumption = undefined;
-        await engine.pause();
-        logger.warn({ reason }, "no longer leading");
+        // Consumers stop first (running handlers finish), then the engine's deadlines; the
+        // engine pauses even if stopping the consumers failed, so no deadline fires here while
+        // another coordinator leads.
+        try {
+          await consumption?.stop();
+        } finally {
+          consumption = undefined;
+          await engine.pause();
+          logger.warn({ reason }, "no longer leading");
+        }
       },
     },
     logger,
