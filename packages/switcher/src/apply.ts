@@ -199,7 +199,9 @@ export async function applyColor(
   if (!reload.ok) {
     stopVerify.abort();
     await verifying;
-    const restored = await restore(false);
+    // A reload that failed (or timed out) may still have reached the master: reload again with
+    // the previous file, and claim `restored` only when that reload went through.
+    const restored = await restore(true);
     log?.error({ step: "reload", output: reload.output, restored }, "nginx reload failed");
     return {
       ok: false,

@@ -38,6 +38,8 @@ function world(
     ready?: boolean;
     test?: boolean;
     reload?: boolean;
+    /** Outcome of each reload in turn (overrides `reload`). */
+    reloads?: boolean[];
     verify?: boolean;
     casConflict?: boolean;
   } = {},
@@ -73,7 +75,7 @@ function world(
     runCommand: async (argv) => {
       const isTest = argv.includes("-t");
       calls.push(isTest ? "test" : "reload");
-      const ok = isTest ? (opts.test ?? true) : (opts.reload ?? true);
+      const ok = isTest ? (opts.test ?? true) : (opts.reloads?.shift() ?? opts.reload ?? true);
       return {
         ok,
         code: ok ? 0 : 1,
@@ -244,8 +246,26 @@ describe("carryOut", () => {
     expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
   });
 
+  it("restores and reloads again when the reload fails (nginx may have taken the new file)", async () => {
+    const w = world({ file: "blue", record: blueRecord, verify: false, reloads: [false, true] });
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(w.calls.slice(-3)).toEqual(["reload", "restore", "reload"]);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      data: { stage: "reload", restored: true, activeColor: "blue" },
+    });
+    expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
+  });
+
+  it("says the restore is not certain when nginx cannot be reloaded at all", async () => {
+    const w = world({ file: "blue", record: blueRecord, verify: false, reload: false });
+    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    expect(outcome).toMatchObject({ kind: "failed", data: { stage: "reload", restored: false } });
+    expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
+  });
+
   it("removes a file that did not exist before, when the first switch fails", async () => {
-    const w = world({ reload: false });
+    const w = world({ reloads: [false, true] });
     const outcome = await carryOut(req({ expectedRevision: 0 }), def, w.ports, { nginx });
     expect(outcome).toMatchObject({ kind: "failed", data: { stage: "reload", restored: true } });
     expect(w.calls).toEqual([
@@ -254,6 +274,7 @@ describe("carryOut", () => {
       "verify green (polling from the reload on)",
       "reload",
       "restore",
+      "reload",
     ]);
     expect(w.files.has(FILE)).toBe(false);
   });
