@@ -2,12 +2,32 @@
 
 import { createConnection, createServer, type Server } from "node:net";
 
-function listenOnFreePort(host: string): Promise<Server> {
+/**
+ * Ports handed out for servers that bind later are picked below Linux's ephemeral range
+ * (32768–60999): a port the kernel chose from that range can be taken meanwhile as the source
+ * port of any outgoing connection on the machine, which made start-ups fail now and then.
+ */
+const PICK_FROM = 20_000;
+const PICK_TO = 32_767;
+
+function listenOn(port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
-    server.listen(0, host, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
+}
+
+async function listenOnFreePort(host: string): Promise<Server> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (PICK_TO - PICK_FROM + 1));
+    try {
+      return await listenOn(port, host);
+    } catch {
+      // in use: try another
+    }
+  }
+  return listenOn(0, host);
 }
 
 function close(server: Server): Promise<number> {
