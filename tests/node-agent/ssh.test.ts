@@ -117,7 +117,9 @@ describe("node agent, ssh executor", () => {
   it("given the example definition with executor ssh, when v3.1 is deployed, then it runs over SSH and the smoke checks pass", async () => {
     await deploy("local-app", "d-ssh-1");
     const events = await waitForOutcome(bus, "d-ssh-1", 45_000);
-    expect(timeline(events)).toEqual([
+    // On failure, show what the node said (exit code, output tail), not only the event names.
+    const failure = events.find((e) => e.type === "bluegreen.deploy.failed");
+    expect(timeline(events), JSON.stringify(failure?.data)).toEqual([
       "deploy.started",
       "progress 1:started",
       "progress 1:succeeded",
