@@ -377,7 +377,11 @@ describe("each agent as its own user", () => {
     // … the KV writes landed, the coordinator reads the active colour and every heartbeat …
     const active = await readJson(coordinator.ctx.kv.active, SERVICE);
     expect(active?.value).toEqual({ color: "green" });
-    const beats = await readHeartbeats(coordinator.ctx.kv.agents);
+    // (the bucket also holds heartbeats of agents started by earlier tests in this file)
+    const ids = new Set(agents.map((a) => a.ctx.config.agent_id));
+    const beats = (await readHeartbeats(coordinator.ctx.kv.agents)).filter((b) =>
+      ids.has(b.data.agentId),
+    );
     expect(beats.map((b) => b.data.role).sort()).toEqual(
       ["coordinator", "monitor", "node-agent", "switcher"].sort(),
     );
