@@ -12,8 +12,8 @@ import { FactReader } from "./facts.ts";
 import { LeaderElection } from "./leader.ts";
 import { Leases } from "./lock.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
-import { streamLookup } from "./publisher.ts";
 import { DeploymentStore } from "./store.ts";
+import { streamLookup } from "./stream-lookup.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** The event families the coordinator reads (one durable consumer each on nats-server 2.9). */
