@@ -30,7 +30,7 @@ export interface E2eStack {
   readonly traffic: TrafficLoop;
   /** The coordinator now running (a new process after each restart). */
   coordinator(): AgentProcess;
-  /** Which colour and version answer through nginx. */
+  /** What nginx serves on a new connection, once ten answers in a row agree (≤ 3 s). */
   served(): Promise<{ color: string | undefined; version: string | undefined; status: number }>;
   /** Every event of a deployment in the stream, in order. */
   events(deploymentId: string): Promise<BgEvent[]>;
@@ -68,8 +68,24 @@ export async function startE2eStack(opts: { window?: string } = {}): Promise<E2e
     traffic,
     coordinator: () => coordinator,
     served: async () => {
-      const sample = await requestOnce(`${nginxUrl}/health`);
-      return { color: sample.color, version: sample.version, status: sample.status };
+      // nginx's old workers may accept new connections for ~100 ms after a reload (the master
+      // pauses before retiring them, docs/switcher.md): what nginx serves is what ten fresh
+      // connections in a row agree on. Past the deadline, the last answer is returned as is.
+      const deadline = Date.now() + 3_000;
+      let run = 0;
+      let last: Awaited<ReturnType<E2eStack["served"]>> | undefined;
+      while (run < 10 && (last === undefined || Date.now() < deadline)) {
+        const sample = await requestOnce(`${nginxUrl}/health`);
+        const next = { color: sample.color, version: sample.version, status: sample.status };
+        const same =
+          last !== undefined &&
+          last.color === next.color &&
+          last.version === next.version &&
+          last.status === next.status;
+        run = same ? run + 1 : 1;
+        last = next;
+      }
+      return last as Awaited<ReturnType<E2eStack["served"]>>;
     },
     events: async (deploymentId) => {
       const consumer = await base.js.consumers.get(STREAM_NAME, {
