@@ -111,7 +111,7 @@ export async function startCoordinator(
           handler: async (event, hctx) => {
             const started = performance.now();
             try {
-              await engine.onEvent(event as ConsumedEvent, hctx.logger);
+              await engine.onEvent(event as ConsumedEvent, hctx);
             } finally {
               metrics.handle.observe({ type: event.type }, (performance.now() - started) / 1000);
             }

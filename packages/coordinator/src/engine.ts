@@ -112,8 +112,11 @@ export class Engine {
 
   // ---- inputs -------------------------------------------------------------------------------
 
-  /** A consumed event: find its deployment and apply it. */
-  async onEvent(event: ConsumedEvent, logger: Logger): Promise<void> {
+  /**
+   * A consumed event: find its deployment and apply it. `ctx.logger` is the event's logger,
+   * built on first use (most events log nothing of their own).
+   */
+  async onEvent(event: ConsumedEvent, ctx: { readonly logger: Logger }): Promise<void> {
     if (!this.active) throw new DeferredError("not leading");
     const service = event.subject;
     let deploymentId: string | undefined =
@@ -123,7 +126,7 @@ export class Engine {
     if (deploymentId === undefined) {
       if (event.type === "bluegreen.deploy.rollback_requested")
         return this.refuseUnknown(event, "(latest)");
-      logger.debug("event without a deployment id (a manual switch?); nothing to do");
+      ctx.logger.debug("event without a deployment id (a manual switch?); nothing to do");
       return;
     }
     const id = deploymentId;

@@ -170,16 +170,30 @@ export class WatchRunner {
       }
     }
     failures = 0;
-    if (this.source instanceof ScrapeSource && !this.stopping) {
-      await this.source.takeBaseline(this.state.instances);
-      const baselines = this.source.exportBaselines();
-      if (
-        Object.keys(baselines).length > 0 &&
-        !(await this.persistSafely({ ...this.state, scrape: baselines }))
-      ) {
-        return;
+    const source = this.source;
+    if (source instanceof ScrapeSource) {
+      // The baseline is kept in KV so that a restarted monitor measures from the same point.
+      // A failed write (NATS away for a moment) is retried like a round, never given up.
+      let stored = false;
+      while (!this.stopping && !stored) {
+        try {
+          await source.takeBaseline(this.state.instances);
+          const baselines = source.exportBaselines();
+          if (
+            Object.keys(baselines).length > 0 &&
+            !(await this.persistSafely({ ...this.state, scrape: baselines }))
+          ) {
+            return;
+          }
+          stored = true;
+        } catch (err) {
+          failures++;
+          this.logger.warn({ err, failures }, "scrape baseline not stored; retrying");
+          await sleepUntil(this.now() + retryDelay(), this.now, this.abort.signal);
+        }
       }
     }
+    failures = 0;
     while (!this.stopping && this.state.status === "watching") {
       this.setPhase("waiting");
       const due = nextCheckAt(this.state, this.state.monitor.interval);
@@ -266,6 +280,7 @@ export class WatchRunner {
       counters: s.slos,
       results,
       color: s.color,
+      final: windowDone({ ...s, lastCheckAt: Math.max(startedAt, due) }),
     });
     const now = this.now();
     let next: WatchState = {
