@@ -11,5 +11,6 @@ export { CONSUMED_EVENTS, type Input } from "./core/inputs.ts";
 export { isTerminal, PHASES, Phase } from "./core/phases.ts";
 export { type AgentSeen, preflight } from "./core/preflight.ts";
 export { type DeploymentState, deploymentStateSchema } from "./core/state.ts";
-export { LEADER_KEY } from "./leader.ts";
+export { LEADER_KEY, LeaderElection, type LeaderEvents } from "./leader.ts";
 export { type Lease, leaseSchema } from "./lease.ts";
+export { Leases } from "./lock.ts";

@@ -21,6 +21,11 @@ export class LeaderElection {
   private leading = false;
   private expiresAt = 0;
   private ticking: Promise<void> = Promise.resolve();
+  /**
+   * Taking over and stepping down run here, one after the other, apart from the ticks: a
+   * long take-over (recovering every deployment in flight) must not hold back the renewals.
+   */
+  private transitions: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -36,6 +41,7 @@ export class LeaderElection {
     return this.leading && Date.now() < this.expiresAt;
   }
 
+  /** Campaigns; when this coordinator is elected at once, returns after it took over. */
   async start(): Promise<void> {
     await this.tick();
     this.timer = setInterval(
@@ -44,6 +50,7 @@ export class LeaderElection {
       },
       Math.max(200, Math.floor(this.ttlMs / 4)),
     );
+    await this.transitions;
   }
 
   /** Stops campaigning; a leader gives the lease back so a standby takes over at once. */
@@ -51,6 +58,7 @@ export class LeaderElection {
     this.stopped = true;
     clearInterval(this.timer);
     await this.ticking;
+    await this.transitions;
     if (this.leading) {
       this.leading = false;
       await this.events.deposed("shutting down").catch(() => undefined);
@@ -69,16 +77,7 @@ export class LeaderElection {
         if (!this.leading) {
           this.leading = true;
           this.logger.info({ term: result.lease.term, ttlMs: this.ttlMs }, "elected leader");
-          try {
-            await this.events.elected();
-          } catch (err) {
-            // Holding the lease without consuming would stall every deployment: step down and
-            // let the next tick (here or on a standby) try again.
-            this.leading = false;
-            this.logger.error({ err }, "taking over as leader failed; stepping down");
-            await this.events.deposed("take-over failed").catch(() => undefined);
-            await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
-          }
+          this.transition(() => this.takeOver());
         }
         return;
       }
@@ -88,7 +87,7 @@ export class LeaderElection {
           { holder: result.holder },
           "leader lease taken by another coordinator; stepping down",
         );
-        await this.events.deposed(`lease held by ${result.holder}`);
+        this.transition(() => this.events.deposed(`lease held by ${result.holder}`));
       } else if (leaseVerdict(result.lease, this.id, new Date()) === "busy") {
         this.logger.debug({ leader: result.holder }, "standing by");
       }
@@ -97,8 +96,29 @@ export class LeaderElection {
       if (this.leading && Date.now() >= this.expiresAt) {
         this.leading = false;
         this.logger.error("leader lease could not be renewed before it expired; stepping down");
-        await this.events.deposed("lease expired").catch(() => undefined);
+        this.transition(() => this.events.deposed("lease expired"));
       }
+    }
+  }
+
+  private transition(step: () => Promise<void>): void {
+    this.transitions = this.transitions
+      .then(step)
+      .catch((err: unknown) => this.logger.error({ err }, "leadership change failed"));
+  }
+
+  private async takeOver(): Promise<void> {
+    if (!this.leading) return; // lost the lease again before the take-over began
+    try {
+      await this.events.elected();
+    } catch (err) {
+      // Holding the lease without consuming would stall every deployment: step down and
+      // let the next tick (here or on a standby) try again.
+      this.logger.error({ err }, "taking over as leader failed; stepping down");
+      const wasLeading = this.leading;
+      this.leading = false;
+      await this.events.deposed("take-over failed").catch(() => undefined);
+      if (wasLeading) await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
     }
   }
 }
