@@ -1,7 +1,7 @@
 // Starting bluegreen's own processes for the suites and the demo: an agent through its bin
 // (`bluegreen-coordinator --config file`), and the `bluegreen` CLI as CI runs it.
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { type ManagedProcess, REPO_ROOT, runCommand, spawnProcess } from "../support/index.ts";
@@ -26,6 +26,21 @@ export interface AgentProcess {
 }
 
 /**
+ * The node flags a bin's shebang line gives (`#!/usr/bin/env -S node --flag …`), so that an
+ * agent started here with `node <bin>` runs as it does from its unit.
+ */
+export function shebangNodeFlags(binPath: string): string[] {
+  const first = readFileSync(binPath, "utf8").split("\n", 1)[0] ?? "";
+  const match = /^#!\/usr\/bin\/env -S node((?:\s+--[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return (
+    match?.[1]
+      ?.trim()
+      .split(/\s+/)
+      .filter((f) => f !== "") ?? []
+  );
+}
+
+/**
  * Writes `config` as YAML to `<dir>/<name>.yaml` and starts the agent's bin with it; resolves
  * once the agent logs that it runs (lifecycle → running).
  */
@@ -41,7 +56,13 @@ export async function startAgent(
   const proc = await spawnProcess({
     name,
     command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), BINS[bin], "--config", configPath],
+    args: [
+      ...shebangNodeFlags(BINS[bin]),
+      ...(opts.nodeArgs ?? []),
+      BINS[bin],
+      "--config",
+      configPath,
+    ],
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
   });

@@ -5,12 +5,13 @@
 // from the coordinator to `bluegreen deploy --wait`, the server refused nobody anything, and on
 // SIGTERM (the units' KillSignal) every agent exits 0.
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Buckets } from "@bluegreen/contracts";
 import { isAlive, readHeartbeats } from "@bluegreen/runtime";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shebangNodeFlags } from "../e2e/processes.ts";
 import {
   freePorts,
   httpGet,
@@ -147,6 +148,18 @@ describe("the agents, started as their units start them", () => {
         .map((r) => r.role)
         .sort(),
     ).toEqual(AGENT_UNITS.map((u) => u.role).sort());
+  });
+
+  it("each runs with the node flags its bin's shebang gives (the idle agents' memory settings)", () => {
+    for (const [role, { proc }] of agents) {
+      const unit = AGENT_UNITS.find((u) => u.role === role);
+      if (unit === undefined) throw new Error(`no unit for ${role}`);
+      const bin = repoBin(execStart(readUnit(join(UNITS_DIR, unit.unit)))[0] ?? "");
+      const argv = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0");
+      const flags = shebangNodeFlags(bin);
+      expect(argv.slice(1, 1 + flags.length), role).toEqual(flags);
+      if (role !== "coordinator") expect(flags, role).toContain("--max-semi-space-size=1");
+    }
   });
 
   it("CI's `bluegreen deploy --wait` reaches the coordinator and gets its answer", async () => {

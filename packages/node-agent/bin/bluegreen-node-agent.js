@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
 import { register } from "tsx/esm/api";
 
 register();
