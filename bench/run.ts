@@ -7,8 +7,11 @@ import { fileURLToPath } from "node:url";
  * function. Every bench prints its figures and ends with exactly one JSON line.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(here)
+const files = readdirSync(here);
+const available = files
   .filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.startsWith("_"))
+  // `<bench>-<part>.ts` beside `<bench>.ts` is a helper of that bench (e2e-guide.ts), not one.
+  .filter((f) => !(f.includes("-") && files.includes(`${f.split("-")[0]}.ts`)))
   .map((f) => f.slice(0, -3));
 const name = process.argv[2];
 if (name === undefined || !available.includes(name)) {
