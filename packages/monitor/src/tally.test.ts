@@ -11,14 +11,27 @@ type Policy = RoundInput["inconclusive"];
 const rollbackAt3: Policy = { limit: 3, consecutive: false, on_limit: "rollback" };
 
 /** Runs rounds of results through tallyRound, carrying the counters, and collects everything. */
-function run(slos: Slo[], rounds: Record<string, CheckResult>[], policy: Policy = rollbackAt3) {
+function run(
+  slos: Slo[],
+  rounds: Record<string, CheckResult>[],
+  policy: Policy = rollbackAt3,
+  opts: { lastIsFinal?: boolean } = {},
+) {
   let counters: Record<string, SloCounters> = {};
   const all = [];
-  for (const round of rounds) {
+  for (const [i, round] of rounds.entries()) {
     const results = new Map<string, SloRoundResult>(
       Object.entries(round).map(([name, result]) => [name, { result, query: `query of ${name}` }]),
     );
-    const out = tallyRound({ slos, inconclusive: policy, counters, results, color: "green" });
+    const final = opts.lastIsFinal === true && i === rounds.length - 1;
+    const out = tallyRound({
+      slos,
+      inconclusive: policy,
+      counters,
+      results,
+      color: "green",
+      ...(final ? { final } : {}),
+    });
     counters = out.counters;
     all.push(out);
   }
@@ -161,5 +174,82 @@ describe("tallyRound: inconclusive checks", () => {
       consecutive: true,
     });
     expect(counters.errors?.consecutiveInconclusive).toBe(0);
+  });
+});
+
+describe("tallyRound: the window's last round", () => {
+  const rollbackAt5: Policy = { ...rollbackAt3, limit: 5 };
+
+  it("ends an SLO that was never judged as if at its limit: the configured action, never a pass", () => {
+    const { intents, rounds } = run(
+      [errors, latency],
+      [
+        { errors: down, p95: down },
+        { errors: down, p95: down },
+        { errors: down, p95: down },
+      ],
+      rollbackAt5,
+      { lastIsFinal: true },
+    );
+    const last = intents.filter((i) => i.name === "slo.inconclusive" && i.data.limitReached);
+    // One rollback request for the round, from the first SLO; counts stay what they were.
+    expect(last).toHaveLength(1);
+    expect(last[0]?.data).toMatchObject({
+      slo: "errors",
+      count: 3,
+      limit: 5,
+      limitReached: true,
+      action: "rollback",
+      detail: "the window ended with no conclusive check of this SLO (3 checks): ECONNREFUSED",
+    });
+    expect(rounds.map((r) => r.end?.status)).toEqual([undefined, undefined, "inconclusive"]);
+    expect(rounds[2]?.end?.reason).toContain("never conclusive in the window");
+  });
+
+  it("does nothing of the kind before the last round", () => {
+    const { rounds, intents } = run(
+      [errors],
+      [{ errors: down }, { errors: down }, { errors: down }],
+      rollbackAt5,
+    );
+    expect(rounds.every((r) => r.end === undefined)).toBe(true);
+    expect(intents.some((i) => "limitReached" in i.data && i.data.limitReached)).toBe(false);
+  });
+
+  it("lets the window pass when the SLO was judged at least once", () => {
+    for (const judged of [ok, { ...bad, value: 0.5 }]) {
+      const slo = { ...errors, failure_limit: 2 };
+      const { rounds } = run(
+        [slo],
+        [{ errors: judged }, { errors: down }, { errors: down }],
+        rollbackAt5,
+        {
+          lastIsFinal: true,
+        },
+      );
+      expect(rounds.map((r) => r.end?.status)).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
+  it("with on_limit: warn, an SLO never judged ends the window with a warning", () => {
+    const { rounds, intents } = run(
+      [errors],
+      [{ errors: down }, { errors: down }],
+      { ...rollbackAt5, on_limit: "warn" },
+      { lastIsFinal: true },
+    );
+    expect(intents[1]?.data).toMatchObject({ limitReached: true, action: "warn", count: 2 });
+    expect(rounds.every((r) => r.end === undefined)).toBe(true);
+    expect(rounds.map((r) => r.warnings)).toEqual([0, 1]);
+  });
+
+  it("changes nothing for an SLO already past its limit with on_limit: warn", () => {
+    const { intents } = run(
+      [errors],
+      [{ errors: down }, { errors: down }, { errors: down }],
+      { ...rollbackAt3, limit: 2, on_limit: "warn" },
+      { lastIsFinal: true },
+    );
+    expect(intents).toHaveLength(2);
   });
 });

@@ -7,7 +7,10 @@ import { EMPTY_COUNTERS, type SloCounters } from "./watch-state.ts";
  * `failureLimit` / `inconclusiveLimit`). Breaches count in total against the SLO's
  * `failure_limit`; inconclusive checks count against the definition's inconclusive limit,
  * consecutive or in total. Events only mark what a user must know: every inconclusive check up
- * to its limit, a warning when an `on_breach: warn` SLO goes over, a breach at the limit. Pure.
+ * to its limit, a warning when an `on_breach: warn` SLO goes over, a breach at the limit.
+ * The last round of the window also ends the inconclusive count of an SLO that was never
+ * judged (no ok, no breach in the whole window): nothing spoke for it, so its limit counts as
+ * reached and the configured action applies — never a pass on no evidence. Pure.
  */
 
 export interface SloRoundResult {
@@ -22,6 +25,8 @@ export interface RoundInput {
   readonly counters: Readonly<Record<string, SloCounters>>;
   readonly results: ReadonlyMap<string, SloRoundResult>;
   readonly color: Color;
+  /** This round is the window's last (its check is at the deadline). */
+  readonly final?: boolean;
 }
 
 export type Intent =
@@ -66,6 +71,19 @@ export function finite(value: number): number {
 
 const clip = (text: string, max: number) =>
   text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+
+/** The source's own words, and why a count below the limit counts as the limit. */
+function detailOf(
+  detail: string | undefined,
+  unjudged: boolean,
+  checks: number,
+): { detail?: string } {
+  const why = unjudged
+    ? `the window ended with no conclusive check of this SLO (${checks} checks)`
+    : undefined;
+  const text = [why, detail].filter((t) => t !== undefined).join(": ");
+  return text === "" ? {} : { detail: clip(text, 1024) };
+}
 
 export function tallyRound(input: RoundInput): RoundOutcome {
   const counters: Record<string, SloCounters> = { ...input.counters };
@@ -147,7 +165,10 @@ export function tallyRound(input: RoundInput): RoundOutcome {
     const total = before.inconclusive + 1;
     const consecutive = before.consecutiveInconclusive + 1;
     const count = policy.consecutive ? consecutive : total;
-    const limitReached = count >= policy.limit;
+    // The window ends with this check and not one check of this SLO was conclusive.
+    const unjudged =
+      input.final === true && before.ok + before.breaches === 0 && count < policy.limit;
+    const limitReached = count >= policy.limit || unjudged;
     counters[slo.name] = {
       ...before,
       checks,
@@ -166,7 +187,7 @@ export function tallyRound(input: RoundInput): RoundOutcome {
       data: {
         ...common,
         reason: result.reason,
-        ...(result.detail === undefined ? {} : { detail: clip(result.detail, 1024) }),
+        ...detailOf(result.detail, unjudged, checks),
         count,
         limit: policy.limit,
         limitReached,
@@ -178,7 +199,9 @@ export function tallyRound(input: RoundInput): RoundOutcome {
       end = {
         status: "inconclusive",
         slo: slo.name,
-        reason: `${slo.name} inconclusive ${count} times (${result.reason})`,
+        reason: unjudged
+          ? `${slo.name} never conclusive in the window: ${count} inconclusive checks (${result.reason})`
+          : `${slo.name} inconclusive ${count} times (${result.reason})`,
       };
     }
   }

@@ -40,8 +40,15 @@ export interface SwitcherDeps {
 
 /** Handlers running at once; the per-service queue keeps each service to one at a time. */
 export const CONSUMER_CONCURRENCY = 8;
-/** A switch is bounded by `traffic.switch_timeout` (30 s default); the ack wait is kept above. */
-export const ACK_WAIT_MS = 60_000;
+/**
+ * How long a request delivered to a switcher that died stays unanswered before JetStream
+ * redelivers it. A switch in progress keeps its request (the consumer sends `working` every
+ * half ack wait, also while it queues behind another switch of the service), so this need not
+ * cover `traffic.switch_timeout`; it must stay well below the coordinator's switching deadline
+ * (`switch_timeout` + 5 s), so that a switcher killed mid-switch and restarted (systemd:
+ * `RestartSec=5s`) still carries the request out while the deployment waits for it.
+ */
+export const ACK_WAIT_MS = 10_000;
 
 export class Switcher {
   private readonly queue = new KeyedQueue();
