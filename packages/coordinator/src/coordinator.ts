@@ -21,7 +21,10 @@ const FAMILIES = ["deploy", "smoke", "switch", "monitor", "slo"] as const;
 export const COORDINATOR_DURABLE = "coordinator";
 
 export interface CoordinatorOptions {
-  /** Messages handled at once per family (different deployments run side by side). */
+  /**
+   * Messages handled at once per family (default 1; the five families run side by side).
+   * More only interleaves CPU-bound handlers: see docs/coordinator.md.
+   */
   concurrency?: number;
 }
 
@@ -103,7 +106,7 @@ export async function startCoordinator(
           filters: FAMILIES.map((family) => filterSubject({ name: `${family}.*` })),
           expect: CONSUMED_EVENTS,
           concurrency:
-            opts.concurrency ?? Number(process.env.BLUEGREEN_COORDINATOR_CONCURRENCY ?? 2),
+            opts.concurrency ?? Number(process.env.BLUEGREEN_COORDINATOR_CONCURRENCY ?? 1),
           // After a crash, a message the dead leader had pulled comes back this fast.
           ackWaitMs: 3_000,
           maxDeliver: 20,
