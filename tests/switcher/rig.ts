@@ -354,11 +354,17 @@ export class SwitcherRig implements AsyncDisposable {
       expectedRevision?: number;
       deploymentId?: string;
       reason?: "promote" | "rollback" | "manual";
+      deadline?: string;
     } = {},
   ): Promise<Answer> {
     const expectedRevision = opts.expectedRevision ?? (await this.active()).revision;
     const req = await this.request(
-      { to, reason: opts.reason ?? "manual", expectedRevision },
+      {
+        to,
+        reason: opts.reason ?? "manual",
+        expectedRevision,
+        ...(opts.deadline === undefined ? {} : { deadline: opts.deadline }),
+      },
       opts.deploymentId === undefined ? {} : { deploymentId: opts.deploymentId },
     );
     return this.answer(req.id);

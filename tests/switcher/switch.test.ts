@@ -216,6 +216,38 @@ describe("switcher: switch.requested against a real nginx", () => {
     expect((await rig.active()).revision).toBe(revision);
   });
 
+  it("when a request arrives after its deadline, then it is refused (stage expired), nothing is reloaded and green keeps serving", async () => {
+    const { revision } = await rig.active();
+    const reloads = rig.reloads();
+    const answer = await rig.switchTo("blue", {
+      reason: "promote",
+      expectedRevision: revision,
+      deadline: new Date(Date.now() - 1_000).toISOString(),
+    });
+    expect(answer).toMatchObject({
+      type: "bluegreen.switch.failed",
+      data: {
+        stage: "expired",
+        restored: true,
+        error: { code: "BG_ERR_SWITCH_EXPIRED", retryable: false },
+      },
+    });
+    expect(rig.reloads()).toBe(reloads);
+    expect((await rig.active()).revision).toBe(revision);
+    expect((await rig.throughNginx()).color).toBe("green");
+    // The same fence with a deadline still ahead goes through as ever.
+    const later = await rig.switchTo("blue", {
+      reason: "promote",
+      expectedRevision: revision,
+      deadline: new Date(Date.now() + 30_000).toISOString(),
+    });
+    expect(later.type).toBe("bluegreen.switch.done");
+    await rig.untilServes("blue");
+    const back = await rig.switchTo("green", { reason: "promote", expectedRevision: revision + 1 });
+    expect(back.type).toBe("bluegreen.switch.done");
+    await rig.untilServes("green");
+  });
+
   it("when two coordinators ask for a switch with the same fence at once, then exactly one switch happens", async () => {
     const { revision } = await rig.active();
     const [a, b] = await Promise.all([
@@ -291,10 +323,11 @@ describe("switcher: switch.requested against a real nginx", () => {
     const health = await fetch(`${agent.running.http.url}/healthz`);
     expect(health.status).toBe(200);
     const text = await metrics();
-    expect(text).toMatch(/^bluegreen_switches_total\{result="changed"\} 3$/m);
+    // Every answer of this file's tests, counted by result (the expired request: refused).
+    expect(text).toMatch(/^bluegreen_switches_total\{result="changed"\} 5$/m);
     expect(text).toMatch(/^bluegreen_switches_total\{result="unchanged"\} 2$/m);
-    expect(text).toMatch(/^bluegreen_switches_total\{result="refused"\} 3$/m);
+    expect(text).toMatch(/^bluegreen_switches_total\{result="refused"\} 4$/m);
     expect(text).toMatch(/^bluegreen_switches_total\{result="failed"\} 2$/m);
-    expect(text).toMatch(/^bluegreen_switch_duration_seconds_count\{result="changed"\} 3$/m);
+    expect(text).toMatch(/^bluegreen_switch_duration_seconds_count\{result="changed"\} 5$/m);
   });
 });

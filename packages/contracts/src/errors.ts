@@ -200,6 +200,12 @@ export const ERROR_CATALOGUE = {
     fix: "Check the key file (and its passphrase) or the SSH agent named in the agent config.",
   },
   // switcher
+  BG_ERR_SWITCH_EXPIRED: {
+    message:
+      "switch of '{service}' to {to} arrived after its deadline {deadline}: the deployment no longer waits for it, nothing was touched",
+    retryable: false,
+    fix: "The switcher was down or cut off from NATS longer than the coordinator's switching deadline; the deployment has ended (see its deploy.failed). Check what nginx serves, and deploy again.",
+  },
   BG_ERR_SWITCH_STALE_REVISION: {
     message:
       "switch of '{service}' to {to} expected active-colour revision {expected}, found {actual}",

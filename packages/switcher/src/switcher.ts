@@ -131,9 +131,22 @@ export class Switcher {
     );
     const started = performance.now();
     const def = this.definitionOf(service);
-    const outcome =
-      def instanceof BgError
-        ? configFailure(req, def)
+    const deadline = event.data.deadline;
+    const expired =
+      deadline !== undefined && this.deps.ports.now().getTime() >= Date.parse(deadline);
+    if (expired) {
+      // The deployment stopped waiting for this answer (this switcher was down or cut off
+      // that long): carrying it out now would move traffic under a deployment that ended.
+      logger.warn({ deadline }, "switch request past its deadline: refused, nothing touched");
+    }
+    const outcome = expired
+      ? refusal(
+          req,
+          "expired",
+          new BgError("BG_ERR_SWITCH_EXPIRED", { service, to: req.to, deadline }),
+        )
+      : def instanceof BgError
+        ? refusal(req, "config", def)
         : await carryOut(req, def, this.deps.ports, { nginx: this.nginx, logger });
     if (outcome.kind === "failed" && outcome.data.stage === "test")
       this.deps.metrics.nginxTestFailed();
@@ -192,14 +205,15 @@ export class Switcher {
   }
 }
 
-function configFailure(req: SwitchRequest, error: BgError): SwitchOutcome {
+/** A request refused before anything was read or touched. */
+function refusal(req: SwitchRequest, stage: "config" | "expired", error: BgError): SwitchOutcome {
   return {
     kind: "failed",
     result: "refused",
     data: {
       to: req.to,
       reason: req.reason,
-      stage: "config",
+      stage,
       error: error.toJSON(),
       restored: true,
       activeColor: null,

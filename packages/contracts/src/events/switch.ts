@@ -15,7 +15,7 @@ export type SwitchReason = z.infer<typeof switchReasonSchema>;
 export const switchRequested = defineEvent({
   name: "switch.requested",
   description:
-    "Point the service's upstream at an explicit colour (never a toggle). `expectedRevision` fences the switch: it must equal the current revision of the active-colour record (0 when none exists yet).",
+    "Point the service's upstream at an explicit colour (never a toggle). `expectedRevision` fences the switch: it must equal the current revision of the active-colour record (0 when none exists yet). `deadline` (set by the coordinator: its switching deadline) is when the deployment stops waiting for the answer; a switcher that gets the request later refuses it, stage `expired`, touching nothing.",
   producer: "coordinator, `bluegreen switch`",
   consumers: ["switcher"],
   deploymentId: "optional",
@@ -25,8 +25,15 @@ export const switchRequested = defineEvent({
     expectedRevision: z.int().min(0),
     version: text(200).optional(),
     by: byWhomSchema.optional(),
+    deadline: z.iso.datetime({ offset: true }).optional(),
   }),
-  example: { to: "green", reason: "promote", expectedRevision: 7, version: "v1.1" },
+  example: {
+    to: "green",
+    reason: "promote",
+    expectedRevision: 7,
+    version: "v1.1",
+    deadline: "2026-11-26T11:00:35.000Z",
+  },
 });
 
 export const switchTimingsSchema = z.object({
@@ -84,7 +91,17 @@ export const switchFailed = defineEvent({
   data: z.object({
     to: colorSchema,
     reason: switchReasonSchema,
-    stage: z.enum(["fence", "probe", "write", "test", "reload", "verify", "record", "config"]),
+    stage: z.enum([
+      "fence",
+      "expired",
+      "probe",
+      "write",
+      "test",
+      "reload",
+      "verify",
+      "record",
+      "config",
+    ]),
     error: errorInfoSchema,
     output: text(4096).optional(),
     restored: z.boolean(),

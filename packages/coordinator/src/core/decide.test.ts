@@ -91,6 +91,9 @@ describe("decide", () => {
     const sw = published(second, "switch.requested");
     expect(sw.data).toMatchObject({ to: "green", reason: "promote", expectedRevision: 7 });
     expect(sw.deploymentid).toBe(DEPLOYMENT_ID);
+    // The switcher refuses the request past the deployment's own switching deadline.
+    expect(second?.state?.deadline?.phase).toBe("switching");
+    expect((sw.data as { deadline?: string }).deadline).toBe(second?.state?.deadline?.at);
   });
 
   it("fences the rollback on the revision its own promotion wrote and reports the breach", () => {

@@ -191,6 +191,7 @@ export function startSwitch(
     expectedRevision: s.expectedRevision,
     ...(version === undefined || version === null ? {} : { version: version.slice(0, 200) }),
     ...(s.by === undefined ? {} : { by: s.by }),
+    ...(d.state.deadline === undefined ? {} : { deadline: d.state.deadline.at }),
   });
 }
 
