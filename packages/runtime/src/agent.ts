@@ -17,6 +17,10 @@ import { Lifecycle } from "./lifecycle.ts";
 import { type CreateLoggerOptions, childLogger, createLogger, type Logger } from "./logger.ts";
 import { DEFAULT_SIGNALS, installShutdown, type ShutdownHandle } from "./shutdown.ts";
 import { type BucketHandles, ensureBuckets, ensureStream } from "./streams.ts";
+import { retryTransient } from "./transient.ts";
+
+/** How long start-up waits for the stream and the buckets to answer (transient errors only). */
+const START_RETRY_MS = 30_000;
 
 export type RoleConfig<R extends AgentRole> = Readonly<Extract<AgentConfig, { role: R }>>;
 
@@ -152,8 +156,18 @@ export async function runAgent<R extends AgentRole>(
     const jsm = await nc.jetstreamManager();
     const js = nc.jetstream();
     const stream = { maxAgeMs: config.nats.stream.max_age, replicas: config.nats.stream.replicas };
-    await ensureStream(jsm, { ...stream, logger: root });
-    const kv = await ensureBuckets(js, { replicas: config.nats.kv_replicas, logger: root });
+    // A cluster electing a leader, or busy scaling the stream up for another agent starting at
+    // the same time, answers late or not at all for a few seconds: wait that out.
+    const settle = {
+      forMs: START_RETRY_MS,
+      onRetry: (err: unknown, attempt: number, delayMs: number) =>
+        root.warn({ err, attempt, retryInMs: delayMs }, "stream or buckets not ready; retrying"),
+    };
+    await retryTransient(() => ensureStream(jsm, { ...stream, logger: root }), settle);
+    const kv = await retryTransient(
+      () => ensureBuckets(js, { replicas: config.nats.kv_replicas, logger: root }),
+      settle,
+    );
     const bus = new Bus({ nc, role: opts.role, agentId: config.agent_id, logger: root, stream });
     open.bus = bus;
     const definitions = await ServiceDefinitions.open(kv.services, {

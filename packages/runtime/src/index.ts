@@ -98,3 +98,8 @@ export {
   ensureStream,
   type StreamOptions,
 } from "./streams.ts";
+export {
+  isTransientNatsError,
+  type RetryTransientOptions,
+  retryTransient,
+} from "./transient.ts";

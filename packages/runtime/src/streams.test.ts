@@ -1,7 +1,13 @@
 import { Buckets, STREAM_NAME } from "@bluegreen/contracts";
 import { nanos, StorageType } from "nats";
 import { describe, expect, it } from "vitest";
-import { bucketSettings, desiredStreamConfig, isNotFound, streamConfigDiff } from "./streams.ts";
+import {
+  bucketSettings,
+  bucketUpdates,
+  desiredStreamConfig,
+  isNotFound,
+  streamConfigDiff,
+} from "./streams.ts";
 
 describe("desiredStreamConfig", () => {
   it("is the audit log: file storage, no delete, no purge, a 2 min dedup window", () => {
@@ -34,6 +40,31 @@ describe("bucketSettings", () => {
     for (const name of Object.keys(Buckets) as (keyof typeof Buckets)[]) {
       if (name !== "agents") expect(bucketSettings(name)).toEqual({ history: 10, maxAgeMs: 0 });
     }
+  });
+});
+
+describe("bucketUpdates", () => {
+  const settings = bucketSettings("locks");
+  const stored = { max_msgs_per_subject: 10, max_age: 0, num_replicas: 1 };
+
+  it("changes nothing on a bucket as wanted", () => {
+    expect(bucketUpdates(stored, settings, 1)).toBeUndefined();
+    expect(bucketUpdates({ ...stored, num_replicas: 3 }, settings, 3)).toBeUndefined();
+  });
+
+  it("raises the replicas of a bucket created with fewer (by `apply`, or by an older agent)", () => {
+    expect(bucketUpdates(stored, settings, 3)).toEqual({ num_replicas: 3 });
+  });
+
+  it("never lowers them: an agent left at the default does not scale a replicated bucket down", () => {
+    expect(bucketUpdates({ ...stored, num_replicas: 3 }, settings, 1)).toBeUndefined();
+  });
+
+  it("restores history and age, keeping the replicas", () => {
+    expect(bucketUpdates({ ...stored, max_msgs_per_subject: 1 }, settings, 1)).toEqual({
+      max_msgs_per_subject: 10,
+      max_age: 0,
+    });
   });
 });
 

@@ -154,16 +154,33 @@ async function ensureBucket(
   });
   const status = await kv.status();
   const config = status.streamInfo.config;
-  const maxAge = nanos(settings.maxAgeMs);
-  if (config.max_msgs_per_subject !== settings.history || config.max_age !== maxAge) {
-    await jsm.streams.update(config.name, {
-      ...config,
-      max_msgs_per_subject: settings.history,
-      max_age: maxAge,
-    });
-    opts.logger?.info({ bucket, ...settings }, "bucket settings updated");
+  const changes = bucketUpdates(config, settings, opts.replicas);
+  if (changes !== undefined) {
+    await jsm.streams.update(config.name, { ...config, ...changes });
+    opts.logger?.info({ bucket, ...settings, replicas: opts.replicas }, "bucket settings updated");
   }
   return kv;
+}
+
+/**
+ * What to change on an existing bucket's stream: history and age when they differ, and the
+ * replicas when fewer than wanted. Replicas are only ever raised: an agent configured with the
+ * default (1), or `bluegreen apply` creating the buckets first, must not scale a replicated
+ * bucket down (lowering them is an operator's decision, made with the nats CLI).
+ */
+export function bucketUpdates(
+  config: Pick<StreamConfig, "max_msgs_per_subject" | "max_age" | "num_replicas">,
+  settings: BucketSettings,
+  replicas: number,
+): Partial<StreamConfig> | undefined {
+  const changes: Partial<StreamConfig> = {};
+  const maxAge = nanos(settings.maxAgeMs);
+  if (config.max_msgs_per_subject !== settings.history || config.max_age !== maxAge) {
+    changes.max_msgs_per_subject = settings.history;
+    changes.max_age = maxAge;
+  }
+  if ((config.num_replicas ?? 1) < replicas) changes.num_replicas = replicas;
+  return Object.keys(changes).length === 0 ? undefined : changes;
 }
 
 /** Creates or opens every bluegreen KV bucket and returns a handle per bucket. */
