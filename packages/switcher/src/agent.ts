@@ -9,7 +9,7 @@ export async function startSwitcher(ctx: AgentContext<"switcher">): Promise<Star
     config: ctx.config,
     bus: ctx.bus,
     definitions: ctx.definitions,
-    ports: realPorts(ctx.kv.active),
+    ports: realPorts(ctx.kv.active, ctx.logger),
     metrics: switchMetrics(ctx.metrics),
     logger: ctx.logger,
   });
