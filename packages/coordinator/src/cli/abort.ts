@@ -28,8 +28,8 @@ examples:
   async run({ values, positionals, io, nats }) {
     const service = serviceArg(positional(positionals, 0, "service"));
     const deploymentId = positional(positionals, 1, "deployment-id");
-    const js = (await nats()).jetstream();
-    return operatorRequest(js, io, {
+    const nc = await nats({ follow: true });
+    return operatorRequest(nc, io, {
       name: "deploy.abort_requested",
       service,
       deploymentId,

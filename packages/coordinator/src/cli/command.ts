@@ -1,5 +1,6 @@
 import type { NatsConnection } from "nats";
 import type { OptionSpec, Values } from "./args.ts";
+import type { CliConnectOptions } from "./connection.ts";
 import type { ExitCode } from "./exit-codes.ts";
 import type { CliIo } from "./io.ts";
 
@@ -7,8 +8,11 @@ export interface CliContext {
   values: Values;
   positionals: string[];
   io: CliIo;
-  /** Connects on first use (commands that need no NATS never connect). */
-  nats(): Promise<NatsConnection>;
+  /**
+   * Connects on first use (commands that need no NATS never connect); the first call's
+   * options hold. `follow: true` for a command that reads the stream until an outcome.
+   */
+  nats(opts?: CliConnectOptions): Promise<NatsConnection>;
 }
 
 /** One `bluegreen` subcommand, in its own file. */

@@ -45,15 +45,34 @@ export function connectSettings(
   };
 }
 
+export interface CliConnectOptions {
+  /**
+   * The command follows the stream (`deploy --wait`, `tail --follow`, the operator requests):
+   * once connected it rides out a server restart, reconnecting until the command's own
+   * timeout ends it. Other commands give up after two attempts.
+   */
+  follow?: boolean;
+}
+
+/** How the CLI's connection reconnects once it was up (the first connection fails fast). */
+export function cliReconnect(opts: CliConnectOptions): {
+  maxReconnectAttempts: number;
+  reconnectTimeWait: number;
+} {
+  return { maxReconnectAttempts: opts.follow === true ? -1 : 2, reconnectTimeWait: 500 };
+}
+
 /** Connects once, failing fast (a CLI must not hang waiting for a server). */
-export async function connectCli(settings: ConnectSettings): Promise<NatsConnection> {
+export async function connectCli(
+  settings: ConnectSettings,
+  opts: CliConnectOptions = {},
+): Promise<NatsConnection> {
   const options = await connectionOptions(settings, { name: "bluegreen-cli" });
   try {
     return await connect({
       ...options,
       waitOnFirstConnect: false,
-      maxReconnectAttempts: 2,
-      reconnectTimeWait: 500,
+      ...cliReconnect(opts),
       timeout: 5_000,
     });
   } catch (err) {
@@ -66,4 +85,19 @@ export async function connectCli(settings: ConnectSettings): Promise<NatsConnect
       { cause: err },
     );
   }
+}
+
+/**
+ * Drains the connection (what was published is flushed), but not for longer than `deadlineMs`:
+ * a server that is down cannot take the drain, and the CLI must still exit.
+ */
+export async function closeCli(nc: NatsConnection, deadlineMs = 2_000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+  });
+  await Promise.race([nc.drain().catch(() => undefined), deadline]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }

@@ -74,7 +74,7 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
         ...(flag(values, "manual") ? { manualPromotion: true } : {}),
       },
     });
-    const nc = await nats();
+    const nc = await nats({ follow: flag(values, "wait") });
     const js = nc.jetstream();
     const since = new Date(Date.now() - 2_000);
     const ack = await publishEvent(js, request);
@@ -97,6 +97,7 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
       since,
       timeoutMs,
       onEvent: progressPrinter(io, json),
+      connection: nc,
     });
     return printOutcome(io, json, result, { deploymentId, timeoutMs });
   },

@@ -1,5 +1,13 @@
-import { type BgEvent, filterSubject, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
-import { DeliverPolicy, type JetStreamClient } from "nats";
+import { BgError, type BgEvent, parseEvent } from "@bluegreen/contracts";
+import {
+  ConsumerEvents,
+  type ConsumerMessages,
+  Events,
+  type JetStreamClient,
+  type NatsConnection,
+  type Status,
+} from "nats";
+import { openMessages } from "./open-read.ts";
 
 /**
  * Reads the audit stream in order (an ordered consumer: nothing stored on the server). Without
@@ -12,6 +20,12 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Without `follow`: stop after this long without a message (an empty stream). */
   idleMs?: number;
+  /**
+   * The connection `js` reads over. A follower opens its read again after the connection
+   * comes back (see readStream). If it closes for good (not a restart it rides out), the read
+   * fails with BG_ERR_NATS_CONNECT instead of waiting for messages that cannot come.
+   */
+  connection?: NatsConnection;
 }
 
 export interface StreamItem {
@@ -22,23 +36,48 @@ export interface StreamItem {
   raw: string;
 }
 
+/** Calls `fn` on every reconnect of `nc`, until the returned stop is called. */
+function onReconnect(nc: NatsConnection, fn: () => void): () => void {
+  const status = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  (async () => {
+    for await (const s of status) if (s.type === Events.Reconnect) fn();
+  })().catch(() => undefined);
+  return () => status.stop?.();
+}
+
+/** Calls `fn` once if the read misses the server's heartbeats (its consumer is gone). */
+function onStall(messages: ConsumerMessages, fn: () => void): void {
+  (async () => {
+    for await (const s of await messages.status()) {
+      if (s.type === ConsumerEvents.HeartbeatsMissed) {
+        fn();
+        return;
+      }
+    }
+  })().catch(() => undefined);
+}
+
+/**
+ * Yields the stream's messages in order. A follower survives the server: after a reconnect,
+ * or when the heartbeats stop, it drops its consumer and opens a new one right after the last
+ * message it yielded, so nothing is lost or yielded twice. (nats.js' ordered consumer re-creates
+ * itself only once the old one answers "not found"; one that lived on a cluster node that
+ * died answers nothing while that node stays down.)
+ */
 export async function* readStream(
   js: JetStreamClient,
   opts: ReadOptions,
 ): AsyncGenerator<StreamItem> {
-  const consumer = await js.consumers.get(STREAM_NAME, {
-    filterSubjects: filterSubject(opts.service === undefined ? {} : { service: opts.service }),
-    // No policy means "from the first message" (nats.js sends a start sequence of 1; an
-    // explicit DeliverPolicy.All beside it is refused by the server).
-    ...(opts.since === undefined
-      ? {}
-      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() }),
-  });
-  const messages = await consumer.consume({ max_messages: 256 });
   const idleMs = opts.idleMs ?? 1_000;
+  let current: ConsumerMessages | undefined;
+  let after: number | undefined;
+  let reopen = false;
+  let lost: string | undefined;
   let idle: NodeJS.Timeout | undefined;
-  const stop = () => {
-    messages.stop();
+  const stop = () => current?.stop();
+  const restart = () => {
+    reopen = true;
+    current?.stop();
   };
   const armIdle = () => {
     if (opts.follow) return;
@@ -46,23 +85,49 @@ export async function* readStream(
     idle = setTimeout(stop, idleMs);
   };
   opts.signal?.addEventListener("abort", stop, { once: true });
-  armIdle();
+  opts.connection
+    ?.closed()
+    .then((err) => {
+      lost = err instanceof Error ? err.message : "the connection was closed";
+      stop();
+    })
+    .catch(() => undefined);
+  const stopWatching =
+    opts.follow && opts.connection !== undefined
+      ? onReconnect(opts.connection, restart)
+      : () => undefined;
   try {
-    for await (const msg of messages) {
-      const raw = new TextDecoder().decode(msg.data);
-      const parsed = parseEvent(msg.data);
-      yield {
-        seq: msg.seq,
-        subject: msg.subject,
-        event: parsed.ok ? parsed.event : undefined,
-        raw,
-      };
-      if (!opts.follow && msg.info.pending === 0) break;
+    for (;;) {
+      reopen = false;
+      const messages = await openMessages(js, opts, after);
+      if (messages === undefined) return;
+      current = messages;
+      if (opts.follow) onStall(messages, restart);
       armIdle();
+      for await (const msg of messages) {
+        after = msg.seq;
+        const parsed = parseEvent(msg.data);
+        yield {
+          seq: msg.seq,
+          subject: msg.subject,
+          event: parsed.ok ? parsed.event : undefined,
+          raw: new TextDecoder().decode(msg.data),
+        };
+        if (!opts.follow && msg.info.pending === 0) return;
+        armIdle();
+      }
+      if (lost !== undefined && opts.signal?.aborted !== true) {
+        throw new BgError("BG_ERR_NATS_CONNECT", {
+          servers: opts.connection?.getServer() ?? "?",
+          reason: `lost while reading the stream: ${lost}`,
+        });
+      }
+      if (!reopen || opts.signal?.aborted === true) return;
     }
   } finally {
     clearTimeout(idle);
     opts.signal?.removeEventListener("abort", stop);
+    stopWatching();
     stop();
   }
 }

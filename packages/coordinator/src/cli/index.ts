@@ -6,7 +6,7 @@ import { applyCommand } from "./apply.ts";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, parse } from "./args.ts";
 import type { CliCommand } from "./command.ts";
 import { configCommand } from "./config-check.ts";
-import { connectCli, connectSettings } from "./connection.ts";
+import { closeCli, connectCli, connectSettings } from "./connection.ts";
 import { deployCommand } from "./deploy.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { historyCommand } from "./history.ts";
@@ -108,14 +108,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       values,
       positionals,
       io,
-      nats: async () => {
-        nc ??= await connectCli(connectSettings(values));
+      nats: async (opts) => {
+        nc ??= await connectCli(connectSettings(values), opts);
         return nc;
       },
     });
   } catch (err) {
     return report(io, err, command);
   } finally {
-    if (nc !== undefined) await nc.drain().catch(() => undefined);
+    if (nc !== undefined) await closeCli(nc);
   }
 }

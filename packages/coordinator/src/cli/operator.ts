@@ -1,6 +1,6 @@
 import type { BgEvent } from "@bluegreen/contracts";
 import { createEvent, type EventName } from "@bluegreen/contracts";
-import type { JetStreamClient } from "nats";
+import type { NatsConnection } from "nats";
 import type { ExitCode } from "./exit-codes.ts";
 import type { CliIo } from "./io.ts";
 import { printOutcome, progressPrinter } from "./progress.ts";
@@ -18,7 +18,7 @@ type OperatorRequest =
  * or an `agent.rejected` naming the request.
  */
 export async function operatorRequest(
-  js: JetStreamClient,
+  nc: NatsConnection,
   io: CliIo,
   r: {
     name: OperatorRequest & EventName;
@@ -36,6 +36,7 @@ export async function operatorRequest(
     deploymentId: r.deploymentId,
     data: { by: whoami(), ...(r.reason === undefined ? {} : { reason: r.reason }) },
   });
+  const js = nc.jetstream();
   const since = new Date(Date.now() - 1_000);
   const ack = await publishEvent(js, event);
   const result = await watchDeployment(js, {
@@ -46,6 +47,7 @@ export async function operatorRequest(
     timeoutMs: r.timeoutMs,
     afterSeq: ack.seq,
     onEvent: progressPrinter(io, r.json),
+    connection: nc,
     ...(r.until === undefined ? {} : { until: r.until }),
   });
   return printOutcome(io, r.json, result, { deploymentId: r.deploymentId, timeoutMs: r.timeoutMs });

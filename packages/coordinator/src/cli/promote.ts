@@ -32,8 +32,8 @@ examples:
     const service = serviceArg(positional(positionals, 0, "service"));
     const deploymentId = positional(positionals, 1, "deployment-id");
     const wait = flag(values, "wait");
-    const js = (await nats()).jetstream();
-    return operatorRequest(js, io, {
+    const nc = await nats({ follow: true });
+    return operatorRequest(nc, io, {
       name: "deploy.promote_requested",
       service,
       deploymentId,

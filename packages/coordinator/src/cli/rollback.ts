@@ -31,7 +31,8 @@ examples:
   },
   async run({ values, positionals, io, nats }) {
     const service = serviceArg(positional(positionals, 0, "service"));
-    const js = (await nats()).jetstream();
+    const nc = await nats({ follow: true });
+    const js = nc.jetstream();
     let deploymentId = positionals[1];
     if (deploymentId === undefined) {
       const latest = (await readDeployments(js, service)).find((d) => d.phase !== "rejected");
@@ -42,7 +43,7 @@ examples:
       deploymentId = latest.deploymentId;
       if (!flag(values, "json")) io.out(`rolling back ${service} deployment ${deploymentId}`);
     }
-    return operatorRequest(js, io, {
+    return operatorRequest(nc, io, {
       name: "deploy.rollback_requested",
       service,
       deploymentId,

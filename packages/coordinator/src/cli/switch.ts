@@ -26,7 +26,8 @@ examples:
     const parsed = colorSchema.safeParse(colorArg);
     if (!parsed.success) throw usageError(`colour must be blue or green, got '${colorArg}'`);
     const to: Color = parsed.data;
-    const js = (await nats()).jetstream();
+    const nc = await nats({ follow: true });
+    const js = nc.jetstream();
     const activeKv = await openBucket(js, Buckets.active);
     const entry = await activeKv?.get(service);
     const expectedRevision = entry && entry.operation === "PUT" ? entry.revision : 0;
@@ -52,6 +53,7 @@ examples:
       afterSeq: ack.seq,
       timeoutMs,
       onEvent: progressPrinter(io, json),
+      connection: nc,
       match: (e) => {
         const d = (e as { data: { to?: string; reason?: string } }).data;
         return e.type.startsWith("bluegreen.switch.") && d.to === to && d.reason === "manual";

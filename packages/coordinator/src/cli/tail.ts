@@ -37,7 +37,9 @@ examples:
     const deployment = str(values, "deployment");
     const since = sinceOption(values);
     const json = flag(values, "json");
-    const js = (await nats()).jetstream();
+    const follow = flag(values, "follow");
+    const nc = await nats({ follow });
+    const js = nc.jetstream();
     const abort = new AbortController();
     const stop = () => abort.abort();
     process.once("SIGINT", stop);
@@ -46,8 +48,9 @@ examples:
       for await (const item of readStream(js, {
         service,
         since,
-        follow: flag(values, "follow"),
+        follow,
         signal: abort.signal,
+        connection: nc,
       })) {
         const event = item.event;
         if (deployment !== undefined && event?.deploymentid !== deployment) continue;

@@ -1,5 +1,5 @@
 import type { BgEvent } from "@bluegreen/contracts";
-import type { JetStreamClient } from "nats";
+import type { JetStreamClient, NatsConnection } from "nats";
 import { ExitCode, exitCodeOf } from "./exit-codes.ts";
 import { readStream } from "./follow.ts";
 
@@ -12,6 +12,8 @@ export interface WatchOptions {
   since: Date;
   timeoutMs: number;
   onEvent: (event: BgEvent) => void;
+  /** The connection `js` belongs to: losing it for good fails the wait (exit 1, not 6). */
+  connection?: NatsConnection;
   /** Counts other events as ours too (a manual switch has no deployment id). */
   match?: (event: BgEvent) => boolean;
   /** Only events stored after this stream sequence count (what answers a request). */
@@ -47,6 +49,7 @@ export async function watchDeployment(
       since: opts.since,
       follow: true,
       signal: abort.signal,
+      ...(opts.connection === undefined ? {} : { connection: opts.connection }),
     })) {
       const event = item.event;
       if (event === undefined) continue;
