@@ -17,11 +17,12 @@ import {
   childLogger,
   type HandlerContext,
   type Logger,
+  retryTransient,
 } from "@bluegreen/runtime";
 import { deployNode, type NodeDeployResult, NodeOutcome } from "./deploy-node.ts";
 import type { Executor } from "./executors/executor.ts";
 import { localExecutor } from "./executors/local.ts";
-import { sshExecutor } from "./executors/ssh.ts";
+import { startedExpiresAt } from "./expiry.ts";
 import type { NodeAgentMetrics } from "./metrics.ts";
 import { NodeHealthPoller } from "./node-health.ts";
 import { type DeployPlan, planDeploy } from "./plan.ts";
@@ -60,6 +61,19 @@ interface Running {
 const SHUTDOWN = "the node agent stopping";
 /** How long a deploy waits for a definition this agent has not seen yet. */
 const DEFINITION_WAIT_MS = 5_000;
+/**
+ * How long JetStream waits for an acknowledgement before redelivering a command. A deploy in
+ * progress keeps its message (the consumer sends `working` every half ack wait), so this need
+ * not cover `deploy.timeout`. A command lost on the way to an agent that was cut from NATS
+ * (its pull expired during the outage) comes again after this long: 10 s rather than the
+ * runtime's default 30 s, out of a `deploying` deadline of minutes.
+ */
+export const ACK_WAIT_MS = 10_000;
+/**
+ * How long storing a finished deploy's result rides out NATS being away (a server restarting,
+ * a cluster electing a leader) before the message is left to be redelivered.
+ */
+const RECORD_RETRY_MS = 30_000;
 /** How many aborted deployment ids are remembered for a `deploy.started` that comes late. */
 const ABORTED_MEMORY = 256;
 
@@ -75,6 +89,8 @@ export function defaultExecutorFactory(config: Readonly<NodeAgentConfig>): Execu
   if (passphraseEnv !== undefined) delete baseEnv[passphraseEnv];
   return async (target, _plan, definition) => {
     if (definition.deploy.executor !== "ssh") return localExecutor({ baseEnv });
+    // Loaded on first use: node-ssh costs an agent that only deploys locally ~14 MB.
+    const { sshExecutor } = await import("./executors/ssh.ts");
     const ssh = config.ssh;
     return sshExecutor({
       host: target.node.host,
@@ -97,6 +113,8 @@ export function defaultExecutorFactory(config: Readonly<NodeAgentConfig>): Execu
  */
 export class NodeAgent {
   private readonly running = new Map<string, Running>();
+  /** Results of deploys that finished here but could not be stored yet (NATS away). */
+  private readonly unrecorded = new Map<string, ResultRecord>();
   private readonly aborted = new Map<string, string>();
   private readonly consumptions: Consumption[] = [];
   private readonly health: NodeHealthPoller;
@@ -127,12 +145,14 @@ export class NodeAgent {
         expect: ["deploy.started"],
         handler: (event, ctx) => this.onStarted(event, ctx),
         concurrency: this.deps.concurrency ?? 4,
+        ackWaitMs: ACK_WAIT_MS,
       }),
       await bus.consume({
         durable,
         filters: [filterSubject({ name: "deploy.aborted" })],
         expect: ["deploy.aborted"],
         handler: (event, ctx) => this.onAborted(event, ctx),
+        ackWaitMs: ACK_WAIT_MS,
       }),
     );
     this.health.start();
@@ -247,6 +267,15 @@ export class NodeAgent {
       logger.info("this deploy is already running here; the repeated deploy.started is ignored");
       return;
     }
+    const finished = this.unrecorded.get(key);
+    if (finished !== undefined) {
+      logger.info(
+        { outcome: finished.outcome, redelivered: ctx.redelivered },
+        "already deployed, result not stored yet: storing and publishing it, running nothing",
+      );
+      await this.recordAndPublish(key, finished, logger);
+      return;
+    }
     const stored = await this.deps.results.get(key);
     if (stored !== undefined) {
       logger.info(
@@ -258,6 +287,23 @@ export class NodeAgent {
     }
     if (this.stopping)
       throw new Error("the node agent is stopping; the deploy will be redelivered");
+    if (definition !== undefined) {
+      // A deploy.started this late reaches an agent that crashed (or was cut off) mid-deploy
+      // and came back after the coordinator gave up: the deployment has ended, run nothing.
+      const expiresAt = startedExpiresAt(event, definition);
+      if (Date.now() >= expiresAt) {
+        logger.warn(
+          {
+            startedAt: event.time,
+            expiredAt: new Date(expiresAt).toISOString(),
+            redelivered: ctx.redelivered,
+            deliveryCount: ctx.deliveryCount,
+          },
+          "deploy.started is past the coordinator's deadline: the deployment has ended; running nothing",
+        );
+        return;
+      }
+    }
 
     const controller = new AbortController();
     this.running.set(key, { deploymentId, controller });
@@ -287,9 +333,7 @@ export class NodeAgent {
         agentId: this.deps.config.agent_id,
         events: result.final,
       };
-      // Recorded first: if publishing fails, the redelivery re-publishes this very result.
-      const kept = await this.deps.results.put(key, record);
-      await this.publishAll(storedEvents(kept));
+      const kept = await this.recordAndPublish(key, record, logger);
       logger.info({ outcome: kept.outcome }, "node deploy finished");
     } finally {
       this.running.delete(key);
@@ -389,6 +433,28 @@ export class NodeAgent {
         }),
       ],
     };
+  }
+
+  /**
+   * Stores a finished deploy's result, then publishes its events. Recorded first: if publishing
+   * fails, the redelivery re-publishes this very result. Storing rides out a NATS outage; while
+   * it cannot be stored, the result is kept here, so a redelivery to this process publishes it
+   * instead of deploying a second time.
+   */
+  private async recordAndPublish(
+    key: string,
+    record: ResultRecord,
+    logger: Logger,
+  ): Promise<ResultRecord> {
+    this.unrecorded.set(key, record);
+    const kept = await retryTransient(() => this.deps.results.put(key, record), {
+      forMs: RECORD_RETRY_MS,
+      onRetry: (err, attempt, retryInMs) =>
+        logger.warn({ err, attempt, retryInMs }, "result not stored yet; retrying"),
+    });
+    this.unrecorded.delete(key);
+    await this.publishAll(storedEvents(kept));
+    return kept;
   }
 
   private async publishAll(events: readonly BgEvent[]): Promise<void> {

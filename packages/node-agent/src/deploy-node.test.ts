@@ -159,6 +159,29 @@ describe("deployNode", () => {
     });
   });
 
+  it("reports an SSH connection lost mid-step as unreachable (retryable), not as a step that could not start", async () => {
+    const executor = scriptedExecutor([
+      {
+        end: StepEnd.connectionLost,
+        exitCode: null,
+        lost: { host: "10.0.0.11", port: 2222, reason: "connection closed" },
+      },
+    ]);
+    const { result, published } = run(executor);
+    const { outcome, final } = await result;
+    expect(outcome).toBe(NodeOutcome.failed);
+    expect(final[0]?.data).toMatchObject({
+      step: 1,
+      error: {
+        code: "BG_ERR_SSH_UNREACHABLE",
+        retryable: true,
+        message:
+          "cannot reach 10.0.0.11:2222 over SSH: connection lost while step 1 (git fetch) ran: connection closed",
+      },
+    });
+    expect(published.at(-1)?.data).toMatchObject({ step: 1, status: "failed" });
+  });
+
   it("fails with the executor's coded error, before any step, when the node cannot be reached", async () => {
     const { result, published } = run(async () => {
       throw new BgError("BG_ERR_SSH_HOST_KEY_MISMATCH", { host: "127.0.0.1", port: 22 });

@@ -66,6 +66,7 @@ const STEP_STATUS: Record<StepEnd, "failed" | "timed_out" | "aborted"> = {
   timed_out: "timed_out",
   aborted: "aborted",
   spawn_failed: "failed",
+  connection_lost: "failed",
 };
 
 function abortedBy(signal: AbortSignal): string {
@@ -94,6 +95,12 @@ export function stepError(
         : new BgError("BG_ERR_STEP_TIMEOUT", { step, command, timeoutMs: budget.timeoutMs });
     case StepEnd.aborted:
       return new BgError("BG_ERR_DEPLOY_ABORTED", { deploymentId: plan.deploymentId, by });
+    case StepEnd.connectionLost:
+      return new BgError("BG_ERR_SSH_UNREACHABLE", {
+        host: outcome.lost?.host ?? plan.node.host,
+        port: outcome.lost?.port ?? 22,
+        reason: `connection lost while step ${step} (${command}) ran: ${outcome.lost?.reason ?? "closed"}`,
+      });
     case StepEnd.spawnFailed:
       return new BgError("BG_ERR_STEP_SPAWN", {
         step,

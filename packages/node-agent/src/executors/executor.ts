@@ -1,7 +1,7 @@
 /**
  * One interface, two implementations: `local` runs a step on this host, `ssh` on the node
  * over SSH. A step is an argv array (never a shell string) run in a workdir with an
- * environment; it ends one of four ways, never by throwing.
+ * environment; it ends one of five ways, never by throwing.
  */
 
 export interface StepCommand {
@@ -22,6 +22,11 @@ export const StepEnd = {
   aborted: "aborted",
   /** The program could not be started at all (not found, workdir missing, …). */
   spawnFailed: "spawn_failed",
+  /**
+   * The connection to the node (SSH) broke while the step ran: it did start, and how it
+   * ended on the node is unknown. `lost` says where and why.
+   */
+  connectionLost: "connection_lost",
 } as const;
 export type StepEnd = (typeof StepEnd)[keyof typeof StepEnd];
 
@@ -35,6 +40,8 @@ export interface StepOutcome {
   readonly outputTail: string;
   /** Why a spawn failed. */
   readonly reason?: string;
+  /** With `connectionLost`: the node's SSH endpoint and what happened to the connection. */
+  readonly lost?: { readonly host: string; readonly port: number; readonly reason: string };
 }
 
 export interface Executor {

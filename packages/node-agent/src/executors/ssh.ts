@@ -252,7 +252,20 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
       const timer = setTimeout(() => stop(StepEnd.timedOut), Math.max(0, step.timeoutMs));
       const onAbort = () => stop(StepEnd.aborted);
       step.signal?.addEventListener("abort", onAbort, { once: true });
-      const onConnectionClose = () => finish(failed(`ssh connection lost: ${lost ?? "closed"}`));
+      // Before the channel opened, the step never started; after, it did and its end is unknown.
+      const onConnectionClose = () =>
+        finish(
+          channel === undefined
+            ? failed(`ssh connection lost: ${lost ?? "closed"}`)
+            : {
+                end: StepEnd.connectionLost,
+                exitCode: null,
+                signal: null,
+                durationMs: elapsed(),
+                outputTail: output.tail(),
+                lost: { host: target.host, port: target.port, reason: lost ?? "closed" },
+              },
+        );
       connection.once("close", onConnectionClose);
 
       connection.exec(line, (error, ch) => {
