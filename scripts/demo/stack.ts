@@ -2,7 +2,9 @@
 // nginx (site config including the switcher's upstream file), two sample-app nodes (blue v1.0
 // serving, green v1.0 idle), the service definition applied with the real CLI, the
 // active-colour record (blue), the switcher, a node agent per colour, the monitor and the
-// coordinator; Prometheus too with `prometheus: true`. Tests can reuse it as it is.
+// coordinator; Prometheus too with `prometheus: true`. Tests can reuse it as it is. With
+// `natsCluster` it runs on a cluster the caller started: every agent and the CLI get all its
+// URLs, and the agents ask for the stream and the KV buckets with `replicas` replicas.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ import { type AgentProcess, coordinatorConfig, startAgent } from "../../tests/e2
 import {
   freePorts,
   makeTempDir,
+  type NatsCluster,
   type NatsServer,
   type Nginx,
   type Prometheus,
@@ -43,6 +46,16 @@ export interface DemoStackOptions {
   readonly log?: (line: string) => void;
   /** Default 8s. */
   readonly window?: string;
+  /**
+   * Run on this cluster (the caller starts and stops it) instead of a nats-server of its own.
+   * The agents' `nats.servers` and the CLI's `--server` name every node.
+   */
+  readonly natsCluster?: NatsCluster;
+  /**
+   * `nats.stream.replicas` and `nats.kv_replicas` of every agent (default: the cluster's size
+   * with `natsCluster`, else 1).
+   */
+  readonly replicas?: number;
 }
 
 export interface Listener {
@@ -56,7 +69,12 @@ export interface DemoStack {
   readonly dir: string;
   readonly definitionPath: string;
   readonly definition: ServiceDefinition;
+  /** The stack's nats-server; with `natsCluster`, the cluster's first node. */
   readonly nats: NatsServer;
+  /** Every NATS URL the agents and the CLI are given (one, or each node of the cluster). */
+  readonly natsUrls: readonly string[];
+  /** The cluster given as `natsCluster` (undefined for a server of its own). */
+  readonly natsCluster: NatsCluster | undefined;
   readonly nginx: Nginx;
   readonly prometheus: Prometheus | undefined;
   readonly apps: Readonly<Record<Color, AppNode>>;
@@ -122,13 +140,21 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       green: appNode(stateDir, DEMO_SERVICE, "green", greenPort),
     };
 
-    log("starting nats-server and the two sample-app nodes (blue, green: v1.0)");
+    const cluster = options.natsCluster;
+    log(
+      cluster === undefined
+        ? "starting nats-server and the two sample-app nodes (blue, green: v1.0)"
+        : "starting the two sample-app nodes (blue, green: v1.0) on the given NATS cluster",
+    );
     const [nats] = await Promise.all([
-      startNats({ jetstream: true, allowExternal: false }),
+      cluster?.servers[0] ?? startNats({ jetstream: true, allowExternal: false }),
       startApp(apps.blue, INITIAL_VERSION),
       startApp(apps.green, INITIAL_VERSION),
     ]);
-    cleanups.push(() => nats.stop());
+    if (nats === undefined) throw new Error("the NATS cluster has no node");
+    if (cluster === undefined) cleanups.push(() => nats.stop());
+    const natsUrls: readonly string[] = cluster?.urls ?? [nats.url];
+    const replicas = options.replicas ?? cluster?.servers.length ?? 1;
     cleanups.push(() => Promise.all([stopApp(apps.blue), stopApp(apps.green)]));
 
     let prometheus: Prometheus | undefined;
@@ -168,7 +194,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     });
     cleanups.push(() => nginx.stop());
 
-    const cli = (args: readonly string[]) => runCli(nats.url, args);
+    const cli = (args: readonly string[]) => runCli(natsUrls.join(","), args);
     log(`bluegreen apply -f ${definitionPath}`);
     const applied = await cli(["apply", "-f", definitionPath]);
     if (applied.code !== 0) {
@@ -177,7 +203,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       );
     }
 
-    const nc = await connect({ servers: nats.url, name: "bluegreen-demo" });
+    const nc = await connect({ servers: [...natsUrls], name: "bluegreen-demo" });
     cleanups.push(() => nc.close());
     const js = nc.jetstream();
     const record: ActiveRecord = {
@@ -190,7 +216,10 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     await createJson(await js.views.kv(Buckets.active), DEMO_SERVICE, record);
 
     log("starting the agents: switcher, node agents (blue, green), monitor, coordinator");
-    const natsConfig = { servers: [nats.url] };
+    const natsConfig = {
+      servers: [...natsUrls],
+      ...(replicas === 1 ? {} : { stream: { replicas }, kv_replicas: replicas }),
+    };
     const common = (i: number) => ({
       nats: natsConfig,
       http: { host: "127.0.0.1", port: agentPorts[i] ?? 0 },
@@ -247,7 +276,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     );
 
     const listeners = async (): Promise<Listener[]> => [
-      { name: "nats-server", where: nats.url, pid: nats.process?.pid },
+      ...(cluster === undefined
+        ? [{ name: "nats-server", where: nats.url, pid: nats.process?.pid }]
+        : cluster.servers.map((node) => ({
+            name: `nats-server ${node.name}`,
+            where: node.url,
+            pid: node.process?.pid,
+          }))),
       { name: "nginx", where: nginxUrl, pid: nginx.masterPid },
       { name: "app blue", where: apps.blue.url, pid: await appPid(apps.blue) },
       { name: "app green", where: apps.green.url, pid: await appPid(apps.green) },
@@ -267,6 +302,8 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       definitionPath,
       definition,
       nats,
+      natsUrls,
+      natsCluster: cluster,
       nginx,
       prometheus,
       apps,

@@ -18,6 +18,7 @@ import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
 import { requestOnce, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
+import type { NatsCluster } from "../support/index.ts";
 import { type AgentProcess, bluegreen, type CliResult, respawnAgent } from "./processes.ts";
 
 export { setFaults };
@@ -42,13 +43,24 @@ export interface E2eStack {
   killCoordinator(): Promise<void>;
   /** Start it again from the same config file. */
   restartCoordinator(): Promise<void>;
-  /** `bluegreen <args> --server <this nats>`, as CI runs it. */
+  /** `bluegreen <args> --server <every NATS URL>`, as CI runs it. */
   cli(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
   stop(): Promise<void>;
 }
 
-export async function startE2eStack(opts: { window?: string } = {}): Promise<E2eStack> {
-  const base = await startDemoStack({ window: opts.window ?? "4s" });
+export interface E2eStackOptions {
+  /** The definition's watch window (default 4s). */
+  window?: string;
+  /** Run on this cluster (started and stopped by the caller), with R<size> stream and buckets. */
+  natsCluster?: NatsCluster;
+}
+
+export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStack> {
+  const base = await startDemoStack({
+    window: opts.window ?? "4s",
+    ...(opts.natsCluster === undefined ? {} : { natsCluster: opts.natsCluster }),
+  });
+  const natsServers = base.natsUrls.join(",");
   const nginxUrl = `http://127.0.0.1:${base.nginx.port}`;
   const traffic = startTraffic({
     url: `${nginxUrl}/api/v1/memory`,
@@ -110,7 +122,7 @@ export async function startE2eStack(opts: { window?: string } = {}): Promise<E2e
       const doc = parseDocument(originalDefinition);
       change(doc);
       writeFileSync(base.definitionPath, doc.toString({ lineWidth: 0 }));
-      const applied = await bluegreen(base.nats.url, ["apply", "-f", base.definitionPath]);
+      const applied = await bluegreen(natsServers, ["apply", "-f", base.definitionPath]);
       if (applied.code !== 0) throw new Error(`apply exited ${applied.code}: ${applied.stderr}`);
     },
     killCoordinator: () => coordinator.kill(),
@@ -119,7 +131,7 @@ export async function startE2eStack(opts: { window?: string } = {}): Promise<E2e
       respawned.push(coordinator);
     },
     cli: (args, timeoutMs) =>
-      bluegreen(base.nats.url, args, timeoutMs === undefined ? {} : { timeoutMs }),
+      bluegreen(natsServers, args, timeoutMs === undefined ? {} : { timeoutMs }),
     stop: async () => {
       await traffic.stop();
       for (const agent of respawned) await agent.stop().catch(() => undefined);

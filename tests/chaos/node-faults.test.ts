@@ -1,0 +1,325 @@
+// Node-side faults during a real deployment, driven by `bluegreen deploy --wait` as CI runs it
+// against the whole stack (nats-server, nginx, the two sample-app nodes, switcher, monitor,
+// coordinator): the node's sshd refusing, frozen or dying mid-step, and the node agent
+// SIGKILLed mid-step and started again. Each ends in a defined state: the CLI's exit code, one
+// coded failure event, every event of the deployment once, the lock released, nginx still
+// serving blue, and no step run a second time.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { type BgEvent, eventSubject, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
+import type { JetStreamManager } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AgentProcess, respawnAgent } from "../e2e/processes.ts";
+import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
+import {
+  freePort,
+  makeTempDir,
+  type Sshd,
+  startSshd,
+  type TempDir,
+  waitFor,
+} from "../support/index.ts";
+import {
+  consumerSettled,
+  countingStep,
+  counts,
+  killStepProcesses,
+  nextEvent,
+  only,
+  repeatedIds,
+  startedConsumer,
+  startNodeAgent,
+  stepProcesses,
+  timeline,
+  trafficBetween,
+} from "./node-rig.ts";
+
+let stack: E2eStack;
+let sshd: Sshd;
+let dir: TempDir;
+let deadSshPort: number;
+let knownHosts: string;
+/** The node agent serving green now (the demo's own is stopped: the test configures its own). */
+let green: AgentProcess | undefined;
+
+const deploymentIdOf = (stdout: string) => /deploying \S+ \S+ as (\S+)/.exec(stdout)?.[1] ?? "";
+const lines = (file: string) => {
+  try {
+    return readFileSync(file, "utf8").split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+beforeAll(async () => {
+  [stack, sshd, dir, deadSshPort] = await Promise.all([
+    startE2eStack({ window: "3s" }),
+    startSshd(),
+    makeTempDir("node-faults"),
+    freePort(),
+  ]);
+  knownHosts = dir.file("known_hosts");
+  writeFileSync(
+    knownHosts,
+    `${sshd.knownHostsLine}\n[${sshd.host}]:${deadSshPort} ${sshd.hostPublicKey}\n`,
+  );
+  const demoGreen = stack.base.agents.find((a) => a.name === "node-agent-green");
+  await demoGreen?.stop();
+}, 120_000);
+
+afterAll(async () => {
+  await green?.stop().catch(() => undefined);
+  await sshd?.stop();
+  await stack?.stop();
+  await dir?.remove();
+}, 60_000);
+
+async function useGreenAgent(
+  agentId: string,
+  ssh?: Record<string, unknown>,
+): Promise<AgentProcess> {
+  await green?.stop();
+  green = await startNodeAgent(agentId, dir.path, {
+    natsUrl: stack.base.nats.url,
+    service: stack.service,
+    color: "green",
+    ...(ssh === undefined ? {} : { ssh }),
+  });
+  return green;
+}
+
+const sshSettings = () => ({
+  user: sshd.user,
+  key_file: sshd.clientKeyPath,
+  known_hosts_file: knownHosts,
+  connect_timeout: "3s",
+});
+
+interface Outcome {
+  code: number | null;
+  output: string;
+  deploymentId: string;
+  events: BgEvent[];
+  startedAt: number;
+  endedAt: number;
+}
+
+/** `bluegreen deploy <version> --wait`; `during` runs once deploy.started is published. */
+async function deploy(
+  version: string,
+  during: (started: BgEvent) => Promise<void> = async () => undefined,
+): Promise<Outcome> {
+  const started = nextEvent(
+    stack.base.nc,
+    stack.service,
+    (e) =>
+      e.type === "bluegreen.deploy.started" && (e.data as { version: string }).version === version,
+    `deploy.started of ${version}`,
+    60_000,
+  );
+  const startedAt = Date.now();
+  const run = stack.cli(["deploy", stack.service, version, "--wait", "--timeout", "90s"], 100_000);
+  const [result] = await Promise.all([run, started.then(during)]);
+  const deploymentId = deploymentIdOf(result.stdout);
+  return {
+    code: result.code,
+    output: result.stdout + result.stderr,
+    deploymentId,
+    events: await stack.events(deploymentId),
+    startedAt,
+    endedAt: Date.now(),
+  };
+}
+
+/** The defined end of a failed deployment: exit 4, each event once, lock free, blue serves. */
+async function expectCleanFailure(outcome: Outcome) {
+  expect(outcome.code, outcome.output).toBe(4);
+  expect(repeatedIds(outcome.events)).toEqual([]);
+  const seen = counts(outcome.events);
+  expect(seen["deploy.requested"]).toBe(1);
+  expect(seen["deploy.started"]).toBe(1);
+  expect(seen["deploy.failed"]).toBe(1);
+  for (const never of ["deploy.ready", "smoke.passed", "switch.requested", "switch.done"])
+    expect(seen[never], timeline(outcome.events).join(", ")).toBeUndefined();
+  // The last event of the deployment is its failure.
+  expect(timeline(outcome.events).at(-1)).toBe("deploy.failed");
+  // When the node agent's deploy.failed is the closing event, the coordinator releases the
+  // lock as it handles that same event: moments after the CLI saw it.
+  const atExit = (await stack.lock())?.releasedAt !== undefined;
+  await expect
+    .poll(async () => (await stack.lock())?.releasedAt, { timeout: 10_000, interval: 100 })
+    .toBeDefined();
+  console.info(`lock already released when the CLI had exited: ${atExit}`);
+  expect((await stack.lock())?.holder).toBe(outcome.deploymentId);
+  expect(await stack.served()).toMatchObject({ status: 200, color: "blue", version: "v1.0" });
+  const traffic = trafficBetween(stack.traffic.samples, outcome.startedAt, outcome.endedAt, "blue");
+  expect(traffic.requests).toBeGreaterThan(0);
+  expect(traffic.other).toEqual([]);
+  return only(outcome.events, "deploy.failed");
+}
+
+/** The stream sequence of a deploy.started (the last one of the service: deploys are serial). */
+async function streamSeqOf(jsm: JetStreamManager, started: BgEvent): Promise<number> {
+  const msg = await jsm.streams.getMessage(STREAM_NAME, {
+    last_by_subj: eventSubject(stack.service, "deploy.started"),
+  });
+  const parsed = parseEvent(msg.data);
+  if (!parsed.ok || parsed.event.id !== started.id) throw new Error("not the deploy.started");
+  return msg.seq;
+}
+
+describe("given blue serves v1.0 and the green node is deployed over SSH", () => {
+  it("when nothing listens on the node's SSH port, then deploy --wait exits 4 with BG_ERR_SSH_UNREACHABLE, no step ran, blue still serves", async () => {
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["deploy", "executor"], "ssh");
+      doc.setIn(["nodes", "green", "ssh", "port"], deadSshPort);
+    });
+    await useGreenAgent("node-agent-ssh-refused", sshSettings());
+    const outcome = await deploy("v2.1");
+    const failed = await expectCleanFailure(outcome);
+    expect(failed.source).toBe("bluegreen/node-agent/node-agent-ssh-refused");
+    expect(failed.data).toMatchObject({
+      stage: "deploy",
+      color: "green",
+      trafficAtRisk: false,
+      error: { code: "BG_ERR_SSH_UNREACHABLE", retryable: true },
+    });
+    expect(failed.data.error.message).toContain(`${sshd.host}:${deadSshPort}`);
+    expect(failed.data.error.message).toContain("connection refused");
+    expect(outcome.output).toContain("BG_ERR_SSH_UNREACHABLE");
+    expect(counts(outcome.events)["progress 1:started"]).toBeUndefined();
+  }, 120_000);
+
+  it("when the node's sshd is frozen (TCP accepted, no SSH banner), then the deploy fails once connect_timeout passes, coded, blue still serves", async () => {
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["deploy", "executor"], "ssh");
+      doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
+    });
+    await useGreenAgent("node-agent-ssh-frozen", sshSettings());
+    process.kill(sshd.process.pid, "SIGSTOP");
+    let outcome: Outcome;
+    try {
+      outcome = await deploy("v2.2");
+    } finally {
+      process.kill(sshd.process.pid, "SIGCONT");
+    }
+    const failed = await expectCleanFailure(outcome);
+    expect(failed.data.error).toMatchObject({ code: "BG_ERR_SSH_UNREACHABLE", retryable: true });
+    expect(failed.data.error.message).toContain("no SSH handshake within 3000 ms");
+    const started = only(outcome.events, "deploy.started");
+    const waited = Date.parse(failed.time) - Date.parse(started.time);
+    expect(waited).toBeGreaterThanOrEqual(2_900);
+    expect(waited).toBeLessThan(15_000);
+  }, 120_000);
+
+  it("when sshd and its sessions die while step 1 runs, then the step fails with a coded error, it ran once, blue still serves", async () => {
+    const runs = dir.file("ssh-runs.log");
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["deploy", "executor"], "ssh");
+      doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
+      doc.setIn(["deploy", "steps"], [countingStep(runs, 30)]);
+      doc.setIn(["deploy", "timeout"], "20s");
+      doc.deleteIn(["deploy", "step_timeout"]);
+    });
+    await useGreenAgent("node-agent-ssh-dies", sshSettings());
+    const outcome = await deploy("v2.3", async () => {
+      await nextEvent(
+        stack.base.nc,
+        stack.service,
+        (e) =>
+          e.type === "bluegreen.deploy.progress" &&
+          (e.data as { status: string }).status === "started",
+        "step 1 to start",
+      );
+      await waitFor(() => (lines(runs).length > 0 ? true : undefined), {
+        what: "step 1 to have written its line",
+        timeoutMs: 10_000,
+      });
+      await sshd.stop(); // the server, its sessions and what they run
+    });
+    const failed = await expectCleanFailure(outcome);
+    expect(failed.source).toBe("bluegreen/node-agent/node-agent-ssh-dies");
+    // The step did start: the connection was lost under it (retryable), it did not fail to start.
+    expect(failed.data).toMatchObject({
+      stage: "deploy",
+      step: 1,
+      error: { code: "BG_ERR_SSH_UNREACHABLE", retryable: true },
+    });
+    expect(failed.data.error.message).toContain(
+      `cannot reach ${sshd.host}:${sshd.port} over SSH: connection lost while step 1`,
+    );
+    expect(counts(outcome.events)).toMatchObject({
+      "progress 1:started": 1,
+      "progress 1:failed": 1,
+    });
+    expect(lines(runs)).toEqual([outcome.deploymentId]);
+  }, 120_000);
+});
+
+describe("given blue serves v1.0 and a local node agent deploys green", () => {
+  it("when the node agent is SIGKILLed mid-step, then the coordinator fails the deployment at its deadline (exit 4), and the restarted agent does not run the old deployment again", async () => {
+    const runs = dir.file("local-runs.log");
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["deploy", "steps"], [countingStep(runs, 30)]);
+      doc.setIn(["deploy", "timeout"], "8s");
+      doc.deleteIn(["deploy", "step_timeout"]);
+      doc.setIn(["readiness", "timeout"], "3s");
+    });
+    const agentId = "node-agent-crash";
+    const agent = await useGreenAgent(agentId);
+    let orphans: number[] = [];
+    const outcome = await deploy("v2.4", async (started) => {
+      await waitFor(() => (lines(runs).length > 0 ? true : undefined), {
+        what: "step 1 to have written its line",
+        timeoutMs: 15_000,
+      });
+      process.kill(agent.process.pid, "SIGKILL"); // the agent only, as a crash would
+      await agent.process.exited;
+      orphans = stepProcesses(started.deploymentid as string);
+    });
+    try {
+      const failed = await expectCleanFailure(outcome);
+      // Nobody reported: the coordinator's deploying deadline (8 s + 3 s + 5 s grace) ended it.
+      expect(failed.source).toMatch(/^bluegreen\/coordinator\//);
+      expect(failed.data).toMatchObject({
+        stage: "deploy",
+        error: { code: "BG_ERR_DEPLOY_TIMEOUT" },
+      });
+      expect(failed.data.error.message).toContain("deploying deadline of 16000 ms");
+      const started = only(outcome.events, "deploy.started");
+      const waited = Date.parse(failed.time) - Date.parse(started.time);
+      expect(waited).toBeGreaterThanOrEqual(16_000);
+      expect(outcome.output).toContain("BG_ERR_DEPLOY_TIMEOUT");
+
+      const jsm = await stack.base.nc.jetstreamManager();
+      const startedSeq = await streamSeqOf(jsm, started);
+      // The node agent comes back: the deploy.started it never acknowledged is redelivered to it.
+      green = await respawnAgent("nodeAgent", agent);
+      const settled = await waitFor(
+        () => consumerSettled(jsm, startedConsumer(agentId), startedSeq),
+        { what: "the restarted agent to settle the redelivered deploy.started", timeoutMs: 60_000 },
+      );
+      expect(settled.ackPending).toBe(0);
+      expect(green.process.output.text()).toContain(
+        "deploy.started is past the coordinator's deadline: the deployment has ended; running nothing",
+      );
+      // It ran nothing: one line from the first run only, no event after the failure.
+      expect(lines(runs)).toEqual([outcome.deploymentId]);
+      const after = await stack.events(outcome.deploymentId);
+      expect(timeline(after)).toEqual(timeline(outcome.events));
+      // The step's own process group outlives the agent (nothing on the node kills it).
+      expect(orphans.length).toBeGreaterThan(0);
+    } finally {
+      await killStepProcesses(outcome.deploymentId);
+    }
+  }, 150_000);
+
+  it("afterwards, with the original definition, the next deploy succeeds (nothing was left locked)", async () => {
+    await stack.applyDefinition(() => undefined);
+    await useGreenAgent("node-agent-after");
+    const run = await stack.cli(["deploy", stack.service, "v2.5", "--wait", "--timeout", "60s"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await stack.served()).toMatchObject({ status: 200, color: "green", version: "v2.5" });
+    expect((await stack.lock())?.releasedAt).toBeDefined();
+  }, 90_000);
+});
