@@ -54,13 +54,14 @@ export async function waitForReady(opts: ReadinessOptions): Promise<ReadinessRes
     if (signal?.aborted) return result(false);
     const attemptStarted = performance.now();
     const remaining = deadline - attemptStarted;
+    const fullTimeoutMs = Math.max(readiness.interval, 2_000);
+    const timeoutMs = Math.max(1, Math.min(remaining, fullTimeoutMs));
     attempts++;
-    const answer = await httpRequest({
-      url,
-      timeoutMs: Math.max(1, Math.min(remaining, Math.max(readiness.interval, 2_000))),
-      signal,
-    });
-    lastAnswer = describeAnswer(answer);
+    const answer = await httpRequest({ url, timeoutMs, signal });
+    // A last attempt cut short by the deadline says nothing about the node ("no answer within
+    // 3 ms"): the answer before it stays the one reported.
+    const cutShort = answer.kind === "error" && answer.timedOut && timeoutMs < fullTimeoutMs;
+    if (!cutShort || lastAnswer === undefined) lastAnswer = describeAnswer(answer);
     const ready = answer.kind === "response" && answer.status === readiness.expect_status;
     opts.onAttempt?.(attempts, lastAnswer, ready);
     if (ready) return result(true);
