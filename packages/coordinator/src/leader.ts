@@ -27,6 +27,7 @@ export class LeaderElection {
    */
   private transitions: Promise<void> = Promise.resolve();
   private stopped = false;
+  private unwinding = false;
 
   constructor(
     private readonly leases: Leases,
@@ -68,10 +69,13 @@ export class LeaderElection {
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    // While a failed take-over gives the lease back, campaigning would win it again just
+    // before the release and leave two coordinators believing they lead.
+    if (this.stopped || this.unwinding) return;
     try {
       const startedAt = Date.now();
       const result = await this.leases.acquire(LEADER_KEY, this.id);
+      if (this.unwinding) return; // acquired before the release went out: not leading
       if (result.acquired) {
         this.expiresAt = startedAt + this.ttlMs;
         if (!this.leading) {
@@ -115,10 +119,14 @@ export class LeaderElection {
       // Holding the lease without consuming would stall every deployment: step down and
       // let the next tick (here or on a standby) try again.
       this.logger.error({ err }, "taking over as leader failed; stepping down");
-      const wasLeading = this.leading;
-      this.leading = false;
-      await this.events.deposed("take-over failed").catch(() => undefined);
-      if (wasLeading) await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
+      this.unwinding = true;
+      try {
+        this.leading = false;
+        await this.events.deposed("take-over failed").catch(() => undefined);
+        await this.leases.release(LEADER_KEY, this.id).catch(() => undefined);
+      } finally {
+        this.unwinding = false;
+      }
     }
   }
 }

@@ -14,6 +14,8 @@ import { generationOfFile, renderUpstream } from "./upstream-file.ts";
 
 export const Stage = {
   probe: "probe",
+  /** The request's deadline passed before anything was written. */
+  expired: "expired",
   write: "write",
   test: "test",
   reload: "reload",
@@ -58,6 +60,11 @@ export interface ApplyOptions {
    */
   write?: boolean;
   verifyTimeoutMs: number;
+  /**
+   * When the requester stops waiting (ms since the epoch): checked once more after the probe,
+   * right before the write, so a late request never touches the file.
+   */
+  deadline?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -94,6 +101,18 @@ export async function applyColor(
         node: probe.node,
         reason: probe.reason,
       }),
+      restored: true,
+      timings,
+    };
+  }
+
+  if (opts.deadline !== undefined && ports.now().getTime() >= opts.deadline) {
+    const deadline = new Date(opts.deadline).toISOString();
+    log?.warn({ step: "probe", deadline }, "the request's deadline passed: nothing written");
+    return {
+      ok: false,
+      stage: Stage.expired,
+      error: new BgError("BG_ERR_SWITCH_EXPIRED", { service, to: color, deadline }),
       restored: true,
       timings,
     };

@@ -119,6 +119,28 @@ const req = (over: Partial<SwitchRequest> = {}): SwitchRequest => ({
 });
 
 describe("carryOut", () => {
+  it("given the request's deadline passed while the target was probed, then nothing is written or reloaded: refused, stage expired", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const deadline = Date.parse("2026-01-12T12:00:00.000Z"); // the world's clock
+    const outcome = await carryOut(req({ deadline }), def, w.ports, { nginx });
+    expect(w.probes).toEqual(["green"]);
+    expect(w.calls).toEqual([]);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      result: "refused",
+      data: { stage: "expired", restored: true, error: { code: "BG_ERR_SWITCH_EXPIRED" } },
+    });
+    expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
+  });
+
+  it("given a deadline still ahead, then the switch goes through", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const deadline = Date.parse("2026-01-12T12:00:30.000Z");
+    const outcome = await carryOut(req({ deadline }), def, w.ports, { nginx });
+    expect(outcome.kind).toBe("done");
+    expect(w.calls).toContain("reload");
+  });
+
   it("switches: probe, write, test, reload, verify, record — and reports each step's time", async () => {
     const w = world({ file: "blue", record: blueRecord });
     const outcome = await carryOut(req({ deploymentId: "d1" }), def, w.ports, { nginx });

@@ -150,15 +150,20 @@ export async function carryOut(
     );
   }
 
-  const budget = def.traffic.switch_timeout - since(started);
+  // Verification ends by the switch timeout, and by the requester's deadline when it is sooner:
+  // a switch verified after the deployment stopped waiting is restored instead.
+  const left = req.deadline === undefined ? Infinity : req.deadline - ports.now().getTime();
+  const budget = Math.min(def.traffic.switch_timeout - since(started), left);
   const applied = await applyColor(def, req.to, ports, opts.nginx, {
     previous,
     probe: probing,
     verifyTimeoutMs: Math.max(1, Math.min(def.traffic.verify.timeout, budget)),
+    deadline: req.deadline,
     logger: log,
   });
   if (!applied.ok) {
-    return failed(applied.stage === "probe" ? "refused" : "failed", applied.stage, applied.error, {
+    const refused = applied.stage === "probe" || applied.stage === "expired";
+    return failed(refused ? "refused" : "failed", applied.stage, applied.error, {
       ...(applied.output === undefined ? {} : { output: applied.output }),
       restored: applied.restored,
       activeColor: applied.restored ? serving : null,

@@ -14,6 +14,8 @@ export interface SwitchRequest {
   reason: SwitchReason;
   expectedRevision: number;
   version?: string | undefined;
+  /** When the requester stops waiting for the answer (ms since the epoch). */
+  deadline?: number | undefined;
 }
 
 export interface ActiveState {

@@ -124,6 +124,7 @@ export class Switcher {
       reason: event.data.reason,
       expectedRevision: event.data.expectedRevision,
       version: event.data.version,
+      deadline: event.data.deadline === undefined ? undefined : Date.parse(event.data.deadline),
     };
     logger.info(
       { to: req.to, reason: req.reason, expectedRevision: req.expectedRevision },

@@ -39,8 +39,9 @@ export function onDeadline(d: Draft, tick: { phase: Phase; at: string }): Decisi
         trafficMovedBack: false,
       });
     case Phase.switching:
-      // The switcher never answered. A switcher that was down may still carry the request out
-      // when it comes back (its fence still matches), so say traffic may move: check nginx.
+      // The switcher never answered. A request carries this deadline and a switcher refuses it
+      // past it, but one already reloading nginx as the deadline passed may still finish: say
+      // traffic may have moved, and check nginx.
       return fail(d, { stage: "switch", error, activeColor: null, trafficAtRisk: true });
     case Phase.monitoring:
       // Nobody watched: do not call it a success, do not move traffic without evidence.
