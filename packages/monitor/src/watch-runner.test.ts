@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { compileServiceDefinition } from "@bluegreen/contracts";
+import { BgError, compileServiceDefinition } from "@bluegreen/contracts";
 import { createLogger } from "@bluegreen/runtime";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,6 +70,31 @@ function flakyStore(failures: number) {
   return { store, writes, failedLeft: () => left };
 }
 
+/** A KV-like store whose first write lands but loses its answer (NATS dropped meanwhile). */
+function lostAnswerStore() {
+  let stored: { state: WatchState; revision: number } | undefined;
+  let revision = 1;
+  let lost = false;
+  const writes: WatchState[] = [];
+  const store = {
+    write: async (state: WatchState, expected: number | undefined) => {
+      if (expected !== revision) {
+        throw new BgError("BG_ERR_KV_CONFLICT", { key: state.service, bucket: "w", expected });
+      }
+      revision++;
+      stored = { state: JSON.parse(JSON.stringify(state)) as WatchState, revision };
+      writes.push(state);
+      if (!lost) {
+        lost = true;
+        throw new Error("TIMEOUT");
+      }
+      return revision;
+    },
+    read: async () => ({ state: stored?.state, revision: stored?.revision }),
+  } as unknown as WatchStore;
+  return { store, writes };
+}
+
 describe("WatchRunner", () => {
   it("given the baseline write fails while NATS is away, when it comes back, then the baseline is stored and the checks go on", async () => {
     const port = Number(instance.split(":")[1]);
@@ -106,6 +131,40 @@ describe("WatchRunner", () => {
       await expect.poll(() => writes.some((w) => w.checks >= 1), { timeout: 8_000 }).toBe(true);
       expect(failedLeft()).toBe(0);
       expect(writes[0]?.scrape?.[instance]?.families).toBeDefined();
+      expect(runner.current.status).toBe("watching");
+    } finally {
+      await runner.stop();
+    }
+  }, 15_000);
+
+  it("given a write that landed but whose answer was lost, when the retry conflicts with it, then the runner keeps its watch and goes on", async () => {
+    const port = Number(instance.split(":")[1]);
+    const state = {
+      ...newWatch({
+        service: "emily",
+        deploymentId: "d-lost",
+        color: "green",
+        instances: [instance],
+        monitor: definitionFor(port).monitor,
+        now: Date.now(),
+        owner: "monitor/m1",
+      }),
+      announced: true,
+    };
+    const { store, writes } = lostAnswerStore();
+    const runner = new WatchRunner(
+      {
+        store,
+        emit: async () => undefined,
+        metrics: createMonitorMetrics(new Registry()),
+        logger: createLogger({ level: "silent" }),
+        sources: {},
+      },
+      { state, revision: 1 },
+    );
+    runner.start();
+    try {
+      await expect.poll(() => writes.some((w) => w.checks >= 1), { timeout: 8_000 }).toBe(true);
       expect(runner.current.status).toBe("watching");
     } finally {
       await runner.stop();

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   BgError,
   type ErrorCode,
@@ -389,6 +390,15 @@ export class WatchRunner {
       return true;
     } catch (err) {
       if (err instanceof BgError && err.code === "BG_ERR_KV_CONFLICT") {
+        // A retry after a write whose answer was lost (NATS away) conflicts with that very
+        // write: the stored watch is then exactly `next`, and this runner keeps it.
+        const stored = await this.deps.store.read(next.service);
+        const written: unknown = JSON.parse(JSON.stringify(next));
+        if (stored.revision !== undefined && isDeepStrictEqual(stored.state, written)) {
+          this.revision = stored.revision;
+          this.state = next;
+          return true;
+        }
         this.logger.warn(
           { code: err.code },
           "the stored watch changed elsewhere; this runner lets it go",
