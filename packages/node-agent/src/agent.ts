@@ -55,6 +55,8 @@ export interface NodeAgentDeps {
 interface Running {
   readonly deploymentId: string;
   readonly controller: AbortController;
+  /** Settles when the deploy's result is stored and published (rejects if it could not be). */
+  readonly done: Promise<void>;
 }
 
 /** The abort reason used when the agent itself stops: the deploy is redelivered, not failed. */
@@ -263,8 +265,12 @@ export class NodeAgent {
       deploymentId,
       node: nodeId(target.node),
     });
-    if (this.running.has(key)) {
-      logger.info("this deploy is already running here; the repeated deploy.started is ignored");
+    const running = this.running.get(key);
+    if (running !== undefined) {
+      // Acknowledged only with the running deploy: if its result cannot be stored, this
+      // delivery fails too and the command comes back (then publishing the kept result).
+      logger.info("this deploy is already running here; the repeated deploy.started waits for it");
+      await running.done;
       return;
     }
     const finished = this.unrecorded.get(key);
@@ -306,7 +312,12 @@ export class NodeAgent {
     }
 
     const controller = new AbortController();
-    this.running.set(key, { deploymentId, controller });
+    let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    done.catch(() => undefined); // only a repeated delivery waits for it
+    this.running.set(key, { deploymentId, controller, done });
     const abortedBy = this.aborted.get(deploymentId);
     if (abortedBy !== undefined) controller.abort(abortedBy);
     try {
@@ -335,6 +346,10 @@ export class NodeAgent {
       };
       const kept = await this.recordAndPublish(key, record, logger);
       logger.info({ outcome: kept.outcome }, "node deploy finished");
+      settle?.resolve();
+    } catch (err) {
+      settle?.reject(err);
+      throw err;
     } finally {
       this.running.delete(key);
     }
