@@ -24,6 +24,7 @@ import type { BgEvent, Color } from "@bluegreen/contracts";
 import { colorOfAnswer, renderUpstream, verifyThroughNginx } from "@bluegreen/switcher";
 import { type LoadResult, startLoad, total } from "../tests/switcher/load-client.ts";
 import { getOnce, SERVICE, SwitcherRig } from "../tests/switcher/rig.ts";
+import { writeSwitchScript } from "./e2e-guide.ts";
 
 const DEFAULT_N = 30;
 const MAX_N = 200;
@@ -31,28 +32,6 @@ const LOAD_CONCURRENCY = 4;
 const LOAD_BUDGET = 50_000;
 /** How long after the first new-colour answer the floor runs keep looking for the old colour. */
 const OVERLAP_WINDOW_MS = 250;
-
-/** The guide's script (section 3.2), with its paths and nginx argv as arguments. */
-const GUIDE_SCRIPT = `#!/bin/bash
-# switch_blue_green.sh from the guide; $1 conf, $2/$3 blue/green addresses, $4.. nginx argv base
-CONF="$1"; BLUE="$2;"; GREEN="$3;"; shift 3
-CURRENT_NODE=$(grep -A 2 "upstream emily_active" "$CONF" | grep server | awk '{print $2}')
-if [[ $CURRENT_NODE == "$BLUE" ]]; then
-    NEW_NODE="$GREEN"; NEW_COLOR="green"
-else
-    NEW_NODE="$BLUE"; NEW_COLOR="blue"
-fi
-echo "Switching from $CURRENT_NODE to $NEW_COLOR ($NEW_NODE)"
-sed -i "s|server $CURRENT_NODE|server $NEW_NODE|" "$CONF"
-"$@" -t
-if [ $? -eq 0 ]; then
-    "$@" -s reload
-    echo "Switched to $NEW_COLOR"
-else
-    echo "Error: nginx config test failed"
-    exit 1
-fi
-`;
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -191,7 +170,15 @@ async function guideOnce(rig: SwitcherRig, to: Color, script: string) {
   const addr = (c: Color) => `${rig.def.nodes[c][0]?.host}:${rig.def.nodes[c][0]?.port}`;
   const started = performance.now();
   const seen = untilAnswers(rig, to, started);
-  await run(["bash", script, rig.upstreamFile, addr("blue"), addr("green"), ...nginxBase]);
+  await run([
+    "bash",
+    script,
+    rig.upstreamFile,
+    rig.def.traffic.upstream,
+    addr("blue"),
+    addr("green"),
+    ...nginxBase,
+  ]);
   const returnedMs = performance.now() - started;
   return { returnedMs, doneMs: (await seen).firstMs };
 }
@@ -206,7 +193,7 @@ async function guideOnce(rig: SwitcherRig, to: Color, script: string) {
 async function rounds(rig: SwitcherRig, n: number) {
   const client = answers(rig);
   const script = rig.dir.file("switch_blue_green.sh");
-  await writeFile(script, GUIDE_SCRIPT, { mode: 0o755 });
+  await writeSwitchScript(script);
   const agent: number[] = [];
   const steps: Record<string, number[]> = {};
   const floor = { returned: [] as number[], first: [] as number[], lastOld: [] as number[] };
