@@ -72,10 +72,11 @@ describe("startNats", () => {
     expectGone(crashedPid);
     await server.restart();
 
-    // The client reconnects to the same URL by itself.
+    // The client reconnects to the same URL by itself. After a crash the server recovers its
+    // store before JetStream answers: seconds on a loaded machine (10 s was once too short).
     const info = await waitFor(() => jsm.streams.info("EVENTS"), {
       what: "the stream after the restart",
-      timeoutMs: 10_000,
+      timeoutMs: 30_000,
     });
     expect(info.state.messages).toBe(3);
     const consumer = await js.consumers.get("EVENTS", "tail");
