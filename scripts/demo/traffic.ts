@@ -50,6 +50,35 @@ export function requestOnce(url: string, timeoutMs = 3_000): Promise<TrafficSamp
   });
 }
 
+export interface Served {
+  color: string | undefined;
+  version: string | undefined;
+  status: number;
+}
+
+/**
+ * What nginx serves on a new connection, once ten answers in a row agree. nginx's old workers
+ * may accept new connections for ~100 ms after a reload (docs/switcher.md). Past `timeoutMs`,
+ * the last answer is returned as it is.
+ */
+export async function settledAnswer(url: string, timeoutMs = 3_000): Promise<Served> {
+  const deadline = Date.now() + timeoutMs;
+  let run = 0;
+  let last: Served | undefined;
+  while (run < 10 && (last === undefined || Date.now() < deadline)) {
+    const sample = await requestOnce(url);
+    const next = { color: sample.color, version: sample.version, status: sample.status };
+    const same =
+      last !== undefined &&
+      last.color === next.color &&
+      last.version === next.version &&
+      last.status === next.status;
+    run = same ? run + 1 : 1;
+    last = next;
+  }
+  return last as Served;
+}
+
 export function startTraffic(opts: TrafficOptions): TrafficLoop {
   const samples: TrafficSample[] = [];
   const pauseMs = opts.pauseMs ?? 40;

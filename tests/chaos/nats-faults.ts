@@ -20,6 +20,19 @@ export const TERMINAL_EVENTS = [
 ] as const;
 export type TerminalEvent = (typeof TERMINAL_EVENTS)[number];
 
+/** The events a deployment that succeeds stores exactly once. */
+export const SUCCESS_ONCE = [
+  "deploy.requested",
+  "deploy.started",
+  "deploy.ready",
+  "smoke.passed",
+  "switch.requested",
+  "switch.done",
+  "monitor.started",
+  "monitor.passed",
+  "deploy.succeeded",
+] as const;
+
 export const names = (events: readonly BgEvent[]) =>
   events.map((e) => e.type.replace("bluegreen.", ""));
 export const deploymentIdOf = (stdout: string) =>

@@ -14,6 +14,7 @@ import {
   type FaultPoint,
   faultAt,
   names,
+  SUCCESS_ONCE,
 } from "./nats-faults.ts";
 
 let stack: E2eStack;
@@ -48,18 +49,6 @@ const PHASES: readonly (FaultPoint & { window?: string })[] = [
   // crash waits out its 5 s timeout, so the window must outlast that to hold a conclusive
   // check; with the suite's 3 s window the watch ends inconclusive and rolls back (safe).
   { phase: "monitoring", type: "monitor.started", window: "12s" },
-];
-
-const ONCE = [
-  "deploy.requested",
-  "deploy.started",
-  "deploy.ready",
-  "smoke.passed",
-  "switch.requested",
-  "switch.done",
-  "monitor.started",
-  "monitor.passed",
-  "deploy.succeeded",
 ];
 
 beforeAll(async () => {
@@ -101,7 +90,7 @@ describe("given one nats-server with a JetStream store, and a colour serving", (
       const events = await expectFinalState(stack, deploymentIdOf(run.stdout), {
         terminal: "deploy.succeeded",
         served: { color: target, version },
-        once: ONCE,
+        once: SUCCESS_ONCE,
       });
       // What the CLI printed is the stored story: a line per event, none lost or repeated.
       const printed = run.lines.filter((l) => /^\d\d:\d\d:\d\d\.\d{3} {2}\S/.test(l));

@@ -35,7 +35,7 @@ import {
   renderDemoDefinition,
 } from "../../scripts/demo/definition.ts";
 import { demoSiteConfig } from "../../scripts/demo/site.ts";
-import { requestOnce, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
+import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
 import {
   type AgentProcess,
   BINS,
@@ -319,26 +319,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
       stepLog,
       cli: (args, timeoutMs) =>
         bluegreen(natsUrl, args, timeoutMs === undefined ? {} : { timeoutMs }),
-      served: async () => {
-        // Ten fresh connections in a row agree (nginx's old workers linger after a reload).
-        const deadline = Date.now() + 3_000;
-        let run = 0;
-        let last:
-          | { color: string | undefined; version: string | undefined; status: number }
-          | undefined;
-        while (run < 10 && (last === undefined || Date.now() < deadline)) {
-          const s = await requestOnce(`${nginxUrl}/health`);
-          const next = { color: s.color, version: s.version, status: s.status };
-          const same =
-            last !== undefined &&
-            last.color === next.color &&
-            last.version === next.version &&
-            last.status === next.status;
-          run = same ? run + 1 : 1;
-          last = next;
-        }
-        return last as NonNullable<typeof last>;
-      },
+      served: () => settledAnswer(`${nginxUrl}/health`),
       events: async (deploymentId) => {
         const consumer = await js.consumers.get(STREAM_NAME, {
           filterSubjects: filterSubject({ service: DEMO_SERVICE }),

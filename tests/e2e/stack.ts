@@ -17,7 +17,7 @@ import { type Lease, leaseSchema } from "@bluegreen/coordinator";
 import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
-import { requestOnce, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
+import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
 import type { NatsCluster } from "../support/index.ts";
 import { type AgentProcess, bluegreen, type CliResult, respawnAgent } from "./processes.ts";
 
@@ -79,26 +79,7 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
     nginxUrl,
     traffic,
     coordinator: () => coordinator,
-    served: async () => {
-      // nginx's old workers may accept new connections for ~100 ms after a reload (the master
-      // pauses before retiring them, docs/switcher.md): what nginx serves is what ten fresh
-      // connections in a row agree on. Past the deadline, the last answer is returned as is.
-      const deadline = Date.now() + 3_000;
-      let run = 0;
-      let last: Awaited<ReturnType<E2eStack["served"]>> | undefined;
-      while (run < 10 && (last === undefined || Date.now() < deadline)) {
-        const sample = await requestOnce(`${nginxUrl}/health`);
-        const next = { color: sample.color, version: sample.version, status: sample.status };
-        const same =
-          last !== undefined &&
-          last.color === next.color &&
-          last.version === next.version &&
-          last.status === next.status;
-        run = same ? run + 1 : 1;
-        last = next;
-      }
-      return last as Awaited<ReturnType<E2eStack["served"]>>;
-    },
+    served: () => settledAnswer(`${nginxUrl}/health`),
     events: async (deploymentId) => {
       const consumer = await base.js.consumers.get(STREAM_NAME, {
         filterSubjects: filterSubject({ service: base.service }),
