@@ -15,6 +15,7 @@ export { checkDrift, type DriftReport } from "./drift-check.ts";
 export { switchMetrics } from "./metrics.ts";
 export type { NginxSettings, SwitchPorts } from "./ports.ts";
 export { probeColor } from "./probe.ts";
+export { ActiveStore, readActiveRecord, writeActiveRecord } from "./store.ts";
 export { Switcher } from "./switcher.ts";
 export {
   colorOfFile,

@@ -1,7 +1,7 @@
 import type { ActiveRecord } from "@bluegreen/contracts";
 import type { KV, KvEntry } from "nats";
 import { describe, expect, it } from "vitest";
-import { writeActiveRecord } from "./adapters.ts";
+import { writeActiveRecord } from "./store.ts";
 
 const natsError = (code: string) => Object.assign(new Error(code), { code });
 const record: ActiveRecord = {
