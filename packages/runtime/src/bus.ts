@@ -23,6 +23,7 @@ import {
 } from "./consumer-config.ts";
 import { childLogger, type Logger } from "./logger.ts";
 import { rejectionData, rejectionService } from "./rejection.ts";
+import { sleep } from "./sleep.ts";
 import { ensureStream, type StreamOptions } from "./streams.ts";
 
 export interface BusOptions {
@@ -82,8 +83,6 @@ export interface Consumption {
 export function agentSource(role: string, agentId: string): string {
   return `bluegreen/${role}/${agentId}`;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The typed event bus of an agent: publishes validated events to the BLUEGREEN stream (the

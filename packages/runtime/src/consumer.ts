@@ -17,6 +17,7 @@ import {
 } from "./consumer-config.ts";
 import { childLogger, type Logger } from "./logger.ts";
 import { isRejectionSubject } from "./rejection.ts";
+import { sleep } from "./sleep.ts";
 import { isNotFound } from "./streams.ts";
 
 export interface HandlerContext {
@@ -75,8 +76,6 @@ export interface DurableConsumerSettings<N extends EventName> {
 const STOPPED = Symbol("stopped");
 /** A poll that came back empty proves delivery up to now; leave room for clock skew. */
 const CLOCK_SKEW_MS = 5_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * One durable pull consumer on BLUEGREEN for one filter subject, worked by `concurrency`

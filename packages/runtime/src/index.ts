@@ -58,6 +58,13 @@ export {
   natsHealth,
   startAgentHttp,
 } from "./http.ts";
+export {
+  type HttpAnswer,
+  type HttpCall,
+  httpCall,
+  nodeUrl,
+  UNREACHABLE_CODES,
+} from "./http-client.ts";
 export { KeyedQueue } from "./keyed-queue.ts";
 export {
   type CasResult,
@@ -88,6 +95,7 @@ export {
   type ShutdownHandle,
   type ShutdownOptions,
 } from "./shutdown.ts";
+export { sleep, sleepUntil } from "./sleep.ts";
 export {
   AGENTS_MAX_AGE_MS,
   type BucketHandles,
@@ -103,3 +111,13 @@ export {
   type RetryTransientOptions,
   retryTransient,
 } from "./transient.ts";
+export {
+  type Decision,
+  DeferredError,
+  type Held,
+  type RecordStore,
+  type StoredRecord,
+  type Transaction,
+  TransitionRunner,
+  type TransitionSpec,
+} from "./transition.ts";
