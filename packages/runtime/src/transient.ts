@@ -1,3 +1,5 @@
+import { sleep } from "./sleep.ts";
+
 /**
  * NATS errors that another try a moment later can fix: the server restarting (the request
  * timed out or nobody answered), a JetStream cluster electing a new leader after losing a node
@@ -35,7 +37,7 @@ export async function retryTransient<T>(
   opts: RetryTransientOptions,
 ): Promise<T> {
   const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const wait = opts.sleep ?? sleep;
   const started = now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -44,7 +46,7 @@ export async function retryTransient<T>(
       const delayMs = Math.min(2_000, 250 * 2 ** (attempt - 1));
       if (!isTransientNatsError(err) || now() + delayMs - started > opts.forMs) throw err;
       opts.onRetry?.(err, attempt, delayMs);
-      await sleep(delayMs);
+      await wait(delayMs);
     }
   }
 }
