@@ -1,8 +1,8 @@
-import { durationOption, flag, positional, str } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { operatorRequest } from "./operator.ts";
+import { positional } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { OPERATOR_OPTIONS, operatorRequest } from "../operator.ts";
 
 export const abortCommand: CliCommand = {
   name: "abort",
@@ -20,22 +20,15 @@ options:
 
 examples:
   bluegreen abort emily d-20261126-4f2a9c --reason "wrong tag"`,
-  options: {
-    timeout: { type: "string" },
-    reason: { type: "string" },
-    json: { type: "boolean" },
-  },
-  async run({ values, positionals, io, nats }) {
-    const service = serviceArg(positional(positionals, 0, "service"));
-    const deploymentId = positional(positionals, 1, "deployment-id");
-    const nc = await nats({ follow: true });
-    return operatorRequest(nc, io, {
+  options: OPERATOR_OPTIONS,
+  async run(ctx) {
+    const service = serviceArg(positional(ctx.positionals, 0, "service"));
+    const deploymentId = positional(ctx.positionals, 1, "deployment-id");
+    return operatorRequest(ctx, {
       name: "deploy.abort_requested",
       service,
       deploymentId,
-      reason: str(values, "reason"),
-      json: flag(values, "json"),
-      timeoutMs: durationOption(values, "timeout", 60_000),
+      timeoutMs: 60_000,
       until: (e) => (e.type === "bluegreen.deploy.aborted" ? ExitCode.ok : undefined),
     });
   },

@@ -1,8 +1,8 @@
-import { durationOption, flag, positional, str } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { operatorRequest } from "./operator.ts";
+import { flag, positional } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { OPERATOR_OPTIONS, operatorRequest } from "../operator.ts";
 
 export const promoteCommand: CliCommand = {
   name: "promote",
@@ -22,24 +22,16 @@ options:
 examples:
   bluegreen promote emily d-20261126-4f2a9c
   bluegreen promote emily d-20261126-4f2a9c --wait`,
-  options: {
-    wait: { type: "boolean" },
-    timeout: { type: "string" },
-    reason: { type: "string" },
-    json: { type: "boolean" },
-  },
-  async run({ values, positionals, io, nats }) {
-    const service = serviceArg(positional(positionals, 0, "service"));
-    const deploymentId = positional(positionals, 1, "deployment-id");
-    const wait = flag(values, "wait");
-    const nc = await nats({ follow: true });
-    return operatorRequest(nc, io, {
+  options: { wait: { type: "boolean" }, ...OPERATOR_OPTIONS },
+  async run(ctx) {
+    const service = serviceArg(positional(ctx.positionals, 0, "service"));
+    const deploymentId = positional(ctx.positionals, 1, "deployment-id");
+    const wait = flag(ctx.values, "wait");
+    return operatorRequest(ctx, {
       name: "deploy.promote_requested",
       service,
       deploymentId,
-      reason: str(values, "reason"),
-      json: flag(values, "json"),
-      timeoutMs: durationOption(values, "timeout", wait ? 60 * 60_000 : 30_000),
+      timeoutMs: wait ? 60 * 60_000 : 30_000,
       until: wait
         ? undefined
         : (e) => (e.type === "bluegreen.switch.requested" ? ExitCode.ok : undefined),
