@@ -1,7 +1,6 @@
 import { positional } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
-import { ExitCode } from "../exit-codes.ts";
 import { OPERATOR_OPTIONS, operatorRequest } from "../operator.ts";
 
 export const abortCommand: CliCommand = {
@@ -24,12 +23,6 @@ examples:
   async run(ctx) {
     const service = serviceArg(positional(ctx.positionals, 0, "service"));
     const deploymentId = positional(ctx.positionals, 1, "deployment-id");
-    return operatorRequest(ctx, {
-      name: "deploy.abort_requested",
-      service,
-      deploymentId,
-      timeoutMs: 60_000,
-      until: (e) => (e.type === "bluegreen.deploy.aborted" ? ExitCode.ok : undefined),
-    });
+    return operatorRequest(ctx, "deploy.abort_requested", { service, deploymentId });
   },
 };

@@ -1,7 +1,6 @@
 import { flag, positional } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
-import { ExitCode } from "../exit-codes.ts";
 import { OPERATOR_OPTIONS, operatorRequest } from "../operator.ts";
 
 export const promoteCommand: CliCommand = {
@@ -26,15 +25,11 @@ examples:
   async run(ctx) {
     const service = serviceArg(positional(ctx.positionals, 0, "service"));
     const deploymentId = positional(ctx.positionals, 1, "deployment-id");
-    const wait = flag(ctx.values, "wait");
-    return operatorRequest(ctx, {
-      name: "deploy.promote_requested",
-      service,
-      deploymentId,
-      timeoutMs: wait ? 60 * 60_000 : 30_000,
-      until: wait
-        ? undefined
-        : (e) => (e.type === "bluegreen.switch.requested" ? ExitCode.ok : undefined),
-    });
+    return operatorRequest(
+      ctx,
+      "deploy.promote_requested",
+      { service, deploymentId },
+      { wait: flag(ctx.values, "wait") },
+    );
   },
 };

@@ -39,12 +39,6 @@ examples:
       deploymentId = latest.deploymentId;
       if (!flag(values, "json")) io.out(`rolling back ${service} deployment ${deploymentId}`);
     }
-    return operatorRequest(ctx, {
-      name: "deploy.rollback_requested",
-      service,
-      deploymentId,
-      timeoutMs: 60_000,
-      until: (e) => (e.type === "bluegreen.deploy.rolled_back" ? ExitCode.ok : undefined),
-    });
+    return operatorRequest(ctx, "deploy.rollback_requested", { service, deploymentId });
   },
 };
