@@ -2,7 +2,7 @@
 // process: the demo does not pay a CLI start-up per command. Output is captured, not printed;
 // the live timeline shows what happens.
 
-import { cliMain } from "@bluegreen/coordinator";
+import { main as cliMain } from "@bluegreen/cli";
 
 export interface CliResult {
   readonly code: number;

@@ -20,7 +20,7 @@ const out = (line: string) => {
 const say = (line: string) => out(`▸ ${line}`);
 const rule = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(4, 76 - title.length))}`);
 
-const CLI = `node ${REPO_ROOT.replace(/\/$/, "")}/packages/coordinator/bin/bluegreen.js`;
+const CLI = `node ${REPO_ROOT.replace(/\/$/, "")}/packages/cli/bin/bluegreen.js`;
 
 function exploreHelp(stack: DemoStack): string[] {
   const s = stack.service;

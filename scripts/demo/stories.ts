@@ -2,7 +2,7 @@
 // judged by what a user sees: the CLI's exit code, the events in the stream, the answers
 // through nginx.
 
-import { ExitCode } from "@bluegreen/coordinator";
+import { ExitCode } from "@bluegreen/cli";
 import { waitFor } from "../../tests/support/index.ts";
 import { setFaults } from "./apps.ts";
 import type { CliResult } from "./cli.ts";

@@ -3,8 +3,8 @@
 // own formatter). Keeps the events so the stories can wait on them and time them.
 
 import { setTimeout as sleep } from "node:timers/promises";
+import { formatTimeline } from "@bluegreen/cli";
 import { type AnyBgEvent, type BgEvent, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
-import { formatTimeline } from "@bluegreen/coordinator";
 import type { JetStreamClient } from "nats";
 
 export class Timeline {

@@ -11,7 +11,7 @@ export const BINS = {
   switcher: join(REPO_ROOT, "packages/switcher/bin/bluegreen-switcher.js"),
   nodeAgent: join(REPO_ROOT, "packages/node-agent/bin/bluegreen-node-agent.js"),
   monitor: join(REPO_ROOT, "packages/monitor/bin/bluegreen-monitor.js"),
-  cli: join(REPO_ROOT, "packages/coordinator/bin/bluegreen.js"),
+  cli: join(REPO_ROOT, "packages/cli/bin/bluegreen.js"),
 } as const;
 export type AgentBin = Exclude<keyof typeof BINS, "cli">;
 

@@ -39,7 +39,7 @@ import {
 const SERVICE = "ops-demo";
 /** A bound, not a pause: generous because four Node processes start at once on two cores. */
 const WAIT_MS = 30_000;
-const CLI = join(REPO_ROOT, "packages/coordinator/bin/bluegreen.js");
+const CLI = join(REPO_ROOT, "packages/cli/bin/bluegreen.js");
 
 /** What each role's config adds to the common part (docs/operations.md, "Config files"). */
 const ROLE_CONFIG: Record<AgentRoleName, string> = {

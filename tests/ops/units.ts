@@ -69,7 +69,7 @@ export function unitFiles(): string[] {
 export function repoBin(installed: string): string {
   const name = installed.slice(`${INSTALLED_BIN_DIR}/`.length);
   const unit = AGENT_UNITS.find((u) => `bluegreen-${u.role}` === name);
-  const pkg = unit?.pkg ?? (name === "bluegreen" ? "coordinator" : undefined);
+  const pkg = unit?.pkg ?? (name === "bluegreen" ? "cli" : undefined);
   if (!installed.startsWith(`${INSTALLED_BIN_DIR}/`) || pkg === undefined) {
     throw new Error(`${installed}: not a bluegreen bin under ${INSTALLED_BIN_DIR}`);
   }

@@ -1,8 +1,5 @@
-/** @bluegreen/coordinator: the deployment state machine, its shell, and the `bluegreen` CLI. */
+/** @bluegreen/coordinator: the deployment state machine and its shell. */
 
-export { ExitCode, exitCodeOf } from "./cli/exit-codes.ts";
-export { COMMANDS, main as cliMain } from "./cli/index.ts";
-export { formatTimeline, summarize } from "./cli/timeline.ts";
 export { COORDINATOR_DURABLE, type CoordinatorOptions, startCoordinator } from "./coordinator.ts";
 export type { Command } from "./core/commands.ts";
 export { type Decision, decide } from "./core/decide.ts";
@@ -14,3 +11,4 @@ export { type DeploymentState, deploymentStateSchema } from "./core/state.ts";
 export { LEADER_KEY, LeaderElection, type LeaderEvents } from "./leader.ts";
 export { type Lease, leaseSchema } from "./lease.ts";
 export { Leases } from "./lock.ts";
+export { DeploymentStore, type Loaded, type StoredDeployment } from "./store.ts";

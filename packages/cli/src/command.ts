@@ -1,3 +1,4 @@
+import type { Bus } from "@bluegreen/runtime";
 import type { NatsConnection } from "nats";
 import type { OptionSpec, Values } from "./args.ts";
 import type { CliConnectOptions } from "./connection.ts";
@@ -13,6 +14,8 @@ export interface CliContext {
    * options hold. `follow: true` for a command that reads the stream until an outcome.
    */
   nats(opts?: CliConnectOptions): Promise<NatsConnection>;
+  /** The bus over that same connection: what the CLI publishes goes through it. */
+  bus(opts?: CliConnectOptions): Promise<Bus>;
 }
 
 /** One `bluegreen` subcommand, in its own file. */

@@ -1,11 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { BgError, compileServiceDefinition, createEvent, STREAM_NAME } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
-import { flag, str, usageError } from "./args.ts";
-import type { CliCommand } from "./command.ts";
-import { printConfigError } from "./config-check.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { cliSource, publishEvent, whoami } from "./publish.ts";
+import { flag, readFileArg, str, usageError } from "../args.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { cliSource, whoami } from "../publish.ts";
+import { printConfigError } from "./config.ts";
 
 /** The audit stream's default age when `apply` is the first thing ever run (agents may change it). */
 const DEFAULT_STREAM_MAX_AGE_MS = 90 * 86_400_000;
@@ -22,17 +21,10 @@ Every agent follows the change. An invalid file changes nothing and exits 3.
 examples:
   bluegreen apply -f examples/emily/service.yaml`,
   options: { file: { type: "string", short: "f" }, json: { type: "boolean" } },
-  async run({ values, positionals, io, nats }) {
+  async run({ values, positionals, io, nats, bus }) {
     const file = str(values, "file") ?? positionals[0];
     if (file === undefined) throw usageError("missing -f <definition.yaml>");
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      throw usageError(
-        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
+    const text = await readFileArg(file);
     try {
       compileServiceDefinition(text, { source: file });
     } catch (err) {
@@ -60,7 +52,7 @@ examples:
         file: file.slice(0, 1024),
       },
     });
-    await publishEvent(js, event);
+    await (await bus()).publish(event, { validated: true });
     if (flag(values, "json"))
       io.out(
         JSON.stringify({

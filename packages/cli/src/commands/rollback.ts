@@ -1,9 +1,9 @@
-import { durationOption, flag, positional, str } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { readDeployments } from "./deployments.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { operatorRequest } from "./operator.ts";
+import { flag, positional } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { readDeployments } from "../deployments.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { OPERATOR_OPTIONS, operatorRequest } from "../operator.ts";
 
 export const rollbackCommand: CliCommand = {
   name: "rollback",
@@ -24,15 +24,11 @@ options:
 examples:
   bluegreen rollback emily --reason "customer reports"
   bluegreen rollback emily d-20261126-4f2a9c`,
-  options: {
-    timeout: { type: "string" },
-    reason: { type: "string" },
-    json: { type: "boolean" },
-  },
-  async run({ values, positionals, io, nats }) {
+  options: OPERATOR_OPTIONS,
+  async run(ctx) {
+    const { values, positionals, io, nats } = ctx;
     const service = serviceArg(positional(positionals, 0, "service"));
-    const nc = await nats({ follow: true });
-    const js = nc.jetstream();
+    const js = (await nats({ follow: true })).jetstream();
     let deploymentId = positionals[1];
     if (deploymentId === undefined) {
       const latest = (await readDeployments(js, service)).find((d) => d.phase !== "rejected");
@@ -43,14 +39,6 @@ examples:
       deploymentId = latest.deploymentId;
       if (!flag(values, "json")) io.out(`rolling back ${service} deployment ${deploymentId}`);
     }
-    return operatorRequest(nc, io, {
-      name: "deploy.rollback_requested",
-      service,
-      deploymentId,
-      reason: str(values, "reason"),
-      json: flag(values, "json"),
-      timeoutMs: durationOption(values, "timeout", 60_000),
-      until: (e) => (e.type === "bluegreen.deploy.rolled_back" ? ExitCode.ok : undefined),
-    });
+    return operatorRequest(ctx, "deploy.rollback_requested", { service, deploymentId });
   },
 };

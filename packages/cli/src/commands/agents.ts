@@ -1,10 +1,10 @@
 import { Buckets } from "@bluegreen/contracts";
 import { isAlive, readHeartbeats } from "@bluegreen/runtime";
-import { flag } from "./args.ts";
-import { openBucket } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { age, table } from "./deployments.ts";
-import { ExitCode } from "./exit-codes.ts";
+import { flag } from "../args.ts";
+import { openBucket } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { age, table } from "../table.ts";
 
 /** A heartbeat older than this many intervals counts as gone. */
 const MISSED_BEATS = 3;

@@ -1,9 +1,9 @@
-import { flag, sinceOption, str } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { readStream } from "./follow.ts";
-import { formatTimeline } from "./timeline.ts";
+import { flag, sinceOption, str } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { readStream } from "../follow.ts";
+import { formatTimeline } from "../timeline.ts";
 
 export const tailCommand: CliCommand = {
   name: "tail",

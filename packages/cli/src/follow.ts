@@ -7,17 +7,13 @@ import {
   type NatsConnection,
   type Status,
 } from "nats";
-import { openMessages } from "./open-read.ts";
+import { type OpenOptions, openMessages } from "./open-read.ts";
 
 /**
  * Reads the audit stream in order (an ordered consumer: nothing stored on the server). Without
  * `follow` it stops once it caught up; with it, it runs until `signal` aborts.
  */
-export interface ReadOptions {
-  service?: string | undefined;
-  since?: Date | undefined;
-  follow: boolean;
-  signal?: AbortSignal;
+export interface ReadOptions extends OpenOptions {
   /** Without `follow`: stop after this long without a message (an empty stream). */
   idleMs?: number;
   /**

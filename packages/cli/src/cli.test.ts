@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMMANDS, main } from "./index.ts";
+import { COMMANDS, main } from "./cli.ts";
 import type { CliIo } from "./io.ts";
 
 function capture(): CliIo & { stdout: string[]; stderr: string[] } {

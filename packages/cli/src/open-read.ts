@@ -1,26 +1,29 @@
 // Opening the CLI's read of the audit stream: an ordered consumer from a point in time or
 // right after a stream sequence, retried while the server is away.
 
+import { setTimeout as delay } from "node:timers/promises";
 import { filterSubject, STREAM_NAME } from "@bluegreen/contracts";
 import { isTransientNatsError } from "@bluegreen/runtime";
-import { type ConsumerMessages, DeliverPolicy, type JetStreamClient } from "nats";
-import type { ReadOptions } from "./follow.ts";
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type NatsConnection,
+} from "nats";
+
+/** Where a read starts and whether it follows (readStream's `ReadOptions` adds the rest). */
+export interface OpenOptions {
+  service?: string | undefined;
+  since?: Date | undefined;
+  /** A follower retries opening while the server is away; a one-shot read fails at once. */
+  follow: boolean;
+  signal?: AbortSignal;
+  /** A follower stops retrying once this connection closed for good. */
+  connection?: NatsConnection;
+}
 
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */
 const PULL_EXPIRES_MS = 5_000;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** How long one attempt to open the read may take before a fresh one is tried. */
 const OPEN_ATTEMPT_MS = 10_000;
@@ -63,7 +66,7 @@ export function settleWithin<T>(
  */
 export async function openMessages(
   js: JetStreamClient,
-  opts: ReadOptions,
+  opts: OpenOptions,
   after: number | undefined,
 ): Promise<ConsumerMessages | undefined> {
   const start =
@@ -97,7 +100,10 @@ export async function openMessages(
       if (!retry) throw err;
     }
     if (opts.signal?.aborted) return undefined;
-    await pause(Math.min(2_000, 250 * attempt), opts.signal);
+    // Rejects (ignored) at once when the signal aborts.
+    await delay(Math.min(2_000, 250 * attempt), undefined, { signal: opts.signal }).catch(
+      () => undefined,
+    );
     if (opts.signal?.aborted) return undefined;
   }
 }

@@ -1,21 +1,23 @@
 import { BgError, ERROR_CATALOGUE } from "@bluegreen/contracts";
+import type { Bus } from "@bluegreen/runtime";
 import type { NatsConnection } from "nats";
-import { abortCommand } from "./abort.ts";
-import { agentsCommand } from "./agents.ts";
-import { applyCommand } from "./apply.ts";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, parse } from "./args.ts";
 import type { CliCommand } from "./command.ts";
-import { configCommand } from "./config-check.ts";
-import { closeCli, connectCli, connectSettings } from "./connection.ts";
-import { deployCommand } from "./deploy.ts";
+import { abortCommand } from "./commands/abort.ts";
+import { agentsCommand } from "./commands/agents.ts";
+import { applyCommand } from "./commands/apply.ts";
+import { configCommand } from "./commands/config.ts";
+import { deployCommand } from "./commands/deploy.ts";
+import { historyCommand } from "./commands/history.ts";
+import { promoteCommand } from "./commands/promote.ts";
+import { rollbackCommand } from "./commands/rollback.ts";
+import { statusCommand } from "./commands/status.ts";
+import { switchCommand } from "./commands/switch.ts";
+import { tailCommand } from "./commands/tail.ts";
+import { type CliConnectOptions, closeCli, connectCli, connectSettings } from "./connection.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { historyCommand } from "./history.ts";
 import { type CliIo, processIo } from "./io.ts";
-import { promoteCommand } from "./promote.ts";
-import { rollbackCommand } from "./rollback.ts";
-import { statusCommand } from "./status.ts";
-import { switchCommand } from "./switch.ts";
-import { tailCommand } from "./tail.ts";
+import { cliBus } from "./publish.ts";
 
 export const COMMANDS: readonly CliCommand[] = [
   deployCommand,
@@ -98,19 +100,25 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return ExitCode.usage;
   }
   let nc: NatsConnection | undefined;
+  let bus: Bus | undefined;
   try {
     const { values, positionals } = parse(rest, command.options);
     if (values.help === true) {
       io.out(`${command.usage}\n\n${GLOBAL_HELP}`);
       return ExitCode.ok;
     }
+    const nats = async (opts?: CliConnectOptions) => {
+      nc ??= await connectCli(connectSettings(values), opts);
+      return nc;
+    };
     return await command.run({
       values,
       positionals,
       io,
-      nats: async (opts) => {
-        nc ??= await connectCli(connectSettings(values), opts);
-        return nc;
+      nats,
+      bus: async (opts) => {
+        bus ??= cliBus(await nats(opts));
+        return bus;
       },
     });
   } catch (err) {

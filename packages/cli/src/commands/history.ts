@@ -1,9 +1,10 @@
-import { isTerminal } from "../core/phases.ts";
-import { flag, positional, str, usageError } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { readDeployments, table } from "./deployments.ts";
-import { ExitCode } from "./exit-codes.ts";
+import { isTerminal } from "@bluegreen/coordinator";
+import { flag, positional, str, usageError } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { readDeployments } from "../deployments.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { table } from "../table.ts";
 
 export const historyCommand: CliCommand = {
   name: "history",

@@ -1,21 +1,12 @@
-import { type ActiveRecord, activeRecordSchema, Buckets } from "@bluegreen/contracts";
-import type { KV } from "nats";
-import { isTerminal } from "../core/phases.ts";
-import { flag } from "./args.ts";
-import { keysOf, openBucket, serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { age, readDeployments, table } from "./deployments.ts";
-import { ExitCode } from "./exit-codes.ts";
-
-async function activeRecord(
-  kv: KV | undefined,
-  service: string,
-): Promise<{ record: ActiveRecord; revision: number } | undefined> {
-  const entry = await kv?.get(service);
-  if (entry === null || entry === undefined || entry.operation !== "PUT") return undefined;
-  const parsed = activeRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(entry.value)));
-  return parsed.success ? { record: parsed.data, revision: entry.revision } : undefined;
-}
+import { Buckets } from "@bluegreen/contracts";
+import { isTerminal } from "@bluegreen/coordinator";
+import { ActiveStore } from "@bluegreen/switcher";
+import { flag } from "../args.ts";
+import { keysOf, openBucket, serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { readDeployments } from "../deployments.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { age, table } from "../table.ts";
 
 export const statusCommand: CliCommand = {
   name: "status",
@@ -37,16 +28,17 @@ examples:
       openBucket(js, Buckets.active),
       openBucket(js, Buckets.services),
     ]);
+    const actives = activeKv === undefined ? undefined : new ActiveStore(activeKv);
     const deployments = await readDeployments(js, only);
     const names = new Set<string>(only === undefined ? [] : [only]);
     if (only === undefined) {
       for (const key of servicesKv ? await keysOf(servicesKv) : []) names.add(key);
-      for (const key of activeKv ? await keysOf(activeKv) : []) names.add(key);
+      for (const key of actives ? await actives.services() : []) names.add(key);
       for (const d of deployments) names.add(d.service);
     }
     const rows = [];
     for (const service of [...names].sort()) {
-      const active = await activeRecord(activeKv, service);
+      const active = await actives?.get(service);
       const mine = deployments.filter((d) => d.service === service);
       const running = mine.filter((d) => !isTerminal(d.phase));
       const last = mine.find((d) => isTerminal(d.phase));

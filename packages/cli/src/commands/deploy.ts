@@ -1,12 +1,12 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
-import { newDeploymentId } from "../core/deployment-id.ts";
-import { durationOption, flag, positional, str, usageError } from "./args.ts";
-import { serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { printOutcome, progressPrinter } from "./progress.ts";
-import { cliSource, publishEvent, whoami } from "./publish.ts";
-import { watchDeployment } from "./wait.ts";
+import { newDeploymentId } from "@bluegreen/coordinator";
+import { durationOption, flag, positional, str, usageError } from "../args.ts";
+import { serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { printOutcome, progressPrinter } from "../progress.ts";
+import { cliSource, whoami } from "../publish.ts";
+import { watchDeployment } from "../wait.ts";
 
 export const deployCommand: CliCommand = {
   name: "deploy",
@@ -44,7 +44,7 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
     id: { type: "string" },
     reason: { type: "string" },
   },
-  async run({ values, positionals, io, nats }) {
+  async run({ values, positionals, io, nats, bus }) {
     const service = serviceArg(positional(positionals, 0, "service"));
     const version = positional(positionals, 1, "version");
     if (positionals.length > 2) throw usageError(`unexpected argument '${positionals[2]}'`);
@@ -77,7 +77,7 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
     const nc = await nats({ follow: flag(values, "wait") });
     const js = nc.jetstream();
     const since = new Date(Date.now() - 2_000);
-    const ack = await publishEvent(js, request);
+    const ack = await (await bus()).publish(request, { validated: true });
     if (!flag(values, "wait")) {
       if (json)
         io.out(

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { BgError, parseDuration } from "@bluegreen/contracts";
 
@@ -81,4 +82,13 @@ export function positional(positionals: readonly string[], i: number, what: stri
   const v = positionals[i];
   if (v === undefined || v === "") throw usageError(`missing <${what}>`);
   return v;
+}
+
+/** The text of a file named on the command line; one that cannot be read is a usage error. */
+export async function readFileArg(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    throw usageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }

@@ -1,11 +1,12 @@
 import { Buckets, type Color, colorSchema, createEvent } from "@bluegreen/contracts";
-import { durationOption, flag, positional, str, usageError } from "./args.ts";
-import { openBucket, serviceArg } from "./buckets.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { printOutcome, progressPrinter } from "./progress.ts";
-import { cliSource, publishEvent, whoami } from "./publish.ts";
-import { watchDeployment } from "./wait.ts";
+import { readActiveRecord } from "@bluegreen/switcher";
+import { durationOption, flag, positional, str, usageError } from "../args.ts";
+import { openBucket, serviceArg } from "../buckets.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { printOutcome, progressPrinter } from "../progress.ts";
+import { cliSource, whoami } from "../publish.ts";
+import { watchDeployment } from "../wait.ts";
 
 export const switchCommand: CliCommand = {
   name: "switch",
@@ -20,7 +21,7 @@ Exits 0 when nginx serves <color>, 4 when the switch failed (traffic stays), 3 i
 examples:
   bluegreen switch emily blue --reason "green host maintenance"`,
   options: { timeout: { type: "string" }, reason: { type: "string" }, json: { type: "boolean" } },
-  async run({ values, positionals, io, nats }) {
+  async run({ values, positionals, io, nats, bus }) {
     const service = serviceArg(positional(positionals, 0, "service"));
     const colorArg = positional(positionals, 1, "color");
     const parsed = colorSchema.safeParse(colorArg);
@@ -29,8 +30,8 @@ examples:
     const nc = await nats({ follow: true });
     const js = nc.jetstream();
     const activeKv = await openBucket(js, Buckets.active);
-    const entry = await activeKv?.get(service);
-    const expectedRevision = entry && entry.operation === "PUT" ? entry.revision : 0;
+    const { revision: expectedRevision } =
+      activeKv === undefined ? { revision: 0 } : await readActiveRecord(activeKv, service);
     const reason = str(values, "reason");
     const event = createEvent("switch.requested", {
       service,
@@ -42,7 +43,7 @@ examples:
         by: `${whoami()}${reason ? `: ${reason}` : ""}`.slice(0, 128),
       },
     });
-    const ack = await publishEvent(js, event);
+    const ack = await (await bus()).publish(event, { validated: true });
     const json = flag(values, "json");
     const timeoutMs = durationOption(values, "timeout", 60_000);
     const result = await watchDeployment(js, {

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import {
   BgError,
   compileAgentConfig,
@@ -8,10 +7,10 @@ import {
   formatConfigIssue,
 } from "@bluegreen/contracts";
 import { parse as parseYaml } from "yaml";
-import { positional, usageError } from "./args.ts";
-import type { CliCommand } from "./command.ts";
-import { ExitCode } from "./exit-codes.ts";
-import type { CliIo } from "./io.ts";
+import { positional, readFileArg, usageError } from "../args.ts";
+import type { CliCommand } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { CliIo } from "../io.ts";
 
 /** Prints a config error as one problem per line (path, message, line) and its fix. */
 export function printConfigError(io: CliIo, err: BgError): ExitCode {
@@ -43,14 +42,7 @@ examples:
     if (sub !== "check")
       throw usageError(`unknown subcommand 'config ${sub}' (try: config check <file>)`);
     const file = positional(positionals, 1, "file");
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      throw usageError(
-        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
+    const text = await readFileArg(file);
     let raw: unknown;
     try {
       raw = parseYaml(text);
