@@ -155,226 +155,105 @@ describe("decide: a request, before anything is read", () => {
   });
 });
 
-/** What a read found: the record (and its revision), the file. */
-type Found = [record: ActiveRecord | undefined, revision: number, file: FileRead];
-const file = (color: Color | "foreign" | "absent" | "unreadable"): FileRead => {
-  if (color === "absent") return { ok: true, content: undefined, color: null };
-  if (color === "unreadable") return { ok: false, reason: "EACCES: permission denied" };
-  if (color === "foreign") {
+/** The upstream file as a read finds it. */
+type FileState = Color | "foreign" | "absent" | "unreadable";
+const file = (state: FileState): FileRead => {
+  if (state === "absent") return { ok: true, content: undefined, color: null };
+  if (state === "unreadable") return { ok: false, reason: "EACCES: permission denied" };
+  if (state === "foreign") {
     return { ok: true, content: "upstream emily_active { server 9.9.9.9:1; }", color: null };
   }
-  return { ok: true, content: renderUpstream(def, color, "g0"), color };
+  return { ok: true, content: renderUpstream(def, state, "g0"), color: state };
 };
 
+/** The request, by its target, fence and what identifies it. */
+const asks: Record<string, SwitchRequest> = {
+  "green fence 0": req({ expectedRevision: 0 }),
+  "green fence 3": req({ expectedRevision: 3 }),
+  "green fence 4": req(),
+  "green fence 9": req({ expectedRevision: 9 }),
+  "green fence 4 anonymous": req({ deploymentId: undefined }),
+  "green fence 4 anonymous manual": req({ deploymentId: undefined, reason: "manual" }),
+  "blue fence 4 rollback": req({ to: "blue", reason: "rollback", version: undefined }),
+  "blue fence 2 rollback": req({ to: "blue", reason: "rollback", expectedRevision: 2 }),
+};
+
+/** The active record as read: `none`, or `<colour>@<revision>`, `by <deployment>` when named. */
+function active(text: string): ActiveState {
+  if (text === "none") return { record: undefined, revision: 0 };
+  const [, color, revision, by] = /^(blue|green)@(\d+)(?: by (\w+))?$/.exec(text) ?? [];
+  return {
+    record: record(color as Color, by === undefined ? {} : { deploymentId: by }),
+    revision: Number(revision),
+  };
+}
+
 describe("decide: the fence, the record and the file, as read", () => {
-  const green = req(); // to green, deployment d1, fence 4
-  const rows: [string, SwitchRequest, Found, string][] = [
+  // request | record | file | then
+  const rows: [string, string, FileState, string][] = [
     // Nothing recorded yet (revision 0).
-    [
-      "no record, no file",
-      req({ expectedRevision: 0 }),
-      [undefined, 0, file("absent")],
-      "switch nginx+record from -",
-    ],
-    [
-      "no record, the file on blue",
-      req({ expectedRevision: 0 }),
-      [undefined, 0, file("blue")],
-      "switch nginx+record from blue",
-    ],
-    [
-      "no record, the file already on the target",
-      req({ expectedRevision: 0 }),
-      [undefined, 0, file("green")],
-      "switch record from -",
-    ],
-    [
-      "no record, a file of other servers",
-      req({ expectedRevision: 0 }),
-      [undefined, 0, file("foreign")],
-      "switch nginx+record from -",
-    ],
-    [
-      "no record, the file unreadable",
-      req({ expectedRevision: 0 }),
-      [undefined, 0, file("unreadable")],
-      "answer failed write BG_ERR_SWITCH_WRITE_FAILED active -",
-    ],
-    [
-      "no record, a fence expecting one",
-      green,
-      [undefined, 0, file("blue")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active blue",
-    ],
-    [
-      "no record, a fence expecting one, no file",
-      green,
-      [undefined, 0, file("absent")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active -",
-    ],
-    // The record names the other colour.
-    [
-      "blue recorded, fence matches, file on blue",
-      green,
-      [record("blue"), 4, file("blue")],
-      "switch nginx+record from blue",
-    ],
-    [
-      "blue recorded, fence matches, no file",
-      green,
-      [record("blue"), 4, file("absent")],
-      "switch nginx+record from blue",
-    ],
-    [
-      "blue recorded, fence matches, file already on the target (never a toggle: recorded too)",
-      green,
-      [record("blue"), 4, file("green")],
-      "switch nginx+record from blue",
-    ],
-    [
-      "blue recorded, fence matches, a file of other servers",
-      green,
-      [record("blue"), 4, file("foreign")],
-      "switch nginx+record from blue",
-    ],
-    [
-      "blue recorded, fence matches, file unreadable",
-      green,
-      [record("blue"), 4, file("unreadable")],
-      "answer failed write BG_ERR_SWITCH_WRITE_FAILED active blue",
-    ],
-    [
-      "blue recorded, stale fence",
-      req({ expectedRevision: 3 }),
-      [record("blue"), 4, file("blue")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active blue",
-    ],
-    [
-      "blue recorded, fence from the future",
-      req({ expectedRevision: 9 }),
-      [record("blue"), 4, file("blue")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active blue",
-    ],
-    [
-      "blue recorded, stale fence, file on green (what nginx serves is the file's)",
-      req({ expectedRevision: 3 }),
-      [record("blue"), 4, file("green")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active green",
-    ],
-    [
-      "blue recorded, fence 0 (expects no record)",
-      req({ expectedRevision: 0 }),
-      [record("blue"), 4, file("blue")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active blue",
-    ],
-    // The record names the target, with the request's fence.
-    [
-      "green recorded, fence matches, file on green",
-      green,
-      [record("green"), 4, file("green")],
-      "answer done unchanged rev 4",
-    ],
-    [
-      "green recorded, fence matches, file on blue (the file is repaired)",
-      green,
-      [record("green"), 4, file("blue")],
-      "switch nginx from blue",
-    ],
-    [
-      "green recorded, fence matches, no file",
-      green,
-      [record("green"), 4, file("absent")],
-      "switch nginx from -",
-    ],
-    [
-      "green recorded, fence matches, file unreadable",
-      green,
-      [record("green"), 4, file("unreadable")],
-      "answer failed write BG_ERR_SWITCH_WRITE_FAILED active green",
-    ],
-    // The record names the target, one write after the fence: this request's own write?
-    [
-      "green recorded by this deployment after the fence, file on green (a redelivery)",
-      green,
-      [record("green", { deploymentId: "d1" }), 5, file("green")],
-      "answer done unchanged rev 5",
-    ],
-    [
-      "green recorded by this deployment later still",
-      green,
-      [record("green", { deploymentId: "d1" }), 7, file("green")],
-      "answer done unchanged rev 7",
-    ],
-    [
-      "green recorded by this deployment, file back on blue",
-      green,
-      [record("green", { deploymentId: "d1" }), 5, file("blue")],
-      "switch nginx from blue",
-    ],
-    [
-      "green recorded by another deployment after the fence",
-      green,
-      [record("green", { deploymentId: "d9" }), 5, file("green")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active green",
-    ],
-    [
-      "green recorded without a deployment, the one write after the fence, same reason",
-      req({ deploymentId: undefined }),
-      [record("green"), 5, file("green")],
-      "answer done unchanged rev 5",
-    ],
-    [
-      "green recorded without a deployment, two writes after the fence",
-      req({ deploymentId: undefined }),
-      [record("green"), 6, file("green")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active green",
-    ],
-    [
-      "green recorded without a deployment, the write after the fence, other reason",
-      req({ deploymentId: undefined, reason: "manual" }),
-      [record("green"), 5, file("green")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active green",
-    ],
+    ["green fence 0", "none", "absent", "switch nginx+record from -"],
+    ["green fence 0", "none", "blue", "switch nginx+record from blue"],
+    ["green fence 0", "none", "green", "switch record from -"],
+    ["green fence 0", "none", "foreign", "switch nginx+record from -"],
+    ["green fence 0", "none", "unreadable", "answer failed write active -"],
+    ["green fence 4", "none", "blue", "answer refused fence active blue"],
+    ["green fence 4", "none", "absent", "answer refused fence active -"],
+    // The record names the other colour: a file already on the target is recorded too.
+    ["green fence 4", "blue@4", "blue", "switch nginx+record from blue"],
+    ["green fence 4", "blue@4", "absent", "switch nginx+record from blue"],
+    ["green fence 4", "blue@4", "green", "switch nginx+record from blue"],
+    ["green fence 4", "blue@4", "foreign", "switch nginx+record from blue"],
+    ["green fence 4", "blue@4", "unreadable", "answer failed write active blue"],
+    ["green fence 3", "blue@4", "blue", "answer refused fence active blue"],
+    ["green fence 9", "blue@4", "blue", "answer refused fence active blue"],
+    ["green fence 3", "blue@4", "green", "answer refused fence active green"],
+    ["green fence 0", "blue@4", "blue", "answer refused fence active blue"],
+    // The record names the target, with the request's fence: the file decides.
+    ["green fence 4", "green@4", "green", "answer done unchanged rev 4"],
+    ["green fence 4", "green@4", "blue", "switch nginx from blue"],
+    ["green fence 4", "green@4", "absent", "switch nginx from -"],
+    ["green fence 4", "green@4", "unreadable", "answer failed write active green"],
+    // The record names the target after the fence: this request's own write (a redelivery)?
+    ["green fence 4", "green@5 by d1", "green", "answer done unchanged rev 5"],
+    ["green fence 4", "green@7 by d1", "green", "answer done unchanged rev 7"],
+    ["green fence 4", "green@5 by d1", "blue", "switch nginx from blue"],
+    ["green fence 4", "green@5 by d9", "green", "answer refused fence active green"],
+    ["green fence 4 anonymous", "green@5", "green", "answer done unchanged rev 5"],
+    ["green fence 4 anonymous", "green@6", "green", "answer refused fence active green"],
+    ["green fence 4 anonymous manual", "green@5", "green", "answer refused fence active green"],
     // A rollback: back to blue.
-    [
-      "rollback: green recorded, fence matches, file on green",
-      req({ to: "blue", reason: "rollback", version: undefined }),
-      [record("green"), 4, file("green")],
-      "switch nginx+record from green",
-    ],
-    [
-      "rollback: stale fence",
-      req({ to: "blue", reason: "rollback", expectedRevision: 2 }),
-      [record("green"), 4, file("green")],
-      "answer refused fence BG_ERR_SWITCH_STALE_REVISION active green",
-    ],
-    [
-      "rollback: blue already recorded and served",
-      req({ to: "blue", reason: "rollback" }),
-      [record("blue"), 4, file("blue")],
-      "answer done unchanged rev 4",
-    ],
+    ["blue fence 4 rollback", "green@4", "green", "switch nginx+record from green"],
+    ["blue fence 2 rollback", "green@4", "green", "answer refused fence active green"],
+    ["blue fence 4 rollback", "blue@4", "blue", "answer done unchanged rev 4"],
   ];
-  it.each(rows)("given %s", (_name, request, [rec, revision, read], expected) => {
-    const state: SwitcherState = {
-      answered: [],
-      switching: { request, def, startedAt: 1_000 },
-    };
-    const active: ActiveState = { record: rec, revision };
-    const d = decide(state, { kind: "read", requestId: request.id, active, file: read }, ctx());
-    expect(summary(d)).toBe(expected);
+  it.each(rows)("given request %s, record %s, file %s: %s", (ask, recorded, found, expected) => {
+    const request = asks[ask] as SwitchRequest;
+    const state: SwitcherState = { answered: [], switching: { request, def, startedAt: 1_000 } };
+    const read = file(found);
+    const fence = active(recorded);
+    const input = { kind: "read" as const, requestId: request.id, active: fence, file: read };
+    const d = decide(state, input, ctx());
+    expect(summary(d).replace(/ BG_ERR_\w+/, "")).toBe(expected);
     const command = d.commands[0];
     if (command?.kind === "switch") {
       // The switch goes on with what was read; nothing is remembered as answered yet.
-      expect(command).toMatchObject({ active, previous: read.ok ? read.content : undefined });
+      expect(command).toMatchObject({
+        active: fence,
+        previous: read.ok ? read.content : undefined,
+      });
       expect(d.state).toBe(state);
       expect(d.changed).toBe(false);
-    } else {
-      expect(d.state).toEqual({
-        answered: [{ requestId: request.id, outcome: expect.anything() }],
-      });
-      expect(d.changed).toBe(true);
+      return;
     }
+    expect(d.state).toEqual({ answered: [{ requestId: request.id, outcome: expect.anything() }] });
+    expect(d.changed).toBe(true);
+    const code =
+      command?.kind === "answer" && command.outcome.kind === "failed"
+        ? command.outcome.data.error.code
+        : undefined;
+    if (expected.includes("fence")) expect(code).toBe("BG_ERR_SWITCH_STALE_REVISION");
+    if (expected.includes("write")) expect(code).toBe("BG_ERR_SWITCH_WRITE_FAILED");
   });
 
   it("answers 'no change' with the time since the request was taken up", () => {
