@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { type ActiveRecord, BgError } from "@bluegreen/contracts";
+import { createLogger, type Logger } from "@bluegreen/runtime";
 import { describe, expect, it } from "vitest";
 import type { SwitchRequest } from "./decide.ts";
 import type { SwitchMetrics } from "./metrics.ts";
@@ -56,6 +58,7 @@ function world(
     /** The service is not among the switcher's; or has no definition. */
     serves?: boolean;
     defined?: boolean;
+    logger?: Logger;
   } = {},
 ): World {
   const files = new Map<string, string>();
@@ -132,6 +135,7 @@ function world(
       },
     },
     metrics,
+    logger: opts.logger,
   });
   const request = async (r: SwitchRequest) => {
     await runner.apply(r.service, { kind: "requested", request: r });
@@ -414,5 +418,28 @@ describe("a switch request, carried out", () => {
     await Promise.all(runs);
     expect(w.published.map((p) => `${p.id}`)).toEqual(["a.done", "b.done"]);
     expect(w.kv).toMatchObject({ revision: 3, record: { color: "blue" } });
+  });
+
+  it("logs every line of a request with one component, its service, deployment and request", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, next) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        next();
+      },
+    });
+    const logger = createLogger({ level: "debug", destination });
+    const w = world({ file: "blue", record: blueRecord, verify: false, logger });
+    await w.request(req({ deploymentId: "d1" }));
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines) {
+      expect(line.match(/"component":/g)).toHaveLength(1);
+      expect(JSON.parse(line)).toMatchObject({
+        component: "switch",
+        service: "emily",
+        deploymentId: "d1",
+        eventId: "r1",
+      });
+    }
   });
 });
