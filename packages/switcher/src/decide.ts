@@ -300,8 +300,10 @@ function ignored(state: SwitcherState, requestId: string): SwitchDecision {
 }
 
 function noteOf(outcome: SwitchOutcome): string {
-  if (outcome.kind === "done") return outcome.data.changed ? "switched" : "recorded";
-  return `${outcome.result === "refused" ? "refused" : "failed"} at ${outcome.data.stage}`;
+  if (outcome.kind === "done") {
+    return `answering switch.done (${outcome.data.changed ? "switched" : "recorded only"})`;
+  }
+  return `answering switch.failed (${outcome.result} at ${outcome.data.stage})`;
 }
 
 /** What the fence, the record and the file say about a request. */
