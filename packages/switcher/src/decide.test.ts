@@ -1,6 +1,6 @@
 import type { ActiveRecord } from "@bluegreen/contracts";
 import { describe, expect, it } from "vitest";
-import { type ActiveState, decide, madeBy, nextRecord, type SwitchRequest } from "./decide.ts";
+import { type ActiveState, checkFence, madeBy, nextRecord, type SwitchRequest } from "./decide.ts";
 
 const req = (over: Partial<SwitchRequest> = {}): SwitchRequest => ({
   id: "req-1",
@@ -23,9 +23,9 @@ const state = (rec: ActiveRecord | undefined, revision: number): ActiveState => 
   revision,
 });
 
-describe("decide", () => {
+describe("checkFence", () => {
   it("switches when the fence matches and another colour serves", () => {
-    expect(decide(req(), state(record(), 4), "blue")).toEqual({
+    expect(checkFence(req(), state(record(), 4), "blue")).toEqual({
       kind: "switch",
       from: "blue",
       record: true,
@@ -33,16 +33,16 @@ describe("decide", () => {
   });
 
   it("refuses a stale fence", () => {
-    expect(decide(req({ expectedRevision: 3 }), state(record(), 4), "blue")).toEqual({
+    expect(checkFence(req({ expectedRevision: 3 }), state(record(), 4), "blue")).toEqual({
       kind: "stale",
       actual: 4,
     });
-    expect(decide(req({ expectedRevision: 0 }), state(record(), 4), "blue").kind).toBe("stale");
-    expect(decide(req({ expectedRevision: 2 }), state(undefined, 0), null).kind).toBe("stale");
+    expect(checkFence(req({ expectedRevision: 0 }), state(record(), 4), "blue").kind).toBe("stale");
+    expect(checkFence(req({ expectedRevision: 2 }), state(undefined, 0), null).kind).toBe("stale");
   });
 
   it("never toggles: the target already serving is no change", () => {
-    expect(decide(req(), state(record({ color: "green" }), 4), "green")).toEqual({
+    expect(checkFence(req(), state(record({ color: "green" }), 4), "green")).toEqual({
       kind: "already",
       from: "green",
       revision: 4,
@@ -51,21 +51,21 @@ describe("decide", () => {
 
   it("answers a redelivery of the request that switched with no change, though the fence moved", () => {
     const after = state(record({ color: "green", deploymentId: "d1" }), 5);
-    expect(decide(req({ deploymentId: "d1" }), after, "green").kind).toBe("already");
+    expect(checkFence(req({ deploymentId: "d1" }), after, "green").kind).toBe("already");
     // Without a deployment id: the one write right after the expected revision, same reason.
-    expect(decide(req(), state(record({ color: "green" }), 5), "green").kind).toBe("already");
+    expect(checkFence(req(), state(record({ color: "green" }), 5), "green").kind).toBe("already");
   });
 
   it("refuses someone else's stale request even when its target happens to serve", () => {
     const after = state(record({ color: "green", deploymentId: "d1" }), 9);
-    expect(decide(req({ deploymentId: "d2" }), after, "green").kind).toBe("stale");
+    expect(checkFence(req({ deploymentId: "d2" }), after, "green").kind).toBe("stale");
     expect(
-      decide(req(), state(record({ color: "green", reason: "manual" }), 5), "green").kind,
+      checkFence(req(), state(record({ color: "green", reason: "manual" }), 5), "green").kind,
     ).toBe("stale");
   });
 
   it("repairs the file without rewriting the record when the record already names the target", () => {
-    expect(decide(req(), state(record({ color: "green" }), 4), "blue")).toEqual({
+    expect(checkFence(req(), state(record({ color: "green" }), 4), "blue")).toEqual({
       kind: "switch",
       from: "blue",
       record: false,
@@ -73,11 +73,11 @@ describe("decide", () => {
   });
 
   it("records only, when nothing is recorded and the file already sends traffic to the target", () => {
-    expect(decide(req({ expectedRevision: 0 }), state(undefined, 0), "green")).toEqual({
+    expect(checkFence(req({ expectedRevision: 0 }), state(undefined, 0), "green")).toEqual({
       kind: "record-only",
       from: null,
     });
-    expect(decide(req({ expectedRevision: 0 }), state(undefined, 0), null)).toEqual({
+    expect(checkFence(req({ expectedRevision: 0 }), state(undefined, 0), null)).toEqual({
       kind: "switch",
       from: null,
       record: true,

@@ -1,7 +1,8 @@
 import type { ActiveRecord, Color, EventDataInput } from "@bluegreen/contracts";
 import type { Logger } from "@bluegreen/runtime";
-import { type ApplyDefinition, applyColor } from "./apply.ts";
+import type { SwitchDefinition } from "./decide.ts";
 import { type DriftMode, driftAction } from "./drift.ts";
+import { nginxSteps } from "./nginx.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import { colorOfFile } from "./upstream-file.ts";
 
@@ -19,7 +20,7 @@ export interface DriftCheckOptions {
 }
 
 export async function checkDrift(
-  def: ApplyDefinition,
+  def: SwitchDefinition,
   ports: SwitchPorts,
   opts: DriftCheckOptions,
 ): Promise<DriftReport | undefined> {
@@ -50,7 +51,7 @@ export async function checkDrift(
     case "adopt": {
       const adopted = found as Color;
       // The file may have been edited without a reload: make nginx serve it, verified.
-      const applied = await applyColor(def, adopted, ports, opts.nginx, {
+      const applied = await nginxSteps(def, adopted, ports, opts.nginx, {
         previous: content,
         write: false,
         verifyTimeoutMs: def.traffic.verify.timeout,
@@ -83,7 +84,7 @@ export async function checkDrift(
     }
     case "reapply": {
       const target = recorded as Color;
-      const applied = await applyColor(def, target, ports, opts.nginx, {
+      const applied = await nginxSteps(def, target, ports, opts.nginx, {
         previous: content,
         verifyTimeoutMs: def.traffic.verify.timeout,
         logger: log,

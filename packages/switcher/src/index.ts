@@ -1,22 +1,10 @@
-export { startSwitcher } from "./agent.ts";
-export { type ApplyResult, applyColor, Stage, type StepTimings } from "./apply.ts";
-export { readIfExists, restore, writeAtomic } from "./atomic-file.ts";
-export { carryOut, resultOf, type SwitchOutcome, type SwitchResult } from "./carry-out.ts";
-export { type CommandResult, runCommand } from "./command.ts";
-export {
-  type ActiveState,
-  type Decision,
-  decide,
-  nextRecord,
-  type SwitchRequest,
-} from "./decide.ts";
-export { DriftAction, driftAction } from "./drift.ts";
-export { checkDrift, type DriftReport } from "./drift-check.ts";
+// The switcher's public face: how to start it, its record (read by the CLI and the
+// dashboard), and the upstream file and verification helpers the demo, benches and suites use.
+// What unit tests need from inside comes from internal.ts.
 export { switchMetrics } from "./metrics.ts";
-export type { NginxSettings, SwitchPorts } from "./ports.ts";
-export { probeColor } from "./probe.ts";
+export { startSwitcher } from "./start.ts";
 export { ActiveStore, readActiveRecord, writeActiveRecord } from "./store.ts";
-export { Switcher } from "./switcher.ts";
+export { ACK_WAIT_MS, Switcher } from "./switcher.ts";
 export {
   colorOfFile,
   generationOfFile,

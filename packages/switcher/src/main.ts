@@ -1,5 +1,5 @@
 import { agentMain } from "@bluegreen/runtime";
-import { startSwitcher } from "./agent.ts";
+import { startSwitcher } from "./start.ts";
 
 await agentMain({
   command: "bluegreen-switcher",

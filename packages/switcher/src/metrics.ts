@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
-import type { SwitchResult } from "./carry-out.ts";
+import type { SwitchResult } from "./outcome.ts";
 
 /** The switcher's own metrics, on the agent's registry (served at `/metrics`). */
 export interface SwitchMetrics {

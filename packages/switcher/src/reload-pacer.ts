@@ -1,3 +1,5 @@
+import { sleep } from "@bluegreen/runtime";
+
 /**
  * Spaces nginx reloads. After a reload nginx's master starts new workers, pauses 100 ms, and
  * only then tells the old workers to stop accepting. A verification that started during that
@@ -22,7 +24,7 @@ export class ReloadPacer {
   turn(): Promise<void> {
     const mine = this.queue.then(async () => {
       const wait = this.last + this.gapMs - this.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) await sleep(wait);
       this.last = this.now();
     });
     this.queue = mine;

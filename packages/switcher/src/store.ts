@@ -1,13 +1,22 @@
 import { isDeepStrictEqual } from "node:util";
 import { type ActiveRecord, activeRecordSchema, BgError } from "@bluegreen/contracts";
-import { createJson, type Logger, readJson, retryTransient, updateJson } from "@bluegreen/runtime";
+import {
+  createJson,
+  type Logger,
+  type RecordStore,
+  readJson,
+  retryTransient,
+  type StoredRecord,
+  updateJson,
+} from "@bluegreen/runtime";
 import type { KV } from "nats";
 import type { ActiveState } from "./decide.ts";
 
 /**
  * The records the switcher owns: the active colour of each service (bucket `bluegreen_active`,
  * key = service), the switch fence. The only code that reads, parses and writes them; the CLI
- * and the dashboard read them through `ActiveStore`.
+ * and the dashboard read them through `ActiveStore`. Also the store of the transition runner's
+ * own records (what this switcher answered), which live in memory: see `MemoryRecordStore`.
  */
 
 export async function readActiveRecord(kv: KV, service: string): Promise<ActiveState> {
@@ -83,5 +92,39 @@ export class ActiveStore {
     const keys: string[] = [];
     for await (const key of await this.kv.keys()) keys.push(key);
     return keys.sort();
+  }
+}
+
+/**
+ * The transition runner's records, kept in this process only: what the switcher answered for
+ * each service, and the switch in progress. Nothing of it needs to outlive the process: a
+ * request redelivered after a restart is decided again from the active record (its fence, or
+ * the record it wrote itself), so storing it in KV would only add a bucket. Compare-and-set on
+ * the revision all the same, as a KV store would.
+ */
+export class MemoryRecordStore<S, C> implements RecordStore<S, C> {
+  private readonly records = new Map<string, StoredRecord<S, C>>();
+
+  async load(key: string): Promise<StoredRecord<S, C> | undefined> {
+    return this.records.get(key);
+  }
+
+  async save(
+    key: string,
+    state: S,
+    pending: readonly C[],
+    revision: number | undefined,
+  ): Promise<number> {
+    const current = this.records.get(key)?.revision;
+    if (current !== revision) {
+      throw new BgError("BG_ERR_KV_CONFLICT", {
+        key,
+        bucket: "memory",
+        expected: revision ?? "absent",
+      });
+    }
+    const next = (revision ?? 0) + 1;
+    this.records.set(key, { state, pending, revision: next });
+    return next;
   }
 }

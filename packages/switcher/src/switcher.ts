@@ -1,5 +1,4 @@
 import {
-  BgError,
   type BgEvent,
   filterSubject,
   type ServiceDefinition,
@@ -9,36 +8,46 @@ import {
   type Bus,
   type Consumption,
   childLogger,
-  type HandlerContext,
-  KeyedQueue,
   type Logger,
   type ServiceDefinitions,
+  type TransitionRunner,
 } from "@bluegreen/runtime";
-import { answerId } from "./answer-id.ts";
-import { carryOut, resultOf, type SwitchOutcome } from "./carry-out.ts";
-import type { SwitchRequest } from "./decide.ts";
+import type {
+  SwitchCommand,
+  SwitchContext,
+  SwitcherState,
+  SwitchInput,
+  SwitchRequest,
+} from "./decide.ts";
 import { checkDrift } from "./drift-check.ts";
-import type { SwitchMetrics } from "./metrics.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
-import { Recent } from "./recent.ts";
-import { ReloadPacer } from "./reload-pacer.ts";
 
 /**
  * The switcher agent: answers every `switch.requested` for the services it serves with a
- * `switch.done` or a `switch.failed`, one switch at a time per service, services in parallel.
- * Before it takes requests, it checks each owned upstream file for drift.
+ * `switch.done` or a `switch.failed` (the transition runner: one switch at a time per service,
+ * services in parallel). Before it takes requests, it checks each owned upstream file for drift.
  */
 
+/** A request's handling, for one service at a time (built in start.ts). */
+export type SwitchRunner = TransitionRunner<
+  SwitcherState,
+  SwitchInput,
+  SwitchCommand,
+  SwitchContext
+>;
+
 export interface SwitcherDeps {
-  config: Pick<SwitcherConfig, "agent_id" | "services" | "nginx" | "on_drift">;
-  bus: Bus;
+  config: Pick<SwitcherConfig, "agent_id" | "services" | "on_drift">;
+  bus: Pick<Bus, "consume" | "emit">;
   definitions: Pick<ServiceDefinitions, "get" | "list">;
   ports: SwitchPorts;
-  metrics: SwitchMetrics;
+  nginx: NginxSettings;
+  runner: Pick<SwitchRunner, "apply" | "idle">;
+  /** The agent's root logger (each line gets one `component`). */
   logger: Logger;
 }
 
-/** Handlers running at once; the per-service queue keeps each service to one at a time. */
+/** Handlers running at once; the runner keeps each service to one at a time. */
 export const CONSUMER_CONCURRENCY = 8;
 /**
  * How long a request delivered to a switcher that died stays unanswered before JetStream
@@ -50,21 +59,17 @@ export const CONSUMER_CONCURRENCY = 8;
  */
 export const ACK_WAIT_MS = 10_000;
 
+/** Whether a switcher configured with `services` serves `service` (`*`: every service). */
+export function serves(services: readonly string[], service: string): boolean {
+  return services.includes("*") || services.includes(service);
+}
+
 export class Switcher {
-  private readonly queue = new KeyedQueue();
-  private readonly answered = new Recent<SwitchOutcome>();
   private readonly logger: Logger;
-  private readonly nginx: NginxSettings;
   private consumption: Consumption | undefined;
 
   constructor(private readonly deps: SwitcherDeps) {
     this.logger = childLogger(deps.logger, { component: "switcher" });
-    this.nginx = {
-      testCommand: deps.config.nginx.test_command,
-      reloadCommand: deps.config.nginx.reload_command,
-      commandTimeoutMs: deps.config.nginx.command_timeout,
-      pacer: new ReloadPacer(),
-    };
   }
 
   private get everyService(): boolean {
@@ -86,7 +91,7 @@ export class Switcher {
       durable: `switcher-${this.deps.config.agent_id}`,
       filters,
       expect: ["switch.requested"],
-      handler: (event, ctx) => this.handle(event, ctx),
+      handler: (event) => this.handle(event),
       concurrency: CONSUMER_CONCURRENCY,
       ackWaitMs: ACK_WAIT_MS,
     });
@@ -95,99 +100,19 @@ export class Switcher {
 
   async stop(): Promise<void> {
     await this.consumption?.stop();
-    await this.queue.idle();
+    await this.deps.runner.idle();
   }
 
   /** One request; runs after the requests queued before it for the same service. */
-  handle(event: BgEvent<"switch.requested">, ctx: Pick<HandlerContext, "logger">): Promise<void> {
-    return this.queue.run(event.subject, () => this.process(event, ctx.logger));
-  }
-
-  private async process(event: BgEvent<"switch.requested">, parent: Logger): Promise<void> {
-    const service = event.subject;
-    const logger = childLogger(parent, {
-      component: "switch",
-      service,
-      deploymentId: event.deploymentid,
-    });
-    const seen = this.answered.get(event.id);
-    if (seen !== undefined) {
-      logger.info({ eventId: event.id }, "request seen before: answering again, doing nothing");
-      await this.publish(event, seen);
-      return;
-    }
-    const req: SwitchRequest = {
-      id: event.id,
-      service,
-      deploymentId: event.deploymentid,
-      to: event.data.to,
-      reason: event.data.reason,
-      expectedRevision: event.data.expectedRevision,
-      version: event.data.version,
-      deadline: event.data.deadline === undefined ? undefined : Date.parse(event.data.deadline),
-    };
-    logger.info(
-      { to: req.to, reason: req.reason, expectedRevision: req.expectedRevision },
-      "switch requested",
-    );
-    const started = performance.now();
-    const def = this.definitionOf(service);
-    const deadline = event.data.deadline;
-    const expired =
-      deadline !== undefined && this.deps.ports.now().getTime() >= Date.parse(deadline);
-    if (expired) {
-      // The deployment stopped waiting for this answer (this switcher was down or cut off
-      // that long): carrying it out now would move traffic under a deployment that ended.
-      logger.warn({ deadline }, "switch request past its deadline: refused, nothing touched");
-    }
-    const outcome = expired
-      ? refusal(
-          req,
-          "expired",
-          new BgError("BG_ERR_SWITCH_EXPIRED", { service, to: req.to, deadline }),
-        )
-      : def instanceof BgError
-        ? refusal(req, "config", def)
-        : await carryOut(req, def, this.deps.ports, { nginx: this.nginx, logger });
-    if (outcome.kind === "failed" && outcome.data.stage === "test")
-      this.deps.metrics.nginxTestFailed();
-    this.deps.metrics.observe(resultOf(outcome), (performance.now() - started) / 1000);
-    this.answered.set(event.id, outcome);
-    await this.publish(event, outcome);
-  }
-
-  private definitionOf(service: string): Readonly<ServiceDefinition> | BgError {
-    if (!this.everyService && !this.deps.config.services.includes(service)) {
-      return new BgError("BG_ERR_SWITCH_UNKNOWN_SERVICE", { service });
-    }
-    return (
-      this.deps.definitions.get(service) ??
-      new BgError("BG_ERR_CONFIG_UNKNOWN_SERVICE", { service })
-    );
-  }
-
-  private async publish(event: BgEvent<"switch.requested">, outcome: SwitchOutcome): Promise<void> {
-    const common = { service: event.subject, deploymentId: event.deploymentid };
-    if (outcome.kind === "done") {
-      await this.deps.bus.emit("switch.done", {
-        ...common,
-        data: outcome.data,
-        id: answerId(event.id, "done"),
-      });
-    } else {
-      await this.deps.bus.emit("switch.failed", {
-        ...common,
-        data: outcome.data,
-        id: answerId(event.id, "failed"),
-      });
-    }
+  async handle(event: BgEvent<"switch.requested">): Promise<void> {
+    await this.deps.runner.apply(event.subject, { kind: "requested", request: requestOf(event) });
   }
 
   /** Start-up: every owned file against its record; drift is published and logged. */
   private async checkDriftAll(): Promise<void> {
     for (const service of this.served()) {
-      const def = this.deps.definitions.get(service);
-      const logger = childLogger(this.logger, { component: "drift", service });
+      const def: Readonly<ServiceDefinition> | undefined = this.deps.definitions.get(service);
+      const logger = childLogger(this.deps.logger, { component: "drift", service });
       if (def === undefined) {
         logger.warn("no service definition yet: no upstream file to check");
         continue;
@@ -195,7 +120,7 @@ export class Switcher {
       try {
         const drift = await checkDrift(def, this.deps.ports, {
           mode: this.deps.config.on_drift,
-          nginx: this.nginx,
+          nginx: this.deps.nginx,
           logger,
         });
         if (drift !== undefined) await this.deps.bus.emit("switch.drift", { service, data: drift });
@@ -206,18 +131,16 @@ export class Switcher {
   }
 }
 
-/** A request refused before anything was read or touched. */
-function refusal(req: SwitchRequest, stage: "config" | "expired", error: BgError): SwitchOutcome {
+/** The request as the rules see it: the event's id, service, fence, target and deadline. */
+export function requestOf(event: BgEvent<"switch.requested">): SwitchRequest {
   return {
-    kind: "failed",
-    result: "refused",
-    data: {
-      to: req.to,
-      reason: req.reason,
-      stage,
-      error: error.toJSON(),
-      restored: true,
-      activeColor: null,
-    },
+    id: event.id,
+    service: event.subject,
+    deploymentId: event.deploymentid,
+    to: event.data.to,
+    reason: event.data.reason,
+    expectedRevision: event.data.expectedRevision,
+    version: event.data.version,
+    deadline: event.data.deadline === undefined ? undefined : Date.parse(event.data.deadline),
   };
 }

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Color, ServiceDefinition } from "@bluegreen/contracts";
 import { COLORS } from "@bluegreen/contracts";
-import { httpGet } from "./http-get.ts";
+import { sleep } from "@bluegreen/runtime";
+import { failureOf, getOnce } from "./probe.ts";
 import { nginxAddress } from "./upstream-file.ts";
 
 /**
@@ -103,8 +104,6 @@ export interface VerifyOptions {
 
 const REQUEST_TIMEOUT_MS = 2_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export async function verifyThroughNginx(
   url: string,
   def: NodesSpec,
@@ -127,18 +126,19 @@ export async function verifyThroughNginx(
     }
     attempts++;
     const timeout = Math.max(1, Math.min(left, REQUEST_TIMEOUT_MS));
-    const answer = await httpGet(url, timeout);
-    if (answer.ok) {
+    const answer = await getOnce(url, timeout);
+    if (answer.kind === "response") {
       const shown = answerShows(answer, def, target, opts.generation);
       if (shown.ok) return { ok: true, attempts, durationMs: performance.now() - started };
       last = describeAnswer(answer, shown.color, shown.stale);
     } else if (timeout === REQUEST_TIMEOUT_MS || attempts === 1) {
       // An attempt cut short by the deadline says nothing: keep the answer seen before it.
-      last = answer.error;
+      last = failureOf(answer);
     }
     const elapsed = performance.now() - started;
     await sleep(
       Math.min(elapsed < fastPhase ? fast : slow, Math.max(0, deadline - performance.now())),
+      opts.signal,
     );
   }
   return { ok: false, attempts, durationMs: performance.now() - started, last };

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { BgError, type Color, type ServiceDefinition } from "@bluegreen/contracts";
+import { BgError, type Color } from "@bluegreen/contracts";
 import type { Logger } from "@bluegreen/runtime";
+import type { CommandResult } from "./command.ts";
+import type { SwitchDefinition } from "./decide.ts";
+import { since } from "./outcome.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import type { ProbeResult } from "./probe.ts";
 import { generationOfFile, renderUpstream } from "./upstream-file.ts";
@@ -31,25 +34,21 @@ export interface StepTimings {
   verifyMs?: number;
 }
 
-export type ApplyResult =
+/** Why the nginx steps stopped. */
+export interface StepFailure {
+  stage: Stage;
+  error: BgError;
+  /** nginx's own words (test/reload), or the last answer seen (verify). */
+  output?: string;
+  /** The previous upstream file is back in place (and loaded, when nginx had reloaded). */
+  restored: boolean;
+}
+
+export type NginxResult =
   | { ok: true; timings: StepTimings }
-  | {
-      ok: false;
-      stage: Stage;
-      error: BgError;
-      /** nginx's own words (test/reload), or the last answer seen (verify). */
-      output?: string;
-      /** The previous upstream file is back in place (and loaded, when nginx had reloaded). */
-      restored: boolean;
-      timings: StepTimings;
-    };
+  | ({ ok: false; timings: StepTimings } & StepFailure);
 
-export type ApplyDefinition = Pick<
-  ServiceDefinition,
-  "service" | "nodes" | "readiness" | "traffic"
->;
-
-export interface ApplyOptions {
+export interface NginxStepsOptions {
   /** What the file held before (undefined: it did not exist), to restore on failure. */
   previous: string | undefined;
   /** A probe of the target already under way (started while the fence was read). */
@@ -73,49 +72,41 @@ export function newGeneration(now: Date): string {
   return `${now.getTime().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
-const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;
-
-export async function applyColor(
-  def: ApplyDefinition,
+/** Makes nginx serve `color`: the steps of a switch (and of a drift re-applied or adopted). */
+export async function nginxSteps(
+  def: SwitchDefinition,
   color: Color,
   ports: SwitchPorts,
   nginx: NginxSettings,
-  opts: ApplyOptions,
-): Promise<ApplyResult> {
+  opts: NginxStepsOptions,
+): Promise<NginxResult> {
   const { service } = def;
   const file = def.traffic.file;
   const timings: StepTimings = {};
   const log = opts.logger;
+  const stop = (failure: StepFailure): NginxResult => ({ ok: false, timings, ...failure });
 
   let start = performance.now();
   const probe = await (opts.probe ?? ports.probe(def, color));
   timings.probeMs = since(start);
   if (!probe.ready) {
     log?.warn({ step: "probe", node: probe.node, reason: probe.reason }, "target not ready");
-    return {
-      ok: false,
+    const { node, reason } = probe;
+    return stop({
       stage: Stage.probe,
-      error: new BgError("BG_ERR_SWITCH_TARGET_NOT_READY", {
-        service,
-        to: color,
-        node: probe.node,
-        reason: probe.reason,
-      }),
+      error: new BgError("BG_ERR_SWITCH_TARGET_NOT_READY", { service, to: color, node, reason }),
       restored: true,
-      timings,
-    };
+    });
   }
 
   if (opts.deadline !== undefined && ports.now().getTime() >= opts.deadline) {
     const deadline = new Date(opts.deadline).toISOString();
     log?.warn({ step: "probe", deadline }, "the request's deadline passed: nothing written");
-    return {
-      ok: false,
+    return stop({
       stage: Stage.expired,
       error: new BgError("BG_ERR_SWITCH_EXPIRED", { service, to: color, deadline }),
       restored: true,
-      timings,
-    };
+    });
   }
 
   const write = opts.write ?? true;
@@ -141,6 +132,18 @@ export async function applyColor(
     if (!again.ok) log?.error({ output: again.output }, "reload after restore failed");
     return again.ok;
   };
+  // nginx said no to a command: the previous file back (reloaded, when nginx may have loaded
+  // the new one), the error with nginx's first lines, `output` with all of them.
+  const refusedBy = async (stage: "test" | "reload", said: CommandResult): Promise<NginxResult> => {
+    const restored = await restore(stage === Stage.reload);
+    const message =
+      stage === Stage.test ? "nginx rejected the configuration" : "nginx reload failed";
+    log?.error({ step: stage, output: said.output, restored }, message);
+    const code =
+      stage === Stage.test ? "BG_ERR_SWITCH_NGINX_TEST_FAILED" : "BG_ERR_SWITCH_RELOAD_FAILED";
+    const error = new BgError(code, { output: firstLines(said.output) });
+    return stop({ stage, error, output: said.output, restored });
+  };
 
   start = performance.now();
   // The directory fsync (durability of the rename across a crash) runs while nginx tests.
@@ -153,14 +156,12 @@ export async function applyColor(
     timings.writeMs = since(start);
     const reason = err instanceof Error ? err.message : String(err);
     log?.error({ step: "write", file, reason }, "upstream file not written");
-    return {
-      ok: false,
+    return stop({
       stage: Stage.write,
       error: new BgError("BG_ERR_SWITCH_WRITE_FAILED", { file, reason }, { cause: err }),
       // The rename is atomic: a failed write leaves the previous file untouched.
       restored: true,
-      timings,
-    };
+    });
   }
   timings.writeMs = since(start);
   const durable = dirSynced.catch((err: unknown) =>
@@ -171,18 +172,7 @@ export async function applyColor(
   const test = await ports.runCommand(nginx.testCommand, nginx.commandTimeoutMs);
   timings.testMs = since(start);
   await durable;
-  if (!test.ok) {
-    const restored = await restore(false);
-    log?.error({ step: "test", output: test.output, restored }, "nginx rejected the configuration");
-    return {
-      ok: false,
-      stage: Stage.test,
-      error: new BgError("BG_ERR_SWITCH_NGINX_TEST_FAILED", { output: firstLines(test.output) }),
-      output: test.output,
-      restored,
-      timings,
-    };
-  }
+  if (!test.ok) return refusedBy(Stage.test, test);
 
   // nginx reloads asynchronously: polling through nginx starts with the reload command. When
   // the target answers before the command has even exited, nginx has evidently loaded the new
@@ -220,16 +210,7 @@ export async function applyColor(
     await verifying;
     // A reload that failed (or timed out) may still have reached the master: reload again with
     // the previous file, and claim `restored` only when that reload went through.
-    const restored = await restore(true);
-    log?.error({ step: "reload", output: reload.output, restored }, "nginx reload failed");
-    return {
-      ok: false,
-      stage: Stage.reload,
-      error: new BgError("BG_ERR_SWITCH_RELOAD_FAILED", { output: firstLines(reload.output) }),
-      output: reload.output,
-      restored,
-      timings,
-    };
+    return refusedBy(Stage.reload, reload);
   }
 
   start = performance.now();
@@ -242,8 +223,7 @@ export async function applyColor(
       { step: "verify", last: verify.last, attempts: verify.attempts, restored },
       "traffic did not reach the target",
     );
-    return {
-      ok: false,
+    return stop({
       stage: Stage.verify,
       error: new BgError("BG_ERR_SWITCH_VERIFY_FAILED", {
         to: color,
@@ -251,8 +231,7 @@ export async function applyColor(
       }),
       output: `last answer through nginx: ${verify.last} (${verify.attempts} attempts)`,
       restored,
-      timings,
-    };
+    });
   }
   return { ok: true, timings };
 }

@@ -1,14 +1,19 @@
+import { Writable } from "node:stream";
 import { type ActiveRecord, BgError } from "@bluegreen/contracts";
+import { createLogger, type Logger } from "@bluegreen/runtime";
 import { describe, expect, it } from "vitest";
-import { carryOut } from "./carry-out.ts";
 import type { SwitchRequest } from "./decide.ts";
+import type { SwitchMetrics } from "./metrics.ts";
+import type { SwitchOutcome, SwitchResult } from "./outcome.ts";
 import type { SwitchPorts } from "./ports.ts";
+import { switchRunner } from "./start.ts";
 import { fixtureDefinition } from "./test-fixture.ts";
 import { colorOfFile, generationOfFile, renderUpstream } from "./upstream-file.ts";
 
 /**
- * The step flow against an in-memory world: which steps run, what is restored, what is
- * recorded. The real adapters (files, nginx, KV, HTTP) are exercised in tests/switcher.
+ * A request carried through the transition runner against an in-memory world: which commands
+ * and steps run, what is restored, what is recorded, what is answered. The real adapters
+ * (files, nginx, KV, HTTP) are exercised in tests/switcher.
  */
 
 const def = fixtureDefinition({ file: "/nginx/emily-active.conf" });
@@ -28,6 +33,12 @@ interface World {
   probes: string[];
   /** The generation each verification asked nginx's answers for. */
   generations: (string | undefined)[];
+  /** The answers published: the event's name, id and data. */
+  published: { name: string; id: string | undefined; data: unknown }[];
+  /** The results counted in the metrics. */
+  counted: SwitchResult[];
+  /** Carries one request through a switcher; the answer it published. */
+  request(req: SwitchRequest): Promise<SwitchOutcome & { result?: SwitchResult }>;
 }
 
 function world(
@@ -36,12 +47,18 @@ function world(
     record?: ActiveRecord;
     revision?: number;
     ready?: boolean;
+    /** How long the probe takes on the world's clock. */
+    probeMs?: number;
     test?: boolean;
     reload?: boolean;
     /** Outcome of each reload in turn (overrides `reload`). */
     reloads?: boolean[];
     verify?: boolean;
     casConflict?: boolean;
+    /** The service is not among the switcher's; or has no definition. */
+    serves?: boolean;
+    defined?: boolean;
+    logger?: Logger;
   } = {},
 ): World {
   const files = new Map<string, string>();
@@ -50,6 +67,7 @@ function world(
   const calls: string[] = [];
   const probes: string[] = [];
   const generations: (string | undefined)[] = [];
+  let clock = Date.parse("2026-01-12T12:00:00.000Z");
   const ports: SwitchPorts = {
     readActive: async () => ({ record: kv.record, revision: kv.revision }),
     writeActive: async (_s, record, expected) => {
@@ -85,6 +103,7 @@ function world(
     },
     probe: async (_d, color) => {
       probes.push(color);
+      clock += opts.probeMs ?? 0;
       return (opts.ready ?? true)
         ? { ready: true }
         : { ready: false, node: "10.0.0.11:8000", reason: "ECONNREFUSED" };
@@ -96,9 +115,39 @@ function world(
         ? { ok: true, attempts: 3, durationMs: 30 }
         : { ok: false, attempts: 9, durationMs: 2000, last: "HTTP 200 from blue" };
     },
-    now: () => new Date("2026-01-12T12:00:00.000Z"),
+    now: () => new Date(clock),
   };
-  return { ports, files, kv, calls, probes, generations };
+  const published: World["published"] = [];
+  const counted: SwitchResult[] = [];
+  const metrics: SwitchMetrics = {
+    observe: (result) => counted.push(result),
+    nginxTestFailed: () => undefined,
+  };
+  const runner = switchRunner({
+    serves: () => opts.serves ?? true,
+    definitions: { get: () => ((opts.defined ?? true) ? def : undefined) },
+    ports,
+    nginx,
+    bus: {
+      emit: async (name, emitted) => {
+        published.push({ name, id: emitted.id, data: emitted.data });
+        return undefined as never;
+      },
+    },
+    metrics,
+    logger: opts.logger,
+  });
+  const request = async (r: SwitchRequest) => {
+    await runner.apply(r.service, { kind: "requested", request: r });
+    const last = published.at(-1);
+    if (last === undefined) throw new Error("nothing was answered");
+    return {
+      kind: last.name === "switch.done" ? "done" : "failed",
+      data: last.data,
+      result: counted.at(-1),
+    } as SwitchOutcome & { result?: SwitchResult };
+  };
+  return { ports, files, kv, calls, probes, generations, published, counted, request };
 }
 
 const blueRecord: ActiveRecord = {
@@ -118,11 +167,11 @@ const req = (over: Partial<SwitchRequest> = {}): SwitchRequest => ({
   ...over,
 });
 
-describe("carryOut", () => {
+describe("a switch request, carried out", () => {
   it("given the request's deadline passed while the target was probed, then nothing is written or reloaded: refused, stage expired", async () => {
-    const w = world({ file: "blue", record: blueRecord });
-    const deadline = Date.parse("2026-01-12T12:00:00.000Z"); // the world's clock
-    const outcome = await carryOut(req({ deadline }), def, w.ports, { nginx });
+    const w = world({ file: "blue", record: blueRecord, probeMs: 2_000 });
+    const deadline = Date.parse("2026-01-12T12:00:01.000Z"); // a second after the world's clock
+    const outcome = await w.request(req({ deadline }));
     expect(w.probes).toEqual(["green"]);
     expect(w.calls).toEqual([]);
     expect(outcome).toMatchObject({
@@ -136,14 +185,14 @@ describe("carryOut", () => {
   it("given a deadline still ahead, then the switch goes through", async () => {
     const w = world({ file: "blue", record: blueRecord });
     const deadline = Date.parse("2026-01-12T12:00:30.000Z");
-    const outcome = await carryOut(req({ deadline }), def, w.ports, { nginx });
+    const outcome = await w.request(req({ deadline }));
     expect(outcome.kind).toBe("done");
     expect(w.calls).toContain("reload");
   });
 
   it("switches: probe, write, test, reload, verify, record — and reports each step's time", async () => {
     const w = world({ file: "blue", record: blueRecord });
-    const outcome = await carryOut(req({ deploymentId: "d1" }), def, w.ports, { nginx });
+    const outcome = await w.request(req({ deploymentId: "d1" }));
     expect(w.probes).toEqual(["green"]);
     expect(w.calls).toEqual([
       "write green",
@@ -185,7 +234,7 @@ describe("carryOut", () => {
 
   it("refuses a stale fence without touching anything", async () => {
     const w = world({ file: "blue", record: blueRecord, revision: 3 });
-    const outcome = await carryOut(req({ expectedRevision: 2 }), def, w.ports, { nginx });
+    const outcome = await w.request(req({ expectedRevision: 2 }));
     expect(w.calls).toEqual([]); // a probe is harmless; nothing was written or reloaded
     expect(outcome).toMatchObject({
       kind: "failed",
@@ -201,7 +250,7 @@ describe("carryOut", () => {
 
   it("answers changed:false without any step when the target already serves", async () => {
     const w = world({ file: "green", record: { ...blueRecord, color: "green" } });
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(w.calls).toEqual([]);
     expect(outcome).toMatchObject({
       kind: "done",
@@ -211,9 +260,7 @@ describe("carryOut", () => {
 
   it("never switches to a colour that is not ready", async () => {
     const w = world({ file: "green", record: { ...blueRecord, color: "green" }, ready: false });
-    const outcome = await carryOut(req({ to: "blue", reason: "rollback" }), def, w.ports, {
-      nginx,
-    });
+    const outcome = await w.request(req({ to: "blue", reason: "rollback" }));
     expect(w.probes).toEqual(["blue"]);
     expect(w.calls).toEqual([]);
     expect(outcome).toMatchObject({
@@ -230,7 +277,7 @@ describe("carryOut", () => {
   it("puts the previous file back when nginx rejects the configuration, without reloading", async () => {
     const w = world({ file: "blue", record: blueRecord, test: false });
     const before = w.files.get(FILE);
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(w.calls).toEqual(["write green", "test", "restore"]);
     expect(w.files.get(FILE)).toBe(before);
     expect(outcome).toMatchObject({
@@ -247,7 +294,7 @@ describe("carryOut", () => {
 
   it("restores and reloads again when traffic does not reach the target", async () => {
     const w = world({ file: "blue", record: blueRecord, verify: false });
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(w.calls).toEqual([
       "write green",
       "test",
@@ -270,7 +317,7 @@ describe("carryOut", () => {
 
   it("restores and reloads again when the reload fails (nginx may have taken the new file)", async () => {
     const w = world({ file: "blue", record: blueRecord, verify: false, reloads: [false, true] });
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(w.calls.slice(-3)).toEqual(["reload", "restore", "reload"]);
     expect(outcome).toMatchObject({
       kind: "failed",
@@ -281,14 +328,14 @@ describe("carryOut", () => {
 
   it("says the restore is not certain when nginx cannot be reloaded at all", async () => {
     const w = world({ file: "blue", record: blueRecord, verify: false, reload: false });
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(outcome).toMatchObject({ kind: "failed", data: { stage: "reload", restored: false } });
     expect(colorOfFile(w.files.get(FILE) ?? "", def).color).toBe("blue");
   });
 
   it("removes a file that did not exist before, when the first switch fails", async () => {
     const w = world({ reloads: [false, true] });
-    const outcome = await carryOut(req({ expectedRevision: 0 }), def, w.ports, { nginx });
+    const outcome = await w.request(req({ expectedRevision: 0 }));
     expect(outcome).toMatchObject({ kind: "failed", data: { stage: "reload", restored: true } });
     expect(w.calls).toEqual([
       "write green",
@@ -303,7 +350,7 @@ describe("carryOut", () => {
 
   it("reports a record that could not be written, with nginx serving the target", async () => {
     const w = world({ file: "blue", record: blueRecord, casConflict: true });
-    const outcome = await carryOut(req(), def, w.ports, { nginx });
+    const outcome = await w.request(req());
     expect(outcome).toMatchObject({
       kind: "failed",
       result: "failed",
@@ -318,8 +365,81 @@ describe("carryOut", () => {
 
   it("records the file's colour when nothing is recorded and the file already serves the target", async () => {
     const w = world({ file: "green" });
-    const outcome = await carryOut(req({ expectedRevision: 0 }), def, w.ports, { nginx });
+    const outcome = await w.request(req({ expectedRevision: 0 }));
     expect(w.calls).toEqual(["record green"]);
     expect(outcome).toMatchObject({ kind: "done", data: { changed: false, revision: 1 } });
+  });
+
+  it("given the deadline passed before the request was taken up, then it is refused at once: nothing read, probed or touched", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const deadline = Date.parse("2026-01-12T12:00:00.000Z"); // the world's clock
+    const outcome = await w.request(req({ deadline }));
+    expect(w.probes).toEqual([]);
+    expect(w.calls).toEqual([]);
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      result: "refused",
+      data: { stage: "expired", restored: true, activeColor: null },
+    });
+  });
+
+  it("refuses a service this switcher does not serve, and one without a definition", async () => {
+    const foreign = await world({ serves: false }).request(req());
+    expect(foreign).toMatchObject({
+      result: "refused",
+      data: { stage: "config", error: { code: "BG_ERR_SWITCH_UNKNOWN_SERVICE" } },
+    });
+    const w = world({ defined: false });
+    expect(await w.request(req())).toMatchObject({
+      result: "refused",
+      data: { stage: "config", error: { code: "BG_ERR_CONFIG_UNKNOWN_SERVICE" } },
+    });
+    expect(w.probes).toEqual([]);
+  });
+
+  it("answers a request seen before again, with the same answer id, and does nothing else", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const first = await w.request(req({ deploymentId: "d1" }));
+    const calls = [...w.calls];
+    const again = await w.request(req({ deploymentId: "d1" }));
+    expect(again).toEqual({ ...first, result: first.result });
+    expect(w.calls).toEqual(calls);
+    expect(w.probes).toEqual(["green"]);
+    expect(w.published.map((p) => p.id)).toEqual(["r1.done", "r1.done"]);
+    expect(w.counted).toEqual(["changed"]); // the repeat is not counted again
+  });
+
+  it("switches one request at a time per service, in arrival order", async () => {
+    const w = world({ file: "blue", record: blueRecord });
+    const runs = [
+      w.request(req({ id: "a", to: "green", expectedRevision: 1 })),
+      w.request(req({ id: "b", to: "blue", expectedRevision: 2, reason: "rollback" })),
+    ];
+    await Promise.all(runs);
+    expect(w.published.map((p) => `${p.id}`)).toEqual(["a.done", "b.done"]);
+    expect(w.kv).toMatchObject({ revision: 3, record: { color: "blue" } });
+  });
+
+  it("logs every line of a request with one component, its service, deployment and request", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, next) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        next();
+      },
+    });
+    const logger = createLogger({ level: "debug", destination });
+    const w = world({ file: "blue", record: blueRecord, verify: false, logger });
+    await w.request(req({ deploymentId: "d1" }));
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines) {
+      expect(line.match(/"component":/g)).toHaveLength(1);
+      expect(JSON.parse(line)).toMatchObject({
+        component: "switch",
+        service: "emily",
+        deploymentId: "d1",
+        eventId: "r1",
+      });
+    }
   });
 });
