@@ -101,7 +101,7 @@ export const Note = {
   stopping: "the node agent is stopping; the deploy will be redelivered",
   expired:
     "deploy.started is past the coordinator's deadline: the deployment has ended; running nothing",
-  run: "node deploy started",
+  run: "running the deploy",
   runAborted: "aborted before it started: running it with the abort signalled (no step runs)",
   abort: "deploy aborted: stopping the running deploy",
   abortNothing: "deploy aborted: nothing of it runs here",

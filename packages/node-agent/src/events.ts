@@ -1,11 +1,5 @@
-import {
-  type BgError,
-  type BgEvent,
-  type Color,
-  createEvent,
-  type EventDataInput,
-  type EventName,
-} from "@bluegreen/contracts";
+import type { BgError, BgEvent, Color, EventDataInput, EventName } from "@bluegreen/contracts";
+import { createEvent } from "@bluegreen/contracts";
 
 /**
  * The events a node agent publishes about one node's deploy, each family built in one place:

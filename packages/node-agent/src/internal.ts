@@ -4,5 +4,5 @@ export { NodeEffects, SHUTDOWN } from "./effects.ts";
 export * from "./events.ts";
 export { startedExpiresAt } from "./expiry.ts";
 export { ACK_WAIT_MS } from "./node-agent.ts";
-export { resultRecordSchema, storedEvents } from "./store.ts";
+export { resultRecordSchema } from "./store.ts";
 export { selectTargets, servedNodes, type Target } from "./targets.ts";

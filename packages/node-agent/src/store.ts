@@ -1,4 +1,4 @@
-import { BgError, type BgEvent, type NodeRef } from "@bluegreen/contracts";
+import { BgError, type NodeRef } from "@bluegreen/contracts";
 import { createJson, type RecordStore, readJson, type StoredRecord } from "@bluegreen/runtime";
 import type { KV } from "nats";
 import { z } from "zod";
@@ -92,8 +92,4 @@ export class ResultStore implements RecordStore<NodeState, NodeCommand> {
   async save(key: string, state: NodeState): Promise<number> {
     throw new Error(`the node agent stores a result only through put (${key}: ${state.phase})`);
   }
-}
-
-export function storedEvents(record: ResultRecord): BgEvent[] {
-  return record.events as BgEvent[];
 }
