@@ -2,12 +2,19 @@ import {
   BgError,
   type BgEvent,
   type Color,
-  type EventDataInput,
-  type EventName,
   nodeId,
   type ServiceDefinition,
 } from "@bluegreen/contracts";
 import type { Logger } from "@bluegreen/runtime";
+import {
+  deployFailed,
+  deployReady,
+  type EventMaker,
+  type FailedStage,
+  type FailureDetail,
+  smokeVerdict,
+  stepProgress,
+} from "./events.ts";
 import { type Executor, StepEnd, type StepOutcome } from "./executors/executor.ts";
 import { commandText, type DeployPlan, displayCommand, stepBudget } from "./plan.ts";
 import { waitForReady } from "./readiness.ts";
@@ -21,8 +28,6 @@ export const NodeOutcome = {
   aborted: "aborted",
 } as const;
 export type NodeOutcome = (typeof NodeOutcome)[keyof typeof NodeOutcome];
-
-export type EventMaker = <N extends EventName>(name: N, data: EventDataInput<N>) => BgEvent<N>;
 
 /** Hooks for metrics; all optional. */
 export interface NodeDeployObserver {
@@ -50,15 +55,6 @@ export interface NodeDeployResult {
   readonly outcome: NodeOutcome;
   /** The events that state the result: [deploy.ready, smoke.*] or [deploy.failed]. */
   readonly final: BgEvent[];
-}
-
-type Stage = "deploy" | "readiness" | "smoke";
-
-interface FailureDetail {
-  step?: number;
-  exitCode?: number | null;
-  outputTail?: string;
-  lastAnswer?: string;
 }
 
 const STEP_STATUS: Record<StepEnd, "failed" | "timed_out" | "aborted"> = {
@@ -133,19 +129,16 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
       logger.warn({ err, type: event.type, eventId: event.id }, "live event not published");
     }
   };
-  const fail = (stage: Stage, error: BgError, detail: FailureDetail = {}): NodeDeployResult => {
+  const fail = (
+    stage: FailedStage,
+    error: BgError,
+    detail: FailureDetail = {},
+  ): NodeDeployResult => {
     const outcome =
       error.code === "BG_ERR_DEPLOY_ABORTED" ? NodeOutcome.aborted : NodeOutcome.failed;
     logger.warn({ stage, code: error.code, ...detail, outputTail: undefined }, error.message);
-    const event = input.makeEvent("deploy.failed", {
-      stage,
-      error: error.toJSON(),
-      ...base,
-      ...detail,
-      activeColor: input.activeColor,
-      trafficAtRisk: false,
-    });
-    return { outcome, final: [event] };
+    const of = { ...base, activeColor: input.activeColor };
+    return { outcome, final: [deployFailed(input.makeEvent, of, stage, error, detail)] };
   };
   const abortError = () =>
     new BgError("BG_ERR_DEPLOY_ABORTED", {
@@ -188,15 +181,8 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         );
       }
       const shown = displayCommand(argv);
-      await publishLive(
-        input.makeEvent("deploy.progress", {
-          ...base,
-          step,
-          steps,
-          command: shown,
-          status: "started",
-        }),
-      );
+      const which = { step, steps, command: shown };
+      await publishLive(stepProgress(input.makeEvent, base, which, "started"));
       logger.info({ step, steps, command: shown, timeoutMs: budget.timeoutMs }, "step started");
       const outcome = await executor.run({
         argv,
@@ -208,17 +194,9 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
       const ok = outcome.end === StepEnd.exited && outcome.exitCode === 0;
       const status = ok ? "succeeded" : STEP_STATUS[outcome.end];
       input.observe?.step?.(outcome.durationMs, status);
+      const { durationMs, exitCode, outputTail } = outcome;
       await publishLive(
-        input.makeEvent("deploy.progress", {
-          ...base,
-          step,
-          steps,
-          command: shown,
-          status,
-          durationMs: outcome.durationMs,
-          exitCode: outcome.exitCode,
-          outputTail: outcome.outputTail,
-        }),
+        stepProgress(input.makeEvent, base, which, status, { durationMs, exitCode, outputTail }),
       );
       logger.info(
         { step, status, durationMs: outcome.durationMs, exitCode: outcome.exitCode },
@@ -259,11 +237,7 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         { lastAnswer: shownAnswer },
       );
     }
-    const ready = input.makeEvent("deploy.ready", {
-      ...base,
-      durationMs: readiness.durationMs,
-      attempts: readiness.attempts,
-    });
+    const ready = deployReady(input.makeEvent, base, readiness);
     logger.info({ attempts: readiness.attempts, durationMs: readiness.durationMs }, "node ready");
     await publishLive(ready);
 
@@ -283,7 +257,7 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
     if (smoke.ok) {
       return {
         outcome: NodeOutcome.smokePassed,
-        final: [ready, input.makeEvent("smoke.passed", report)],
+        final: [ready, smokeVerdict(input.makeEvent, report)],
       };
     }
     const failedNames = smoke.checks
@@ -294,7 +268,7 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
     logger.warn({ failed: failedNames }, error.message);
     return {
       outcome: NodeOutcome.smokeFailed,
-      final: [ready, input.makeEvent("smoke.failed", { ...report, error: error.toJSON() })],
+      final: [ready, smokeVerdict(input.makeEvent, report, error)],
     };
   } finally {
     await executor.close().catch((err: unknown) => logger.warn({ err }, "executor close failed"));

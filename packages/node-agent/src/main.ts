@@ -1,5 +1,5 @@
 import { agentMain } from "@bluegreen/runtime";
-import { NODE_AGENT_VERSION, startNodeAgentWork } from "./run.ts";
+import { NODE_AGENT_VERSION, startNodeAgentWork } from "./start.ts";
 
 await agentMain({
   command: "bluegreen-node-agent",

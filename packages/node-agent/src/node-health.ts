@@ -1,6 +1,6 @@
 import { nodeId, type ServiceDefinition, type ServiceNode } from "@bluegreen/contracts";
-import { httpRequest, nodeUrl } from "./http-request.ts";
-import type { HttpAnswer } from "./smoke/verdict.ts";
+import { httpCall, nodeUrl } from "@bluegreen/runtime";
+import { type HttpAnswer, MAX_BODY_BYTES } from "./smoke/verdict.ts";
 
 /** What a heartbeat says about one node. */
 export interface NodeHealth {
@@ -61,9 +61,10 @@ export class NodeHealthPoller {
     const results = await Promise.all(
       targets.map(async ({ node, readiness }) => {
         const id = nodeId(node);
-        const answer = await httpRequest({
+        const answer = await httpCall({
           url: nodeUrl(node, readiness.path),
           timeoutMs: Math.min(this.timeoutMs, readiness.timeout),
+          maxBodyBytes: MAX_BODY_BYTES,
         });
         return healthOf(id, answer, readiness.expect_status);
       }),

@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from "@bluegreen/contracts";
-import { httpRequest, nodeUrl } from "./http-request.ts";
-import { describeAnswer } from "./smoke/verdict.ts";
+import { httpCall, nodeUrl, sleep } from "@bluegreen/runtime";
+import { describeAnswer, MAX_BODY_BYTES } from "./smoke/verdict.ts";
 
 export interface ReadinessResult {
   readonly ready: boolean;
@@ -18,18 +18,6 @@ export interface ReadinessOptions {
   /** Called after each attempt (logs). */
   readonly onAttempt?: (attempt: number, answer: string, ready: boolean) => void;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Polls the node's readiness path every `interval` until it answers `expect_status` or the
@@ -57,7 +45,7 @@ export async function waitForReady(opts: ReadinessOptions): Promise<ReadinessRes
     const fullTimeoutMs = Math.max(readiness.interval, 2_000);
     const timeoutMs = Math.max(1, Math.min(remaining, fullTimeoutMs));
     attempts++;
-    const answer = await httpRequest({ url, timeoutMs, signal });
+    const answer = await httpCall({ url, timeoutMs, signal, maxBodyBytes: MAX_BODY_BYTES });
     // A last attempt cut short by the deadline says nothing about the node ("no answer within
     // 3 ms"): the answer before it stays the one reported.
     const cutShort = answer.kind === "error" && answer.timedOut && timeoutMs < fullTimeoutMs;

@@ -53,3 +53,32 @@ export interface Executor {
 
 /** How long a killed step gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
+
+/** An outcome without an exit status: the step never started, was stopped, or was cut off. */
+export function endedWithoutExit(
+  end: StepEnd,
+  durationMs = 0,
+  outputTail = "",
+  extra: Pick<StepOutcome, "reason" | "lost"> = {},
+): StepOutcome {
+  return { end, exitCode: null, signal: null, durationMs, outputTail, ...extra };
+}
+
+/** A step settles once: the first outcome wins, after `cleanup` (timers, listeners) ran. */
+export function settleOnce(
+  resolve: (outcome: StepOutcome) => void,
+  cleanup: () => void,
+): { finish(outcome: StepOutcome): void; readonly settled: boolean } {
+  let settled = false;
+  return {
+    finish(outcome) {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(outcome);
+    },
+    get settled() {
+      return settled;
+    },
+  };
+}

@@ -1,13 +1,7 @@
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { OutputBuffer } from "../output-buffer.ts";
-import {
-  type Executor,
-  KILL_GRACE_MS,
-  type StepCommand,
-  StepEnd,
-  type StepOutcome,
-} from "./executor.ts";
+import { type Executor, endedWithoutExit, KILL_GRACE_MS, StepEnd, settleOnce } from "./executor.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
 
 export interface LocalExecutorOptions {
@@ -37,43 +31,18 @@ export function localExecutor(options: LocalExecutorOptions = {}): Executor {
   const baseEnv = options.baseEnv ?? process.env;
   const graceMs = options.killGraceMs ?? KILL_GRACE_MS;
 
-  const run = (step: StepCommand): Promise<StepOutcome> =>
+  const run: Executor["run"] = (step) =>
     new Promise((resolve) => {
       const started = performance.now();
       const output = new OutputBuffer();
       const [program, ...args] = step.argv;
       const elapsed = () => Math.round(performance.now() - started);
-      if (program === undefined) {
-        resolve({
-          end: StepEnd.spawnFailed,
-          exitCode: null,
-          signal: null,
-          durationMs: 0,
-          outputTail: "",
-          reason: "empty command",
-        });
-        return;
-      }
-      if (step.signal?.aborted) {
-        resolve({
-          end: StepEnd.aborted,
-          exitCode: null,
-          signal: null,
-          durationMs: 0,
-          outputTail: "",
-        });
-        return;
-      }
+      if (program === undefined)
+        return resolve(endedWithoutExit(StepEnd.spawnFailed, 0, "", { reason: "empty command" }));
+      if (step.signal?.aborted) return resolve(endedWithoutExit(StepEnd.aborted));
       if (!isDirectory(step.workdir)) {
-        resolve({
-          end: StepEnd.spawnFailed,
-          exitCode: null,
-          signal: null,
-          durationMs: 0,
-          outputTail: "",
-          reason: `workdir ${step.workdir} is not a directory`,
-        });
-        return;
+        const reason = `workdir ${step.workdir} is not a directory`;
+        return resolve(endedWithoutExit(StepEnd.spawnFailed, 0, "", { reason }));
       }
       const child = spawn(program, args, {
         cwd: step.workdir,
@@ -99,25 +68,18 @@ export function localExecutor(options: LocalExecutorOptions = {}): Executor {
       const onAbort = () => kill(StepEnd.aborted);
       step.signal?.addEventListener("abort", onAbort, { once: true });
 
-      let settled = false;
-      const finish = (outcome: StepOutcome) => {
-        if (settled) return;
-        settled = true;
+      const { finish } = settleOnce(resolve, () => {
         clearTimeout(timer);
         step.signal?.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      };
+      });
 
       child.once("error", (error) => {
         clearTimeout(killTimer);
-        finish({
-          end: StepEnd.spawnFailed,
-          exitCode: null,
-          signal: null,
-          durationMs: elapsed(),
-          outputTail: output.tail(),
-          reason: error.message,
-        });
+        finish(
+          endedWithoutExit(StepEnd.spawnFailed, elapsed(), output.tail(), {
+            reason: error.message,
+          }),
+        );
       });
       // Wait for "close" (pipes drained) after "exit", but not forever: a background
       // process that inherited the pipes must not hold the step open.

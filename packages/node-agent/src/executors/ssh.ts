@@ -6,10 +6,11 @@ import type { ClientChannel } from "ssh2";
 import { OutputBuffer } from "../output-buffer.ts";
 import {
   type Executor,
+  endedWithoutExit,
   KILL_GRACE_MS,
-  type StepCommand,
   StepEnd,
   type StepOutcome,
+  settleOnce,
 } from "./executor.ts";
 import {
   type HostKeyVerdict,
@@ -170,29 +171,15 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
     });
   };
 
-  const run = (step: StepCommand): Promise<StepOutcome> =>
+  const run: Executor["run"] = (step) =>
     new Promise((resolve) => {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const output = new OutputBuffer();
-      const failed = (reason: string): StepOutcome => ({
-        end: StepEnd.spawnFailed,
-        exitCode: null,
-        signal: null,
-        durationMs: elapsed(),
-        outputTail: output.tail(),
-        reason,
-      });
+      const failed = (reason: string) =>
+        endedWithoutExit(StepEnd.spawnFailed, elapsed(), output.tail(), { reason });
       if (lost !== undefined) return resolve(failed(`ssh connection lost: ${lost}`));
-      if (step.signal?.aborted) {
-        return resolve({
-          end: StepEnd.aborted,
-          exitCode: null,
-          signal: null,
-          durationMs: 0,
-          outputTail: "",
-        });
-      }
+      if (step.signal?.aborted) return resolve(endedWithoutExit(StepEnd.aborted));
       let line: string;
       try {
         line = remoteCommandLine({
@@ -208,28 +195,20 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
       const marker = new PidMarkerFilter();
       let stopReason: typeof StepEnd.timedOut | typeof StepEnd.aborted | undefined;
       let killTimer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = (outcome: StepOutcome) => {
-        if (settled) return;
-        settled = true;
+      const settle = settleOnce(resolve, () => {
         clearTimeout(timer);
         clearTimeout(killTimer);
         step.signal?.removeEventListener("abort", onAbort);
         connection.removeListener("close", onConnectionClose);
-        resolve(outcome);
-      };
+      });
+      const finish = settle.finish;
       // Closes the channel, and settles even if the server never confirms the close.
       const closeChannel = (ch: ClientChannel, outcome: () => StepOutcome) => {
         ch.close();
         killTimer = setTimeout(() => finish(outcome()), CLOSE_WAIT_MS);
       };
-      const stoppedOutcome = (): StepOutcome => ({
-        end: stopReason ?? StepEnd.timedOut,
-        exitCode: null,
-        signal: null,
-        durationMs: elapsed(),
-        outputTail: output.tail(),
-      });
+      const stoppedOutcome = () =>
+        endedWithoutExit(stopReason ?? StepEnd.timedOut, elapsed(), output.tail());
       // sshd delivers a `signal` request to the session's process group (killpg), but only
       // with privilege separation; the group is also signalled by pid over a second channel.
       const signalStep = (ch: ClientChannel, signal: "TERM" | "KILL") => {
@@ -257,20 +236,15 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
         finish(
           channel === undefined
             ? failed(`ssh connection lost: ${lost ?? "closed"}`)
-            : {
-                end: StepEnd.connectionLost,
-                exitCode: null,
-                signal: null,
-                durationMs: elapsed(),
-                outputTail: output.tail(),
+            : endedWithoutExit(StepEnd.connectionLost, elapsed(), output.tail(), {
                 lost: { host: target.host, port: target.port, reason: lost ?? "closed" },
-              },
+              }),
         );
       connection.once("close", onConnectionClose);
 
       connection.exec(line, (error, ch) => {
         if (error) return finish(failed(`cannot open an ssh channel: ${error.message}`));
-        if (settled) {
+        if (settle.settled) {
           // Stopped before the server opened the channel.
           ch.close();
           return;

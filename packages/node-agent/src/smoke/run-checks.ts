@@ -1,11 +1,11 @@
 import type { CommandCheck, HttpCheck, SmokeCheck, SmokeCheckResult } from "@bluegreen/contracts";
 import { expandArgv } from "@bluegreen/contracts";
+import { httpCall, nodeUrl } from "@bluegreen/runtime";
 import type { Executor } from "../executors/executor.ts";
 import { StepEnd } from "../executors/executor.ts";
-import { httpRequest, nodeUrl } from "../http-request.ts";
 import { tailOf } from "../output-buffer.ts";
 import type { DeployPlan } from "../plan.ts";
-import { judgeHttpAnswer } from "./verdict.ts";
+import { judgeHttpAnswer, MAX_BODY_BYTES } from "./verdict.ts";
 
 export function isHttpCheck(check: SmokeCheck): check is HttpCheck {
   return "request" in check;
@@ -28,7 +28,7 @@ export interface SmokeOptions {
 
 async function runHttpCheck(check: HttpCheck, opts: SmokeOptions): Promise<SmokeCheckResult> {
   const started = performance.now();
-  const answer = await httpRequest({
+  const answer = await httpCall({
     url: nodeUrl(opts.plan.node, check.request.path),
     method: check.request.method,
     headers: check.request.headers,
@@ -36,6 +36,7 @@ async function runHttpCheck(check: HttpCheck, opts: SmokeOptions): Promise<Smoke
     body: check.request.body,
     timeoutMs: check.timeout,
     signal: opts.signal,
+    maxBodyBytes: MAX_BODY_BYTES,
   });
   const verdict = judgeHttpAnswer(check.expect, answer);
   return {

@@ -1,7 +1,13 @@
 import type { HttpCheck } from "@bluegreen/contracts";
 import { describeValue, findSubsetMismatch } from "./json-subset.ts";
 
-/** What came back from one HTTP request, or why nothing did. */
+/** How much of a node's answer is read (readiness, smoke checks, health); the rest is dropped. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * What the verdict reads of the runtime's `httpCall` answer: what came back from one HTTP
+ * request, or why nothing did ("connection refused", "no answer within N ms", "aborted").
+ */
 export type HttpAnswer =
   | {
       readonly kind: "response";

@@ -1,7 +1,7 @@
 import { type AgentContext, type RunAgentOptions, runAgent } from "@bluegreen/runtime";
-import { NodeAgent } from "./agent.ts";
 import { createNodeAgentMetrics } from "./metrics.ts";
-import { ResultStore } from "./results.ts";
+import { NodeAgent } from "./node-agent.ts";
+import { ResultStore } from "./store.ts";
 
 export const NODE_AGENT_VERSION = "0.1.0";
 

@@ -1,0 +1,40 @@
+import { userInfo } from "node:os";
+import type { NodeAgentConfig, ServiceDefinition } from "@bluegreen/contracts";
+import type { DeployPlan } from "../plan.ts";
+import type { Target } from "../targets.ts";
+import type { Executor } from "./executor.ts";
+import { localExecutor } from "./local.ts";
+
+export type ExecutorFactory = (
+  target: Target,
+  plan: DeployPlan,
+  definition: Readonly<ServiceDefinition>,
+) => Promise<Executor>;
+
+/**
+ * The default executor: local for `executor: agent`, SSH for `executor: ssh` (host from the
+ * node, SSH port and user from the definition's node, key and known-hosts from the agent
+ * config).
+ */
+export function defaultExecutorFactory(config: Readonly<NodeAgentConfig>): ExecutorFactory {
+  const passphraseEnv = config.ssh?.passphrase_env;
+  // Steps do not inherit the key's passphrase.
+  const baseEnv = { ...process.env };
+  if (passphraseEnv !== undefined) delete baseEnv[passphraseEnv];
+  return async (target, _plan, definition) => {
+    if (definition.deploy.executor !== "ssh") return localExecutor({ baseEnv });
+    // Loaded on first use: node-ssh costs an agent that only deploys locally ~14 MB.
+    const { sshExecutor } = await import("./ssh.ts");
+    const ssh = config.ssh;
+    return sshExecutor({
+      host: target.node.host,
+      port: target.defined?.ssh?.port ?? 22,
+      user: target.defined?.ssh?.user ?? ssh?.user ?? userInfo().username,
+      keyFile: ssh?.key_file,
+      passphrase: passphraseEnv === undefined ? undefined : process.env[passphraseEnv],
+      agentSocket: ssh?.use_agent ? process.env.SSH_AUTH_SOCK : undefined,
+      knownHostsFile: ssh?.known_hosts_file ?? "~/.ssh/known_hosts",
+      connectTimeoutMs: ssh?.connect_timeout ?? 10_000,
+    });
+  };
+}
