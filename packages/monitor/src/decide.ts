@@ -276,14 +276,30 @@ function nextCheck(s: WatchState): Command {
   };
 }
 
+/**
+ * The measuring shell's answers count only for the running watch they were asked for, while
+ * this monitor runs it; otherwise the decision that refuses them.
+ */
+function answerFor(
+  s: WatchState | undefined,
+  input: { readonly kind: "baseline" | "measured"; readonly deploymentId: string },
+  ctx: Ctx,
+): { watch: WatchState } | { refused: Decision } {
+  const what = input.kind === "baseline" ? "baseline" : "round";
+  if (!isWatching(s) || s.deploymentId !== input.deploymentId)
+    return { refused: ignore(s, `${what} of a watch that is not running`) };
+  if (s.owner !== ctx.owner) return { refused: lettingGo(s) };
+  return { watch: s };
+}
+
 function onBaseline(
-  current: WatchState | undefined,
+  state: WatchState | undefined,
   input: Extract<Input, { kind: "baseline" }>,
   ctx: Ctx,
 ): Decision {
-  if (!isWatching(current) || current.deploymentId !== input.deploymentId)
-    return ignore(current, "baseline of a watch that is not running");
-  if (current.owner !== ctx.owner) return lettingGo(current);
+  const answer = answerFor(state, input, ctx);
+  if ("refused" in answer) return answer.refused;
+  const current = answer.watch;
   if (Object.keys(input.baselines).length === 0)
     return ignore(current, "no node answered the baseline scrape", [nextCheck(current)]);
   const next: WatchState = { ...current, scrape: input.baselines };
@@ -292,13 +308,13 @@ function onBaseline(
 
 /** One check round: judge every target, tally, publish what a user must know, end or go on. */
 function onMeasured(
-  s: WatchState | undefined,
+  state: WatchState | undefined,
   input: Extract<Input, { kind: "measured" }>,
   ctx: Ctx,
 ): Decision {
-  if (!isWatching(s) || s.deploymentId !== input.deploymentId)
-    return ignore(s, "round of a watch that is not running");
-  if (s.owner !== ctx.owner) return lettingGo(s);
+  const answer = answerFor(state, input, ctx);
+  if ("refused" in answer) return answer.refused;
+  const s = answer.watch;
   // A round repeated after a write whose answer was lost: it is counted already.
   if (input.check !== s.checks + 1)
     return ignore(s, `round ${input.check} is counted already`, [nextCheck(s)]);

@@ -188,10 +188,10 @@ describe("Monitor", () => {
         slo: "error-ratio",
         color: "green",
         checks: 3,
-        value: 0.5,
+        value: 0.42,
         threshold: 0.05,
-        breaches: 1,
-        limit: 1,
+        breaches: 2,
+        limit: 2,
         action: "rollback",
       },
     };
