@@ -142,9 +142,13 @@ export function decide(state: WatchState | undefined, input: Input, ctx: Ctx): D
     case "resume":
       return onResume(state, input.from, ctx);
     case "baseline":
-      return onBaseline(state, input, ctx);
-    case "measured":
-      return onMeasured(state, input, ctx);
+    case "measured": {
+      const answer = answerFor(state, input, ctx);
+      if ("refused" in answer) return answer.refused;
+      return input.kind === "baseline"
+        ? onBaseline(answer.watch, input)
+        : onMeasured(answer.watch, input, ctx);
+    }
     case "published":
       return state === undefined
         ? ignore(state, "no watch stored")
@@ -292,14 +296,7 @@ function answerFor(
   return { watch: s };
 }
 
-function onBaseline(
-  state: WatchState | undefined,
-  input: Extract<Input, { kind: "baseline" }>,
-  ctx: Ctx,
-): Decision {
-  const answer = answerFor(state, input, ctx);
-  if ("refused" in answer) return answer.refused;
-  const current = answer.watch;
+function onBaseline(current: WatchState, input: Extract<Input, { kind: "baseline" }>): Decision {
   if (Object.keys(input.baselines).length === 0)
     return ignore(current, "no node answered the baseline scrape", [nextCheck(current)]);
   const next: WatchState = { ...current, scrape: input.baselines };
@@ -308,13 +305,10 @@ function onBaseline(
 
 /** One check round: judge every target, tally, publish what a user must know, end or go on. */
 function onMeasured(
-  state: WatchState | undefined,
+  s: WatchState,
   input: Extract<Input, { kind: "measured" }>,
   ctx: Ctx,
 ): Decision {
-  const answer = answerFor(state, input, ctx);
-  if ("refused" in answer) return answer.refused;
-  const s = answer.watch;
   // A round repeated after a write whose answer was lost: it is counted already.
   if (input.check !== s.checks + 1)
     return ignore(s, `round ${input.check} is counted already`, [nextCheck(s)]);
