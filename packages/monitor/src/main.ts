@@ -1,5 +1,5 @@
 import { agentMain } from "@bluegreen/runtime";
-import { startMonitor } from "./monitor.ts";
+import { startMonitor, VERSION } from "./start.ts";
 
 await agentMain({
   command: "bluegreen-monitor",
@@ -7,6 +7,6 @@ await agentMain({
   description: `Watches the SLOs of a service after each promotion (switch.done) and publishes
 monitor.started, slo.warning, slo.breached, slo.inconclusive, monitor.passed.`,
   start: startMonitor,
-  version: "0.1.0",
+  version: VERSION,
   docs: "docs/monitor.md",
 });

@@ -41,3 +41,8 @@ export interface MetricSource {
   /** The query an SLO runs on a target, for the events (Prometheus only). */
   describe(slo: Slo, target: Target): string | undefined;
 }
+
+/** The source a definition's monitor section names. */
+export function sourceKindOf(monitor: { readonly source: object }): SourceKind {
+  return "scrape" in monitor.source ? "scrape" : "prometheus";
+}

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Verdict } from "./decide/verdict.ts";
 import type { SourceKind } from "./measurement.ts";
-import type { Verdict } from "./verdict.ts";
 
 /** The monitor's own metrics, served on its `/metrics` beside the process defaults. */
 export interface MonitorMetrics {

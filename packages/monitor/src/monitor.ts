@@ -1,33 +1,39 @@
 import {
   type BgEvent,
-  Buckets,
   type EventDataInput,
   filterSubject,
   type MonitorConfig,
   type ServiceDefinition,
 } from "@bluegreen/contracts";
-import type {
-  AgentContext,
-  Bus,
-  Consumption,
-  HandlerContext,
-  Logger,
-  ServiceDefinitions,
-  StartedAgent,
+import {
+  type Bus,
+  type Consumption,
+  childLogger,
+  type HandlerContext,
+  type Logger,
+  type ServiceDefinitions,
+  sleep,
+  TransitionRunner,
 } from "@bluegreen/runtime";
-import { childLogger } from "@bluegreen/runtime";
-import type { KV } from "nats";
-import { createMonitorMetrics, type MonitorMetrics } from "./metrics.ts";
-import { type Decision, onDeploymentEnded, onSwitchDone, type StopReason } from "./plan.ts";
-import type { SourceSettings } from "./sources/index.ts";
-import { type Emit, WatchRunner } from "./watch-runner.ts";
-import { isWatching, newWatch, type WatchState } from "./watch-state.ts";
-import { WatchStore } from "./watch-store.ts";
+import { isWatching, type WatchState } from "./decide/state.ts";
+import {
+  type Command,
+  type Ctx,
+  decide,
+  type Input,
+  startsWatch,
+  type WatchSpec,
+} from "./decide.ts";
+import { Effects } from "./effects.ts";
+import { logTransition } from "./log-transition.ts";
+import type { MonitorMetrics } from "./metrics.ts";
+import type { WatchStore } from "./store.ts";
 
 /**
  * The monitor agent: follows `switch.done` and the terminal deployment events, keeps one watch
- * per service, and resumes the watches it finds in KV when it starts. Work on one service is
- * serialized; different services run side by side.
+ * per service, and resumes the watches it finds in KV when it starts. Every input goes through
+ * the transition runner (load → `decide` → store the watch with its commands → carry them
+ * out), one at a time per service; different services run side by side.
  */
 
 export const TERMINAL_EVENTS = [
@@ -40,11 +46,12 @@ type TerminalEvent = (typeof TERMINAL_EVENTS)[number];
 
 /** How long a promotion waits for its service's definition to arrive from KV. */
 const DEFINITION_WAIT_MS = 2_000;
+const MAX_RETRY_DELAY_MS = 5_000;
 
 export interface MonitorDeps {
   readonly config: Pick<MonitorConfig, "agent_id" | "services" | "prometheus_url">;
   readonly bus: Pick<Bus, "emit" | "consume">;
-  readonly watches: KV;
+  readonly store: Pick<WatchStore, "load" | "save" | "services">;
   readonly definitions: Pick<ServiceDefinitions, "get" | "require" | "list">;
   readonly metrics: MonitorMetrics;
   readonly logger: Logger;
@@ -53,22 +60,62 @@ export interface MonitorDeps {
 }
 
 export class Monitor {
-  private readonly runners = new Map<string, WatchRunner>();
-  private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly store: WatchStore;
+  private readonly runner: TransitionRunner<WatchState, Input, Command, Ctx>;
+  private readonly effects: Effects;
   private readonly logger: Logger;
   private readonly owner: string;
   private readonly now: () => number;
-  private readonly emit: Emit;
+  private readonly stopping = new AbortController();
+  private readonly retrying = new Set<string>();
   private consumptions: Consumption[] = [];
-  private stopped = false;
 
   constructor(private readonly deps: MonitorDeps) {
     this.logger = childLogger(deps.logger, { component: "monitor" });
-    this.store = new WatchStore(deps.watches, this.logger);
     this.owner = `monitor/${deps.config.agent_id}`;
     this.now = deps.now ?? Date.now;
-    this.emit = async (name, opts) => deps.bus.emit(name, opts);
+    this.effects = new Effects({
+      bus: deps.bus,
+      apply: (service, input) => this.apply(service, input),
+      sources: {
+        prometheusUrl: deps.config.prometheus_url,
+        ...(deps.env === undefined ? {} : { env: deps.env }),
+      },
+      metrics: deps.metrics,
+      logger: deps.logger,
+      now: this.now,
+    });
+    this.runner = new TransitionRunner({
+      store: deps.store,
+      decide,
+      context: () => ({ now: this.now(), owner: this.owner }),
+      carryOut: (command, state, service) => this.effects.carryOut(command, state, service),
+      onTransition: (service, before, decision) =>
+        logTransition(
+          this.watchLogger(service, decision.state),
+          deps.metrics,
+          before,
+          decision,
+          this.now(),
+        ),
+      onUnchanged: (service, input, decision) => {
+        const quiet = input.kind === "measured" || input.kind === "baseline";
+        this.watchLogger(service, decision.state)[quiet ? "debug" : "info"](
+          { why: decision.note },
+          "nothing to do for the watch",
+        );
+      },
+      onFinishing: (service, stored, todo) =>
+        this.watchLogger(service, stored.state)[
+          todo.some((c) => c.kind === "publish") ? "info" : "debug"
+        ](
+          { commands: todo.map((c) => c.kind) },
+          "carrying out the stored commands of the watch's last transition",
+        ),
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   serves(service: string): boolean {
@@ -77,7 +124,9 @@ export class Monitor {
 
   /** Resumes stored watches, then starts consuming. */
   async start(): Promise<void> {
-    await this.resumeAll();
+    for (const service of await this.deps.store.services()) {
+      if (this.serves(service)) await this.resume(service);
+    }
     const durable = `monitor-${this.deps.config.agent_id}`;
     this.consumptions.push(
       await this.deps.bus.consume({
@@ -90,18 +139,17 @@ export class Monitor {
         durable: `${durable}-deploy`,
         filters: TERMINAL_EVENTS.map((name) => filterSubject({ name })),
         expect: TERMINAL_EVENTS,
-        handler: (event, ctx) => this.onDeploymentEnded(event, ctx),
+        handler: (event) => this.onDeploymentEnded(event),
       }),
     );
   }
 
-  /** Stops consuming and every runner; stored watches stay "watching" for the next start. */
+  /** Stops consuming and measuring; stored watches stay "watching" for the next start. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopping.abort();
     await Promise.all(this.consumptions.map((c) => c.stop()));
-    await Promise.all([...this.runners.values()].map((r) => r.stop()));
-    this.runners.clear();
-    this.deps.metrics.activeWatches(0);
+    await this.effects.stop();
+    await this.runner.idle();
   }
 
   /** What the heartbeat says: the services served, and the nodes under watch with their health. */
@@ -109,8 +157,7 @@ export class Monitor {
     const services = this.deps.config.services.includes("*")
       ? this.deps.definitions.list().map((e) => e.service)
       : this.deps.config.services.filter((s) => s !== "*");
-    const nodes = [...this.runners.values()].flatMap((r) => {
-      const w = r.current;
+    const nodes = this.activeWatches().flatMap((w) => {
       const healthy = Object.values(w.slos).every((c) => c.last?.verdict !== "breach");
       return w.instances.map((node) => ({
         node,
@@ -121,20 +168,69 @@ export class Monitor {
     return { services: services.slice(0, 1000), nodes: nodes.slice(0, 64) };
   }
 
-  /** The watches this monitor runs right now, by service. */
+  /** The watches this monitor runs right now. */
   activeWatches(): WatchState[] {
-    return [...this.runners.values()].map((r) => r.current);
+    return this.effects
+      .running()
+      .flatMap((service) => this.runner.peek(service)?.state ?? [])
+      .filter((w) => isWatching(w));
   }
 
-  private serialize<T>(service: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(service) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.queues.set(service, settled);
-    settled.then(() => {
-      if (this.queues.get(service) === settled) this.queues.delete(service);
+  private watchLogger(service: string, state: WatchState | undefined): Logger {
+    return childLogger(this.deps.logger, {
+      component: "watch",
+      service,
+      ...(state === undefined ? {} : { deploymentId: state.deploymentId }),
     });
-    return next;
+  }
+
+  /** Applies an input (the loops' answers, the terminal events). */
+  private apply(service: string, input: Input): Promise<void> {
+    return this.guarded(service, async () => {
+      await this.runner.apply(service, input);
+    });
+  }
+
+  private retryLater(service: string, what: string, task: () => Promise<unknown>): void {
+    if (this.retrying.has(service) || this.stopped) return;
+    this.retrying.add(service);
+    void (async () => {
+      for (let failures = 1; !this.stopped; failures++) {
+        await sleep(
+          Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(failures, 5)),
+          this.stopping.signal,
+        );
+        if (this.stopped) return;
+        try {
+          await task();
+          return;
+        } catch (err) {
+          this.logger.warn({ err, service, failures }, `${what} failed; retrying`);
+        }
+      }
+    })().finally(() => this.retrying.delete(service));
+  }
+
+  /**
+   * Picks up a stored watch: carries out what a crash left pending, then resumes it if it is
+   * still running (announced again, the same deadline, the counters carried over).
+   */
+  private async resume(service: string): Promise<void> {
+    let from: number | undefined;
+    const attempt = async () => {
+      if (from === undefined) {
+        const held = await this.runner.recover(service);
+        if (held === undefined || !isWatching(held.state)) return;
+        from = held.state.resumes;
+      }
+      await this.runner.apply(service, { kind: "resume", from });
+    };
+    try {
+      await attempt();
+    } catch (err) {
+      this.logger.warn({ err, service }, "the stored watch was not resumed; retrying");
+      this.retryLater(service, "resuming the watch", attempt);
+    }
   }
 
   private async onSwitchDone(event: BgEvent<"switch.done">, ctx: HandlerContext): Promise<void> {
@@ -143,24 +239,51 @@ export class Monitor {
       ctx.logger.debug("not a service of this monitor; skipped");
       return;
     }
-    await this.serialize(service, async () => {
-      const stored = await this.store.read(service);
-      const decision = onSwitchDone(stored.state, {
-        deploymentId: event.deploymentid,
-        to: event.data.to,
-        reason: event.data.reason,
-        changed: event.data.changed,
-      });
-      if (decision.action !== "start") {
-        await this.carryOut(decision, ctx.logger);
-        return;
-      }
-      // The definition first: an unknown service is rejected before anything changes.
-      const definition = await this.definitionOf(service);
-      if (decision.supersede !== undefined)
-        await this.stopWatch(decision.supersede, "superseded", ctx.logger);
-      await this.startWatch(event, definition, ctx.logger);
-    });
+    const facts = {
+      deploymentId: event.deploymentid,
+      to: event.data.to,
+      reason: event.data.reason,
+      changed: event.data.changed,
+    };
+    await this.guarded(service, () =>
+      this.runner.within(service, async (tx) => {
+        // The definition first: an unknown service is rejected before anything changes.
+        const held = await tx.held();
+        const watch = startsWatch(held?.state, facts)
+          ? specOf(await this.definitionOf(service), facts.to)
+          : undefined;
+        await tx.apply({
+          kind: "switch.done",
+          service,
+          version: event.data.version,
+          ...facts,
+          ...(watch === undefined ? {} : { watch }),
+        });
+      }),
+    );
+  }
+
+  private async onDeploymentEnded(event: BgEvent<TerminalEvent>): Promise<void> {
+    const service = event.subject;
+    if (!this.serves(service)) return;
+    await this.apply(service, { kind: "deployment.ended", deploymentId: event.deploymentid });
+  }
+
+  /**
+   * Runs a transition; when it failed after the watch was stored (NATS away while publishing),
+   * the stored commands are carried out again in the background until done.
+   */
+  private async guarded(service: string, task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (err) {
+      const held = this.runner.peek(service);
+      if (held !== undefined && !held.pendingDone)
+        this.retryLater(service, "carrying out the watch's commands", () =>
+          this.runner.recover(service),
+        );
+      throw err;
+    }
   }
 
   /**
@@ -174,155 +297,16 @@ export class Monitor {
       this.now() < deadline &&
       !this.stopped
     ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100, this.stopping.signal);
     }
     return this.deps.definitions.require(service);
   }
-
-  private async onDeploymentEnded(
-    event: BgEvent<TerminalEvent>,
-    ctx: HandlerContext,
-  ): Promise<void> {
-    const service = event.subject;
-    if (!this.serves(service)) return;
-    await this.serialize(service, async () => {
-      const stored = await this.store.read(service);
-      await this.carryOut(onDeploymentEnded(stored.state, event.deploymentid), ctx.logger);
-    });
-  }
-
-  private async carryOut(decision: Decision, logger: Logger): Promise<void> {
-    if (decision.action === "ignore")
-      logger.info({ why: decision.why }, "nothing to do for the watch");
-    else if (decision.action === "stop")
-      await this.stopWatch(decision.watch, decision.reason, logger);
-  }
-
-  private async startWatch(
-    event: BgEvent<"switch.done">,
-    definition: Readonly<ServiceDefinition>,
-    logger: Logger,
-  ): Promise<void> {
-    const service = event.subject;
-    const deploymentId = event.deploymentid as string;
-    const color = event.data.to;
-    const state = newWatch({
-      service,
-      deploymentId,
-      color,
-      version: event.data.version,
-      instances: definition.nodes[color].map((n) => `${n.host}:${n.port}`),
-      monitor: definition.monitor,
-      now: this.now(),
-      owner: this.owner,
-    });
-    const { revision } = await this.store.read(service);
-    const written = await this.store.write(state, revision);
-    logger.info(
-      { color, instances: state.instances, deadline: new Date(state.deadline).toISOString() },
-      "watch stored",
-    );
-    this.run(state, written);
-  }
-
-  /** Ends a running watch without a verdict: `monitor.stopped`, then the stored state. */
-  private async stopWatch(watch: WatchState, reason: StopReason, logger: Logger): Promise<void> {
-    const runner = this.runners.get(watch.service);
-    if (runner !== undefined && runner.deploymentId === watch.deploymentId) {
-      await runner.stop();
-      this.runners.delete(watch.service);
-    }
-    const stored = await this.store.read(watch.service);
-    const current = stored.state;
-    if (
-      !isWatching(current) ||
-      current.deploymentId !== watch.deploymentId ||
-      stored.revision === undefined
-    ) {
-      logger.info({ reason }, "the watch had already ended");
-      return;
-    }
-    await this.emit("monitor.stopped", {
-      service: current.service,
-      deploymentId: current.deploymentId,
-      id: `${current.deploymentId}.stopped`,
-      data: { color: current.color, reason, checks: current.checks },
-    });
-    await this.store.write(
-      { ...current, status: "stopped", endedAt: this.now(), endReason: reason },
-      stored.revision,
-    );
-    logger.info(
-      { reason, stoppedDeploymentId: current.deploymentId, checks: current.checks },
-      "watch stopped",
-    );
-    this.deps.metrics.activeWatches(this.runners.size);
-  }
-
-  /** Picks up every stored watch still running for a served service. */
-  private async resumeAll(): Promise<void> {
-    for (const service of await this.store.services()) {
-      if (!this.serves(service)) continue;
-      await this.serialize(service, async () => {
-        const stored = await this.store.read(service);
-        if (!isWatching(stored.state) || stored.revision === undefined) return;
-        const resumed: WatchState = {
-          ...stored.state,
-          resumes: stored.state.resumes + 1,
-          announced: false,
-          owner: this.owner,
-        };
-        const revision = await this.store.write(resumed, stored.revision);
-        this.run(resumed, revision);
-      });
-    }
-  }
-
-  private run(state: WatchState, revision: number): void {
-    if (this.stopped) return;
-    const sources: SourceSettings = {
-      prometheusUrl: this.deps.config.prometheus_url,
-      ...(this.deps.env === undefined ? {} : { env: this.deps.env }),
-    };
-    const runner = new WatchRunner(
-      {
-        store: this.store,
-        emit: this.emit,
-        metrics: this.deps.metrics,
-        logger: this.deps.logger,
-        sources,
-        now: this.now,
-        onEnd: (r) => {
-          if (this.runners.get(r.service) === r) this.runners.delete(r.service);
-          this.deps.metrics.activeWatches(this.runners.size);
-        },
-      },
-      { state, revision },
-    );
-    this.runners.set(state.service, runner);
-    this.deps.metrics.activeWatches(this.runners.size);
-    runner.start();
-  }
 }
 
-/** The agent's `start` for runtime's `runAgent`. */
-export async function startMonitor(ctx: AgentContext<"monitor">): Promise<StartedAgent> {
-  const monitor = new Monitor({
-    config: ctx.config,
-    bus: ctx.bus,
-    watches: ctx.kv.watches,
-    definitions: ctx.definitions,
-    metrics: createMonitorMetrics(ctx.metrics),
-    logger: ctx.logger,
-  });
-  await monitor.start();
-  ctx.logger.info(
-    {
-      services: ctx.config.services,
-      bucket: Buckets.watches,
-      watches: monitor.activeWatches().length,
-    },
-    "monitor ready",
-  );
-  return { stop: () => monitor.stop(), heartbeat: () => monitor.heartbeat() };
+/** What a new watch takes from the definition: the colour's nodes, the monitor section. */
+function specOf(definition: Readonly<ServiceDefinition>, color: "blue" | "green"): WatchSpec {
+  return {
+    instances: definition.nodes[color].map((n) => `${n.host}:${n.port}`),
+    monitor: definition.monitor,
+  };
 }

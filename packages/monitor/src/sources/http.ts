@@ -1,8 +1,10 @@
+import { httpCall, type HttpAnswer as RawAnswer, UNREACHABLE_CODES } from "@bluegreen/runtime";
 import type { SourceFailure } from "../measurement.ts";
 
 /**
- * One HTTP GET with a deadline, its failure sorted into what the verdict needs: no answer
- * (`unreachable`), a late answer (`timeout`), or anything else (`error`). Never throws.
+ * One HTTP GET with a deadline (the runtime's `httpCall`), its failure sorted into what the
+ * verdict needs: no answer (`unreachable`), a late answer (`timeout`), or anything else
+ * (`error`: a redirect, an answer over the size cap, a broken answer). Never throws.
  */
 
 export type HttpAnswer =
@@ -15,67 +17,45 @@ export interface HttpGetOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** Connection-level errors: the source is not there (as opposed to answering badly). */
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EPIPE",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-]);
+/** The largest answer read (a Prometheus answer or a node's /metrics page). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-const MAX_BODY_CHARS = 16 * 1024 * 1024;
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
-function describeError(err: unknown): { code?: string; message: string } {
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
-  const cause = e?.cause as { code?: unknown; message?: unknown } | undefined;
-  const code =
-    typeof cause?.code === "string" ? cause.code : typeof e?.code === "string" ? e.code : undefined;
-  const message =
-    typeof cause?.message === "string" && cause.message !== ""
-      ? cause.message
-      : typeof e?.message === "string"
-        ? e.message
-        : String(err);
-  return code === undefined ? { message } : { code, message };
-}
-
+/** Sorts a failed call: nothing listens / the way is broken, no answer in time, or else. */
 export function classifyFailure(
-  err: unknown,
-  timeoutMs: number,
+  failure: Extract<RawAnswer, { kind: "error" }>,
+  where: string,
 ): { reason: SourceFailure; detail: string } {
-  const name = (err as { name?: unknown })?.name;
-  if (name === "TimeoutError" || name === "AbortError") {
-    return { reason: "timeout", detail: `no answer within ${timeoutMs} ms` };
-  }
-  const { code, message } = describeError(err);
-  if (code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith("UND_ERR_CONNECT"))) {
-    return { reason: "unreachable", detail: message.slice(0, 512) };
-  }
-  return { reason: "error", detail: message.slice(0, 512) };
+  if (failure.timedOut) return { reason: "timeout", detail: failure.reason };
+  const detail = `${failure.reason} (${where})`.slice(0, 512);
+  if (failure.code !== undefined && UNREACHABLE_CODES.has(failure.code))
+    return { reason: "unreachable", detail };
+  return { reason: "error", detail };
 }
 
 export async function httpGet(url: string, opts: HttpGetOptions): Promise<HttpAnswer> {
-  try {
-    const response = await fetch(url, {
-      headers: { accept: "application/json, text/plain;q=0.9, */*;q=0.1", ...opts.headers },
-      signal: AbortSignal.timeout(opts.timeoutMs),
-      redirect: "error",
-    });
-    const body = await response.text();
-    if (body.length > MAX_BODY_CHARS) {
-      return {
-        ok: false,
-        reason: "error",
-        detail: `answer of ${body.length} characters is too large`,
-      };
-    }
-    return { ok: true, status: response.status, body };
-  } catch (err) {
-    return { ok: false, ...classifyFailure(err, opts.timeoutMs) };
+  const target = new URL(url);
+  const answer = await httpCall({
+    url: target,
+    headers: { accept: "application/json, text/plain;q=0.9, */*;q=0.1", ...opts.headers },
+    timeoutMs: opts.timeoutMs,
+    maxBodyBytes: MAX_BODY_BYTES,
+  });
+  if (answer.kind === "error") return { ok: false, ...classifyFailure(answer, target.host) };
+  if (REDIRECTS.has(answer.status) && answer.headers.location !== undefined) {
+    return {
+      ok: false,
+      reason: "error",
+      detail: `unexpected redirect (HTTP ${answer.status} from ${target.host})`,
+    };
   }
+  if (answer.truncated) {
+    return {
+      ok: false,
+      reason: "error",
+      detail: `answer of more than ${MAX_BODY_BYTES} bytes is too large`,
+    };
+  }
+  return { ok: true, status: answer.status, body: answer.body };
 }

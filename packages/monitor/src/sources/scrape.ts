@@ -1,4 +1,5 @@
 import type { Slo } from "@bluegreen/contracts";
+import type { ScrapeBaseline } from "../decide/state.ts";
 import type { Measurement, MetricSource, SourceFailure, Target } from "../measurement.ts";
 import { parsePromText } from "../prom-text.ts";
 import {
@@ -8,7 +9,6 @@ import {
   type Snapshot,
   snapshotOf,
 } from "../scrape-math.ts";
-import type { ScrapeBaseline } from "../watch-state.ts";
 import { httpGet } from "./http.ts";
 
 /**

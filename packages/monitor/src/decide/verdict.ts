@@ -1,5 +1,5 @@
 import type { Slo } from "@bluegreen/contracts";
-import type { Measurement } from "./measurement.ts";
+import type { Measurement } from "../measurement.ts";
 
 /**
  * One SLO check's verdict from one measurement. A value is judged against `max`; no data,

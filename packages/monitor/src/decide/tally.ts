@@ -1,6 +1,6 @@
-import type { Color, EventDataInput, MonitorConfigSection, Slo } from "./types.ts";
+import type { Color, EventDataInput, MonitorConfigSection, Slo } from "../types.ts";
+import { EMPTY_COUNTERS, type SloCounters } from "./state.ts";
 import type { CheckResult } from "./verdict.ts";
-import { EMPTY_COUNTERS, type SloCounters } from "./watch-state.ts";
 
 /**
  * Folds one check round into a watch's counters and says which events to publish (Argo's

@@ -1,6 +1,6 @@
 import { compileServiceDefinition } from "@bluegreen/contracts";
 import { describe, expect, it } from "vitest";
-import { newWatch, watchStateSchema } from "./watch-state.ts";
+import { newWatch, watchStateSchema } from "./state.ts";
 
 const def = compileServiceDefinition(`
 service: emily

@@ -1,8 +1,8 @@
 import { type Slo, sloSchema } from "@bluegreen/contracts";
 import { describe, expect, it } from "vitest";
+import type { SloCounters } from "./state.ts";
 import { type RoundInput, type SloRoundResult, tallyRound } from "./tally.ts";
 import type { CheckResult } from "./verdict.ts";
-import type { SloCounters } from "./watch-state.ts";
 
 const errors: Slo = sloSchema.parse({ name: "errors", query: "q1", max: 0.05 });
 const latency: Slo = sloSchema.parse({ name: "p95", query: "q2", max: 5, on_breach: "warn" });

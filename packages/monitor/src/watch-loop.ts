@@ -1,0 +1,167 @@
+import { childLogger, type Logger, sleep, sleepUntil } from "@bluegreen/runtime";
+import type { WatchState } from "./decide/state.ts";
+import type { Command, Input, TargetMeasurement } from "./decide.ts";
+import type { PrometheusSource } from "./sources/prometheus.ts";
+import { ScrapeSource } from "./sources/scrape.ts";
+
+/**
+ * The measuring side of one running watch: it does what the watch's `baseline` and `check`
+ * commands ask — scrape the baseline, or wait for the check's slot on the interval grid and
+ * measure every SLO on every target — and feeds the answers back to the transition runner
+ * (`baseline`, `measured`), whose decision names the next task. A task that fails (NATS away
+ * while the round is stored) runs again after a short pause; a new task replaces the current
+ * one; `cancel` ends the loop after the running task.
+ */
+
+export type Task = Extract<Command, { kind: "baseline" | "check" }>;
+
+export interface WatchLoopDeps {
+  /** The transition runner for this watch's service. */
+  readonly apply: (input: Input) => Promise<unknown>;
+  readonly source: PrometheusSource | ScrapeSource;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+const MAX_RETRY_DELAY_MS = 5_000;
+
+const sameTask = (a: Task, b: Task) =>
+  a.kind === b.kind && (a.kind === "baseline" || (b.kind === "check" && a.check === b.check));
+
+export class WatchLoop {
+  readonly service: string;
+  readonly deploymentId: string;
+  private readonly color: WatchState["color"];
+  private readonly instances: readonly string[];
+  private readonly slos: WatchState["monitor"]["slos"];
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly stopped = new AbortController();
+  private task: Task | undefined;
+  private taskAbort = new AbortController();
+  private wake: (() => void) | undefined;
+  private readonly worker: Promise<void>;
+
+  constructor(
+    watch: WatchState,
+    private readonly deps: WatchLoopDeps,
+  ) {
+    this.service = watch.service;
+    this.deploymentId = watch.deploymentId;
+    this.color = watch.color;
+    this.instances = watch.instances;
+    this.slos = watch.monitor.slos;
+    this.now = deps.now ?? Date.now;
+    this.logger = childLogger(deps.logger, {
+      component: "watch",
+      service: watch.service,
+      deploymentId: watch.deploymentId,
+    });
+    this.worker = this.work();
+  }
+
+  /** Takes on a task (the same one again changes nothing). */
+  schedule(task: Task): void {
+    if (this.stopped.signal.aborted) return;
+    if (this.task !== undefined && sameTask(this.task, task)) return;
+    this.task = task;
+    this.taskAbort.abort();
+    this.taskAbort = new AbortController();
+    this.wake?.();
+  }
+
+  /** Ends the loop after the running task, without waiting for it. */
+  cancel(): void {
+    this.stopped.abort();
+    this.taskAbort.abort();
+    this.wake?.();
+  }
+
+  /** Ends the loop and waits for the running task. */
+  async stop(): Promise<void> {
+    this.cancel();
+    await this.worker;
+  }
+
+  private async work(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped.signal.aborted) {
+      const task = this.task;
+      const signal = this.taskAbort.signal;
+      if (task === undefined) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        await this.run(task, signal);
+        failures = 0;
+        if (this.task === task) this.task = undefined;
+      } catch (err) {
+        failures++;
+        this.logger.warn(
+          { err, failures },
+          task.kind === "baseline"
+            ? "scrape baseline not stored; retrying"
+            : "check round failed; it will run again",
+        );
+        // A new task or the end of the loop cuts the pause short.
+        await sleep(Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(failures, 5)), signal);
+      }
+    }
+  }
+
+  private async run(task: Task, signal: AbortSignal): Promise<void> {
+    const source = this.deps.source;
+    if (task.kind === "baseline") {
+      if (source instanceof ScrapeSource) await source.takeBaseline(this.instances);
+      if (signal.aborted) return;
+      await this.deps.apply({
+        kind: "baseline",
+        deploymentId: this.deploymentId,
+        baselines: source instanceof ScrapeSource ? source.exportBaselines() : {},
+      });
+      return;
+    }
+    await sleepUntil(task.at, signal, this.now);
+    if (signal.aborted) return;
+    const startedAt = this.now();
+    const slos = await this.measure();
+    if (signal.aborted) return;
+    await this.deps.apply({
+      kind: "measured",
+      deploymentId: this.deploymentId,
+      check: task.check,
+      due: task.at,
+      startedAt,
+      slos,
+      ...(source instanceof ScrapeSource ? { baselines: source.exportBaselines() } : {}),
+    });
+  }
+
+  /** Every SLO on every target, once. */
+  private async measure(): Promise<Record<string, TargetMeasurement[]>> {
+    const source = this.deps.source;
+    const base = { service: this.service, color: this.color };
+    await source.beginRound(this.instances);
+    const measured = await Promise.all(
+      this.slos.map(async (slo) => {
+        const targets = source.targets(slo, base, this.instances);
+        const answers = await Promise.all(
+          targets.map(
+            async (target): Promise<TargetMeasurement> => ({
+              ...(target.instance === undefined ? {} : { instance: target.instance }),
+              measurement: await source.measure(slo, target),
+              query: source.describe(slo, target),
+            }),
+          ),
+        );
+        return [slo.name, answers] as const;
+      }),
+    );
+    source.endRound();
+    return Object.fromEntries(measured);
+  }
+}
