@@ -1,14 +1,40 @@
-import { type Decision, Draft, unchanged } from "./draft.ts";
-import type { DecideContext, Input } from "./inputs.ts";
-import { onDeadline } from "./on-deadline.ts";
-import { onMonitorReport } from "./on-monitor.ts";
-import { onAbort, onLock, onPromote, onRollback } from "./on-operator.ts";
-import { onAgentFailed, onNodeReport } from "./on-prepare.ts";
-import { newDeployment, onPreflight } from "./on-request.ts";
-import { onSwitchAnswer } from "./on-switch.ts";
-import { type DeploymentState, SEEN_LIMIT } from "./state.ts";
+import { type Decision, Draft, unchanged } from "./decide/draft.ts";
+import type { ConsumedEvent, DecideContext, Input } from "./decide/inputs.ts";
+import { onDeadline } from "./decide/on-deadline.ts";
+import { onMonitorReport } from "./decide/on-monitor.ts";
+import { onAbort, onLock, onPromote, onRollback } from "./decide/on-operator.ts";
+import { onAgentFailed, onNodeReport } from "./decide/on-prepare.ts";
+import { newDeployment, onPreflight } from "./decide/on-request.ts";
+import { onSwitchAnswer } from "./decide/on-switch.ts";
+import { type DeploymentState, SEEN_LIMIT } from "./decide/state.ts";
 
-export type { Decision } from "./draft.ts";
+/**
+ * The coordinator's pure side: `decide` and what the shell asks it besides (which deployment
+ * an event is for, what to answer for one nobody knows). The parts live in `decide/`.
+ */
+
+export type { Command } from "./decide/commands.ts";
+export { deploymentIdOf } from "./decide/deployment-id.ts";
+export type { Decision } from "./decide/draft.ts";
+export {
+  CONSUMED_EVENTS,
+  type ConsumedEvent,
+  type DecideContext,
+  type Input,
+  type LockOutcome,
+  type PreflightOutcome,
+} from "./decide/inputs.ts";
+export { isTerminal, Phase } from "./decide/phases.ts";
+export { type AgentSeen, busy, preflight } from "./decide/preflight.ts";
+export {
+  type Candidate,
+  deploymentOf,
+  rollbackTarget,
+  UNKNOWN_GRACE_MS,
+  type UnknownAnswer,
+  unknownDeployment,
+} from "./decide/routing.ts";
+export type { DeploymentState } from "./decide/state.ts";
 
 /**
  * The coordinator's decisions: (deployment state, input, now) → (state, commands, deadline).
@@ -44,17 +70,25 @@ function route(d: Draft, input: Input): Decision {
     case "lock":
       return onLock(d, input.outcome);
     case "event":
-      break;
+      return onEvent(d, input.event);
   }
-  const event = input.event;
+}
+
+function onEvent(d: Draft, event: ConsumedEvent): Decision {
   switch (event.type) {
-    case "bluegreen.deploy.requested":
-      return unchanged(d.state, "request already recorded");
     case "bluegreen.deploy.progress":
     case "bluegreen.deploy.ready":
     case "bluegreen.smoke.passed":
     case "bluegreen.smoke.failed":
       return onNodeReport(d, event);
+    case "bluegreen.deploy.requested":
+      return unchanged(d.state, "request already recorded");
+    case "bluegreen.deploy.promote_requested":
+      return onPromote(d, event);
+    case "bluegreen.deploy.abort_requested":
+      return onAbort(d, event);
+    case "bluegreen.deploy.rollback_requested":
+      return onRollback(d, event);
     case "bluegreen.deploy.failed":
       return onAgentFailed(d, event);
     case "bluegreen.switch.done":
@@ -65,11 +99,5 @@ function route(d: Draft, input: Input): Decision {
     case "bluegreen.slo.breached":
     case "bluegreen.slo.inconclusive":
       return onMonitorReport(d, event);
-    case "bluegreen.deploy.promote_requested":
-      return onPromote(d, event);
-    case "bluegreen.deploy.abort_requested":
-      return onAbort(d, event);
-    case "bluegreen.deploy.rollback_requested":
-      return onRollback(d, event);
   }
 }

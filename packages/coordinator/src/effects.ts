@@ -1,98 +1,144 @@
-import { BgError, type BgEvent, createEvent, errorInfoSchema } from "@bluegreen/contracts";
-import type { ConsumedEvent, LockOutcome, PreflightOutcome } from "./core/inputs.ts";
-import { busy, preflight } from "./core/preflight.ts";
-import type { DeploymentState } from "./core/state.ts";
+import type { BgEvent } from "@bluegreen/contracts";
+import { DUPLICATE_WINDOW_MS, type StoredRecord } from "@bluegreen/runtime";
+import {
+  busy,
+  type Command,
+  type DeploymentState,
+  type Input,
+  isTerminal,
+  type LockOutcome,
+  type PreflightOutcome,
+  preflight,
+} from "./decide.ts";
 import type { FactReader } from "./facts.ts";
 import type { Leases } from "./lock.ts";
+import type { CoordinatorMetrics } from "./metrics.ts";
 
 /**
- * What the shell gathers for `decide` before it can answer: pre-flight (the facts, then the
- * service lock) and the lock for a rollback after success. I/O here, decisions in core/.
+ * What `decide`'s commands do to the world: publish an event, release the service lock, and
+ * gather what `decide` asked for (pre-flight: the facts, then the lock; the lock again for a
+ * rollback after success), handed back as the next input. I/O here, decisions in decide/.
  */
-export interface GatherDeps {
+export interface EffectsDeps {
   facts: FactReader;
   locks: Leases;
+  publish: (event: BgEvent) => Promise<unknown>;
+  /** Whether the stream holds this event already (the last message on its subject). */
+  wasPublished: (event: BgEvent) => Promise<boolean>;
+  metrics: CoordinatorMetrics;
   requireHeartbeats: boolean;
   heartbeatMaxAgeMs: number;
-  now: Date;
+  clock: () => Date;
   /** The phase of a deployment this coordinator runs (for the "busy" message). */
   phaseOf: (service: string, deploymentId: string) => string | undefined;
-}
-
-export async function preflightOutcome(
-  state: DeploymentState,
-  deps: GatherDeps,
-): Promise<PreflightOutcome> {
-  const [definition, active, agents] = await Promise.all([
-    deps.facts.definition(state.service),
-    deps.facts.active(state.service),
-    deps.requireHeartbeats ? deps.facts.agents() : Promise.resolve([]),
-  ]);
-  const outcome = preflight(
-    {
-      service: state.service,
-      version: state.version,
-      manualPromotion: state.manualPromotion,
-      definition,
-      active,
-      agents,
-    },
-    {
-      requireHeartbeats: deps.requireHeartbeats,
-      heartbeatMaxAgeMs: deps.heartbeatMaxAgeMs,
-      now: deps.now,
-    },
-  );
-  if (!outcome.ok) return outcome;
-  const lock = await deps.locks.acquire(state.service, state.deploymentId);
-  if (lock.acquired) return outcome;
-  return busy(state.service, lock.holder, deps.phaseOf(state.service, lock.holder) ?? "running");
+  /** A service lock was released: a queued request of the service may go now. */
+  released: (service: string) => void;
 }
 
 /**
- * The lock again, for a rollback after success, with what `decide` checks before it switches
- * back: the active record now, and the versions the previous colour's node agents report.
+ * How an outbox read back from KV (after a crash or a change of leader) is finished: written
+ * within the stream's duplicate window, it is carried out again (the stream drops events it
+ * already has); older, each event is looked up in the stream first; a deployment that ended
+ * long ago is not touched any more.
  */
-export async function lockOutcome(state: DeploymentState, deps: GatherDeps): Promise<LockOutcome> {
-  const lock = await deps.locks.acquire(state.service, state.deploymentId);
-  if (!lock.acquired) {
-    const phase = deps.phaseOf(state.service, lock.holder);
-    return { acquired: false, holder: lock.holder, ...(phase ? { phase } : {}) };
-  }
-  const active = await deps.facts.active(state.service);
-  const previous = state.plan?.activeColor ?? null;
-  const agents = previous === null ? [] : await deps.facts.agents().catch(() => []);
-  const versions = agents
-    .filter((a) => a.role === "node-agent" && a.services.includes(state.service))
-    .flatMap((a) => (a.color === previous ? (a.nodes ?? []) : []))
-    .flatMap((n) => (n.version === undefined ? [] : [n.version]));
-  return {
-    acquired: true,
-    ...(active === undefined ? {} : { active }),
-    ...(versions.length === 0 ? {} : { previousColorVersions: versions }),
-  };
+export type Replay = "all" | "unpublished" | "none";
+
+export function replayOf(state: DeploymentState, now: Date): { replay: Replay; ageMs: number } {
+  const ageMs = now.getTime() - Date.parse(state.updatedAt);
+  const recent = ageMs < DUPLICATE_WINDOW_MS - 10_000;
+  const replay = recent ? "all" : isTerminal(state.phase) ? "none" : "unpublished";
+  return { replay, ageMs };
 }
 
-/** The answer to an operator request for a deployment nobody knows. */
-export function notFound(event: ConsumedEvent, id: string, source: string): BgEvent {
-  const error = errorInfoSchema.parse(
-    new BgError("BG_ERR_DEPLOY_NOT_FOUND", { deploymentId: id, service: event.subject }).toJSON(),
-  );
-  const name = event.type.slice("bluegreen.".length);
-  return createEvent("agent.rejected", {
-    service: event.subject,
-    source,
-    id: `rej-${event.id}`.slice(0, 128),
-    ...(event.deploymentid === undefined ? {} : { deploymentId: event.deploymentid }),
-    data: {
-      code: error.code,
-      message: error.message,
-      issues: [],
-      rejectedBy: source.slice(0, 128),
-      originalSubject: `bluegreen.${event.subject}.${name}`,
-      originalId: event.id,
-      originalType: event.type,
-      excerpt: JSON.stringify(event).slice(0, 512),
-    },
-  }) as BgEvent;
+export class Effects {
+  constructor(private readonly deps: EffectsDeps) {}
+
+  /** Carries out one command; pre-flight and the lock answer with the input they feed back. */
+  async carryOut(command: Command, state: DeploymentState): Promise<Input | undefined> {
+    switch (command.kind) {
+      case "publish":
+        await this.deps.publish(command.event);
+        if (command.event.type === "bluegreen.deploy.rolled_back") {
+          const ms = (command.event.data as { timeToRollbackMs: number }).timeToRollbackMs;
+          this.deps.metrics.timeToRollback.observe(ms / 1000);
+        }
+        return undefined;
+      case "releaseLock":
+        await this.deps.locks.release(state.service, state.deploymentId);
+        this.deps.released(state.service);
+        return undefined;
+      case "preflight":
+        return { kind: "preflight", outcome: await this.preflight(state) };
+      case "acquireLock":
+        return { kind: "lock", outcome: await this.lock(state) };
+    }
+  }
+
+  /** The commands of a stored outbox still to carry out (see `replayOf`). */
+  async pendingToFinish(stored: StoredRecord<DeploymentState, Command>): Promise<Command[]> {
+    const { replay } = replayOf(stored.state, this.deps.clock());
+    if (replay === "none") return [];
+    const todo: Command[] = [];
+    for (const command of stored.pending) {
+      if (
+        command.kind === "publish" &&
+        replay === "unpublished" &&
+        (await this.deps.wasPublished(command.event))
+      )
+        continue;
+      todo.push(command);
+    }
+    return todo;
+  }
+
+  /** Pre-flight: the definition, the active colour and the heartbeats, then the service lock. */
+  async preflight(state: DeploymentState): Promise<PreflightOutcome> {
+    const { facts, locks, requireHeartbeats, heartbeatMaxAgeMs } = this.deps;
+    const [definition, active, agents] = await Promise.all([
+      facts.definition(state.service),
+      facts.active(state.service),
+      requireHeartbeats ? facts.agents() : Promise.resolve([]),
+    ]);
+    const outcome = preflight(
+      {
+        service: state.service,
+        version: state.version,
+        manualPromotion: state.manualPromotion,
+        definition,
+        active,
+        agents,
+      },
+      { requireHeartbeats, heartbeatMaxAgeMs, now: this.deps.clock() },
+    );
+    if (!outcome.ok) return outcome;
+    const lock = await locks.acquire(state.service, state.deploymentId);
+    if (lock.acquired) return outcome;
+    const phase = this.deps.phaseOf(state.service, lock.holder);
+    return busy(state.service, lock.holder, phase ?? "running");
+  }
+
+  /**
+   * The lock again, for a rollback after success, with what `decide` checks before it switches
+   * back: the active record now, and the versions the previous colour's node agents report.
+   */
+  async lock(state: DeploymentState): Promise<LockOutcome> {
+    const { facts, locks } = this.deps;
+    const lock = await locks.acquire(state.service, state.deploymentId);
+    if (!lock.acquired) {
+      const phase = this.deps.phaseOf(state.service, lock.holder);
+      return { acquired: false, holder: lock.holder, ...(phase ? { phase } : {}) };
+    }
+    const active = await facts.active(state.service);
+    const previous = state.plan?.activeColor ?? null;
+    const agents = previous === null ? [] : await facts.agents().catch(() => []);
+    const versions = agents
+      .filter((a) => a.role === "node-agent" && a.services.includes(state.service))
+      .flatMap((a) => (a.color === previous ? (a.nodes ?? []) : []))
+      .flatMap((n) => (n.version === undefined ? [] : [n.version]));
+    return {
+      acquired: true,
+      ...(active === undefined ? {} : { active }),
+      ...(versions.length === 0 ? {} : { previousColorVersions: versions }),
+    };
+  }
 }

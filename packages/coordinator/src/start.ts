@@ -5,9 +5,8 @@ import {
   childLogger,
   type StartedAgent,
 } from "@bluegreen/runtime";
-import { CONSUMED_EVENTS, type ConsumedEvent } from "./core/inputs.ts";
-import { isTerminal } from "./core/phases.ts";
-import { Engine } from "./engine.ts";
+import { Coordinator } from "./coordinator.ts";
+import { CONSUMED_EVENTS, type ConsumedEvent, isTerminal } from "./decide.ts";
 import { FactReader } from "./facts.ts";
 import { LeaderElection } from "./leader.ts";
 import { Leases } from "./lock.ts";
@@ -15,6 +14,8 @@ import { CoordinatorMetrics } from "./metrics.ts";
 import { DeploymentStore } from "./store.ts";
 import { streamLookup } from "./stream-lookup.ts";
 import { DeadlineTimers } from "./timers.ts";
+
+export const VERSION = "0.1.0";
 
 /** The event families the coordinator reads (one durable consumer each on nats-server 2.9). */
 const FAMILIES = ["deploy", "smoke", "switch", "monitor", "slo"] as const;
@@ -35,13 +36,13 @@ export interface CoordinatorOptions {
 export async function startCoordinator(
   ctx: AgentContext<"coordinator">,
   opts: CoordinatorOptions = {},
-): Promise<StartedAgent & { engine: Engine; leader: LeaderElection }> {
+): Promise<StartedAgent & { coordinator: Coordinator; leader: LeaderElection }> {
   const cfg = ctx.config;
   const logger = childLogger(ctx.logger, { component: "coordinator" });
   const metrics = new CoordinatorMetrics(ctx.metrics);
   const leases = new Leases(ctx.kv.locks, cfg.agent_id, cfg.lease_ttl);
   const store = new DeploymentStore(ctx.kv.deployments);
-  const engine = new Engine({
+  const coordinator = new Coordinator({
     store,
     locks: leases,
     // Events built by decide went through createEvent: validated once is enough.
@@ -61,7 +62,7 @@ export async function startCoordinator(
   let renewal: NodeJS.Timeout | undefined;
 
   const renewLocks = async () => {
-    for (const d of engine.inFlight()) {
+    for (const d of coordinator.inFlight()) {
       if (d.phase === "requested") continue;
       const held = await leases.renew(d.service, d.deploymentId).catch((err: unknown) => {
         logger.warn(
@@ -83,7 +84,7 @@ export async function startCoordinator(
       logger.error({ key, err }, "deployment record unreadable; skipped"),
     );
     const open = found.filter((l) => !isTerminal(l.state.phase));
-    await Promise.all(open.map((l) => engine.recover(l.state.service, l.state.deploymentId)));
+    await Promise.all(open.map((l) => coordinator.recover(l.state.service, l.state.deploymentId)));
     if (open.length > 0)
       logger.info(
         { deployments: open.map((l) => l.state.deploymentId) },
@@ -98,7 +99,7 @@ export async function startCoordinator(
     {
       elected: async () => {
         metrics.leader.set(1);
-        engine.resume();
+        coordinator.resume();
         await recoverAll();
         await renewLocks();
         consumption = await ctx.bus.consume({
@@ -114,7 +115,7 @@ export async function startCoordinator(
           handler: async (event, hctx) => {
             const started = performance.now();
             try {
-              await engine.onEvent(event as ConsumedEvent, hctx);
+              await coordinator.onEvent(event as ConsumedEvent, hctx);
             } finally {
               metrics.handle.observe({ type: event.type }, (performance.now() - started) / 1000);
             }
@@ -130,14 +131,14 @@ export async function startCoordinator(
       deposed: async (reason) => {
         metrics.leader.set(0);
         clearInterval(renewal);
-        // Consumers stop first (running handlers finish), then the engine's deadlines; the
-        // engine pauses even if stopping the consumers failed, so no deadline fires here while
+        // Consumers stop first (running handlers finish), then the deadlines; the coordinator
+        // pauses even if stopping the consumers failed, so no deadline fires here while
         // another coordinator leads.
         try {
           await consumption?.stop();
         } finally {
           consumption = undefined;
-          await engine.pause();
+          await coordinator.pause();
           logger.warn({ reason }, "no longer leading");
         }
       },
@@ -146,7 +147,7 @@ export async function startCoordinator(
   );
   await leader.start();
   return {
-    engine,
+    coordinator,
     leader,
     stop: () => leader.stop(),
     heartbeat: () => ({ services: ["*"], leader: leader.isLeader() }),

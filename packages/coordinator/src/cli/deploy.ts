@@ -1,5 +1,5 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
-import { newDeploymentId } from "../core/deployment-id.ts";
+import { newDeploymentId } from "../decide/deployment-id.ts";
 import { durationOption, flag, positional, str, usageError } from "./args.ts";
 import { serviceArg } from "./buckets.ts";
 import type { CliCommand } from "./command.ts";

@@ -1,6 +1,6 @@
 import { Buckets } from "@bluegreen/contracts";
 import type { JetStreamClient } from "nats";
-import { type DeploymentState, deploymentStateSchema } from "../core/state.ts";
+import { type DeploymentState, deploymentStateSchema } from "../decide/state.ts";
 import { keysOf, openBucket } from "./buckets.ts";
 
 /** The deployments the coordinator stored, newest first (unreadable records are skipped). */

@@ -1,4 +1,4 @@
-import { isTerminal } from "../core/phases.ts";
+import { isTerminal } from "../decide/phases.ts";
 import { flag, positional, str, usageError } from "./args.ts";
 import { serviceArg } from "./buckets.ts";
 import type { CliCommand } from "./command.ts";

@@ -1,6 +1,6 @@
 import { type ActiveRecord, activeRecordSchema, Buckets } from "@bluegreen/contracts";
 import type { KV } from "nats";
-import { isTerminal } from "../core/phases.ts";
+import { isTerminal } from "../decide/phases.ts";
 import { flag } from "./args.ts";
 import { keysOf, openBucket, serviceArg } from "./buckets.ts";
 import type { CliCommand } from "./command.ts";
