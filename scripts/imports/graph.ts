@@ -120,7 +120,7 @@ export function layeringViolations(edges: readonly ImportEdge[]): string[] {
   for (const e of edges) {
     const from = top(e.from);
     if (!e.spec.startsWith(".")) {
-      if (/^@bluegreen\/[^/]+\/./.test(e.spec))
+      if (/^@bluegreen\/[^/]+\/./.test(e.spec) && !/^@bluegreen\/[^/]+\/internal$/.test(e.spec))
         out.push(`${e.from} → ${e.spec}: deep import (use the package's entry)`);
       if (from === "packages" && e.spec === "@bluegreen/tests")
         out.push(`${e.from} → ${e.spec}: a package imports the test suites`);

@@ -11,7 +11,7 @@ import {
   type ServiceDefinitions,
 } from "@bluegreen/runtime";
 import type { KV } from "nats";
-import type { AgentSeen } from "./core/preflight.ts";
+import type { AgentSeen } from "./decide.ts";
 
 /** How long one read of every heartbeat is reused (many deploys at once share it). */
 const HEARTBEATS_CACHE_MS = 1_000;

@@ -1,5 +1,5 @@
 import { agentMain } from "@bluegreen/runtime";
-import { startCoordinator } from "./coordinator.ts";
+import { startCoordinator, VERSION } from "./start.ts";
 
 await agentMain({
   command: "bluegreen-coordinator",
@@ -8,6 +8,6 @@ await agentMain({
 deploy, smoke, the fenced switch, the SLO watch, rollback). Several may run; one leads through
 a lease in KV, the others stand by and take over when it stops.`,
   start: (ctx) => startCoordinator(ctx),
-  version: "0.1.0",
+  version: VERSION,
   docs: "docs/coordinator.md",
 });

@@ -1,55 +1,63 @@
 import { Buckets, deploymentKey } from "@bluegreen/contracts";
-import { createJson, readJson, updateJson } from "@bluegreen/runtime";
+import {
+  createJson,
+  type Decision,
+  type Held,
+  type RecordStore,
+  readJson,
+  type StoredRecord,
+  updateJson,
+} from "@bluegreen/runtime";
 import type { KV } from "nats";
 import { z } from "zod";
-import type { Command } from "./core/commands.ts";
-import { type DeploymentState, deploymentStateSchema } from "./core/state.ts";
+import type { Command } from "./decide/commands.ts";
+import { type DeploymentState, deploymentStateSchema } from "./decide/state.ts";
 
 /**
  * Deployments in KV (`bluegreen_deployments`, key `<service>.<deploymentId>`), each written
  * with compare-and-set on its revision. A record carries its outbox: the commands of the last
  * transition, kept until they were carried out, so a coordinator that dies in between
- * carries them out at its next start.
+ * carries them out at its next start. For the transition runner the outbox is the record's
+ * `pending` commands.
  */
 export const storedDeploymentSchema = deploymentStateSchema.extend({
   outbox: z.array(z.custom<Command>((v) => typeof v === "object" && v !== null)).optional(),
 });
 export type StoredDeployment = z.infer<typeof storedDeploymentSchema>;
 
-export interface Loaded {
-  state: DeploymentState;
-  outbox: Command[];
-  revision: number;
-}
+/** A deployment as stored: its state, its outbox (`pending`), its KV revision. */
+export type Loaded = StoredRecord<DeploymentState, Command>;
 
-function split(stored: StoredDeployment): { state: DeploymentState; outbox: Command[] } {
+function split(stored: StoredDeployment): { state: DeploymentState; pending: Command[] } {
   const { outbox, ...state } = stored;
-  return { state, outbox: outbox ?? [] };
+  return { state, pending: outbox ?? [] };
 }
 
-export class DeploymentStore {
+export class DeploymentStore implements RecordStore<DeploymentState, Command> {
   constructor(readonly kv: KV) {}
 
   static bucket = Buckets.deployments;
 
-  async get(service: string, deploymentId: string): Promise<Loaded | undefined> {
-    const entry = await readJson(
-      this.kv,
-      deploymentKey(service, deploymentId),
-      storedDeploymentSchema,
-    );
+  /** The record under a key (`<service>.<deploymentId>`). */
+  async load(key: string): Promise<Loaded | undefined> {
+    const entry = await readJson(this.kv, key, storedDeploymentSchema);
     if (entry === undefined) return undefined;
     return { ...split(entry.value), revision: entry.revision };
   }
 
+  get(service: string, deploymentId: string): Promise<Loaded | undefined> {
+    return this.load(deploymentKey(service, deploymentId));
+  }
+
   /** Creates (revision undefined) or compare-and-sets the record; returns the new revision. */
-  async put(
+  save(
+    key: string,
     state: DeploymentState,
-    outbox: readonly Command[],
+    pending: readonly Command[],
     revision: number | undefined,
   ): Promise<number> {
-    const key = deploymentKey(state.service, state.deploymentId);
-    const value: StoredDeployment = outbox.length === 0 ? state : { ...state, outbox: [...outbox] };
+    const value: StoredDeployment =
+      pending.length === 0 ? state : { ...state, outbox: [...pending] };
     return revision === undefined
       ? createJson(this.kv, key, value)
       : updateJson(this.kv, key, value, revision);
@@ -67,9 +75,8 @@ export class DeploymentStore {
   async list(service?: string, onBad?: (key: string, err: unknown) => void): Promise<Loaded[]> {
     const out: Loaded[] = [];
     for (const key of await this.keys(service)) {
-      const dot = key.indexOf(".");
       try {
-        const loaded = await this.get(key.slice(0, dot), key.slice(dot + 1));
+        const loaded = await this.load(key);
         if (loaded !== undefined) out.push(loaded);
       } catch (err) {
         onBad?.(key, err);
@@ -77,4 +84,22 @@ export class DeploymentStore {
     }
     return out;
   }
+}
+
+/**
+ * When a decision is written before its commands run: when it changed the deployment, except
+ * a new request, which is stored only once pre-flight answered (its message is acknowledged
+ * after that, so a crash before it simply redelivers the request); a request that pre-flight
+ * left waiting (queued) is stored on that unchanged answer.
+ */
+export function shouldStore(
+  held: Held<DeploymentState, Command> | undefined,
+  decision: Decision<DeploymentState, Command>,
+): boolean {
+  if (!decision.changed) return held !== undefined && held.revision === undefined;
+  const onlyPreflight =
+    held === undefined &&
+    decision.commands.length > 0 &&
+    decision.commands.every((c) => c.kind === "preflight");
+  return !onlyPreflight;
 }

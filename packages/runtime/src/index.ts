@@ -67,6 +67,7 @@ export {
 } from "./http-client.ts";
 export { KeyedQueue } from "./keyed-queue.ts";
 export {
+  type CasRead,
   type CasResult,
   type CasUpdateOptions,
   casUpdate,

@@ -75,10 +75,31 @@ export async function updateJson(
   }
 }
 
+/** A key as `casUpdate` decides on it: its value (undefined: none) and revision (undefined: absent). */
+export interface CasRead<T> {
+  value: T | undefined;
+  revision: number | undefined;
+}
+
 export interface CasUpdateOptions<T> {
   /** Attempts after the first one when another writer got there first. Default 5. */
   retries?: number;
   schema?: z.ZodType<T>;
+  /**
+   * What the caller last read or wrote: the first attempt decides on it without reading (a
+   * stale revision loses the compare-and-set, and the key is read again).
+   */
+  known?: CasRead<T>;
+  /**
+   * How the key is read (default: `readJson` with `schema`, a missing or deleted key as
+   * absent); e.g. one that takes an unreadable value for none, so that it is overwritten.
+   */
+  read?: (kv: KV, key: string) => Promise<CasRead<T>>;
+}
+
+async function readForCas<T>(kv: KV, key: string, schema?: z.ZodType<T>): Promise<CasRead<T>> {
+  const entry = await readJson<T>(kv, key, schema);
+  return { value: entry?.value, revision: entry?.revision };
 }
 
 export type CasResult<T> =
@@ -89,6 +110,7 @@ export type CasResult<T> =
  * Read-modify-write with compare-and-set. `fn` gets the current value (undefined when absent)
  * and returns the next value, or undefined to leave the key as it is. On a concurrent change
  * the key is read again and `fn` runs again; after `retries` lost races BG_ERR_KV_CONFLICT.
+ * The first attempt may start from a value the caller knows (`known`), saving the read.
  */
 export async function casUpdate<T>(
   kv: KV,
@@ -98,14 +120,15 @@ export async function casUpdate<T>(
 ): Promise<CasResult<T>> {
   const retries = opts.retries ?? 5;
   let lastError: BgError | undefined;
+  const read = opts.read ?? ((kv: KV, key: string) => readForCas(kv, key, opts.schema));
   for (let attempt = 0; attempt <= retries; attempt++) {
-    const current = await readJson<T>(kv, key, opts.schema);
-    const next = await fn(current?.value);
+    const current = attempt === 0 && opts.known !== undefined ? opts.known : await read(kv, key);
+    const next = await fn(current.value);
     if (next === undefined)
-      return { changed: false, value: current?.value, revision: current?.revision };
+      return { changed: false, value: current.value, revision: current.revision };
     try {
       const revision =
-        current === undefined
+        current.revision === undefined
           ? await createJson(kv, key, next)
           : await updateJson(kv, key, next, current.revision);
       return { changed: true, value: next, revision };

@@ -5,7 +5,7 @@ import {
   type EventDataInput,
   type EventName,
 } from "@bluegreen/contracts";
-import { decide } from "./decide.ts";
+import { decide } from "../decide.ts";
 import type { DecideContext, Input } from "./inputs.ts";
 import type { Phase } from "./phases.ts";
 import type { DeploymentState, Plan } from "./state.ts";

@@ -24,16 +24,17 @@ export type ConsumedEventName = (typeof CONSUMED_EVENTS)[number];
 export type ConsumedEvent = { [N in ConsumedEventName]: BgEvent<N> }[ConsumedEventName];
 
 /** Pre-flight's verdict, lock included: a plan to run, or a coded refusal. */
-export type PreflightOutcome =
-  | { ok: true; plan: Plan }
-  | {
-      ok: false;
-      code: ErrorCode;
-      params: ErrorParams;
-      /** The refusal is "busy": a queued request waits instead of being rejected. */
-      busy?: boolean;
-      runningDeploymentId?: string;
-    };
+export type PreflightOutcome = { ok: true; plan: Plan } | PreflightRefusal;
+
+/** Why pre-flight said no. */
+export interface PreflightRefusal {
+  ok: false;
+  code: ErrorCode;
+  params: ErrorParams;
+  /** The refusal is "busy": a queued request waits instead of being rejected. */
+  busy?: boolean;
+  runningDeploymentId?: string;
+}
 
 /** The answer to a lock request made for a rollback after success. */
 export type LockOutcome =

@@ -24,47 +24,14 @@ export function onAbort(d: Draft, event: BgEvent<"deploy.abort_requested">): Dec
   const by = event.data.by ?? "operator";
   if (s.phase === Phase.requested || isPreparing(s.phase))
     return abort(d, { by, reason: event.data.reason, phase: s.phase, trafficMovedBack: false });
-  if (s.phase === Phase.switching) {
-    if (s.pending !== undefined) return unchanged(s, `a ${s.pending.kind} is already pending`);
-    d.set({ pending: { kind: "abort", by, at: event.time, ...opt("reason", event.data.reason) } });
-    return d.done("abort requested during the switch: traffic goes back once it is done");
-  }
-  if (s.phase === Phase.monitoring)
-    return beginRollback(d, {
-      cause: "abort",
-      since: event.time,
-      by,
-      reason: event.data.reason,
-      requestedIn: s.phase,
-    });
-  if (s.phase === Phase.rolling_back) return unchanged(s, "already going back");
-  return wrongPhase(d, event, "abort");
+  return goBack(d, "abort", event, by) ?? wrongPhase(d, event, "abort");
 }
 
 export function onRollback(d: Draft, event: BgEvent<"deploy.rollback_requested">): Decision {
   const s = d.state;
   const by = event.data.by;
-  if (s.phase === Phase.switching) {
-    if (s.pending !== undefined) return unchanged(s, `a ${s.pending.kind} is already pending`);
-    d.set({
-      pending: {
-        kind: "rollback",
-        at: event.time,
-        ...opt("by", by),
-        ...opt("reason", event.data.reason),
-      },
-    });
-    return d.done("rollback requested during the switch: traffic goes back once it is done");
-  }
-  if (s.phase === Phase.monitoring)
-    return beginRollback(d, {
-      cause: "manual",
-      since: event.time,
-      by,
-      reason: event.data.reason,
-      requestedIn: s.phase,
-    });
-  if (s.phase === Phase.rolling_back) return unchanged(s, "already rolling back");
+  const back = goBack(d, "rollback", event, by);
+  if (back !== undefined) return back;
   if (s.phase === Phase.succeeded) {
     if (s.reopen !== undefined) return unchanged(s, "a rollback is already being prepared");
     d.set({
@@ -140,6 +107,37 @@ export function onLock(d: Draft, outcome: LockOutcome): Decision {
     expectedRevision: active.revision,
     requestedIn: Phase.succeeded,
   });
+}
+
+/**
+ * An abort after the switch and a rollback take the same road back: while the switch is in
+ * flight the request waits for its answer, during the watch traffic goes back now, and going
+ * back already it changes nothing. Undefined in any other phase.
+ */
+function goBack(
+  d: Draft,
+  kind: "abort" | "rollback",
+  event: { time: string; data: { reason?: string | undefined } },
+  by: string | undefined,
+): Decision | undefined {
+  const s = d.state;
+  const reason = event.data.reason;
+  if (s.phase === Phase.switching) {
+    if (s.pending !== undefined) return unchanged(s, `a ${s.pending.kind} is already pending`);
+    d.set({ pending: { kind, at: event.time, ...opt("by", by), ...opt("reason", reason) } });
+    return d.done(`${kind} requested during the switch: traffic goes back once it is done`);
+  }
+  if (s.phase === Phase.monitoring)
+    return beginRollback(d, {
+      cause: kind === "abort" ? "abort" : "manual",
+      since: event.time,
+      by,
+      reason,
+      requestedIn: s.phase,
+    });
+  if (s.phase === Phase.rolling_back)
+    return unchanged(s, kind === "abort" ? "already going back" : "already rolling back");
+  return undefined;
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -1,12 +1,20 @@
 import type { Color } from "@bluegreen/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { publishedEvents } from "./commands.ts";
+import { publishedEvents } from "./decide/commands.ts";
+import {
+  ctxAt,
+  deadlineTick,
+  ev,
+  INPUT_KINDS,
+  inputs,
+  planFixture,
+  T0,
+} from "./decide/fixtures.ts";
+import type { Input } from "./decide/inputs.ts";
+import { isTerminal } from "./decide/phases.ts";
+import { type DeploymentState, deploymentStateSchema, type Plan } from "./decide/state.ts";
 import { decide } from "./decide.ts";
-import { ctxAt, deadlineTick, ev, INPUT_KINDS, inputs, planFixture, T0 } from "./fixtures.ts";
-import type { Input } from "./inputs.ts";
-import { isTerminal } from "./phases.ts";
-import { type DeploymentState, deploymentStateSchema, type Plan } from "./state.ts";
 
 /**
  * Random event sequences — right, wrong, repeated, out of order, for other colours and

@@ -1,8 +1,7 @@
 import type { BgEvent, EventName } from "@bluegreen/contracts";
 import { describe, expect, it } from "vitest";
-import { publishedEvents } from "./commands.ts";
-import { decide } from "./decide.ts";
-import type { Decision } from "./draft.ts";
+import { publishedEvents } from "./decide/commands.ts";
+import type { Decision } from "./decide/draft.ts";
 import {
   ctxAt,
   DEPLOYMENT_ID,
@@ -12,9 +11,10 @@ import {
   planFixture,
   stateIn,
   T0,
-} from "./fixtures.ts";
-import type { Input } from "./inputs.ts";
-import type { DeploymentState, Plan } from "./state.ts";
+} from "./decide/fixtures.ts";
+import type { Input } from "./decide/inputs.ts";
+import type { DeploymentState, Plan } from "./decide/state.ts";
+import { decide } from "./decide.ts";
 
 /** Feeds inputs in order, one second apart, and returns every decision. */
 function run(start: DeploymentState | undefined, steps: Input[], from = T0): Decision[] {

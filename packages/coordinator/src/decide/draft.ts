@@ -17,7 +17,7 @@ import { type DeploymentState, SEEN_LIMIT } from "./state.ts";
 export interface Decision {
   /** The next state; undefined only when there was no deployment and none was created. */
   state: DeploymentState | undefined;
-  commands: Command[];
+  commands: readonly Command[];
   /** Why, in a few words: logged by the shell. */
   note: string;
   /** True when the state differs from the one given (the shell writes only then). */

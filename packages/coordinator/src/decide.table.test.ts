@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide } from "./decide.ts";
-import type { Decision } from "./draft.ts";
+import type { Decision } from "./decide/draft.ts";
 import {
   ctxAt,
   deadlineTick,
@@ -10,9 +9,10 @@ import {
   planFixture,
   stateIn,
   T0,
-} from "./fixtures.ts";
-import { PHASES, type Phase } from "./phases.ts";
-import { deploymentStateSchema } from "./state.ts";
+} from "./decide/fixtures.ts";
+import { PHASES, type Phase } from "./decide/phases.ts";
+import { deploymentStateSchema } from "./decide/state.ts";
+import { decide } from "./decide.ts";
 
 /**
  * Every (phase, input) pair, table-driven. A cell reads:
