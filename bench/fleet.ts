@@ -23,10 +23,16 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
+import {
+  coordinatorConfig,
+  httpGet,
+  makeTempDir,
+  SimAgents,
+  startAgent,
+  startNats,
+  waitFor,
+} from "@bluegreen/testkit";
 import { connect } from "nats";
-import { SimAgents } from "../tests/coordinator/sim-agents.ts";
-import { coordinatorConfig, startAgent } from "../tests/e2e/processes.ts";
-import { httpGet, makeTempDir, startNats, waitFor } from "../tests/support/index.ts";
 
 const MAX_SERVICES = 5_000;
 const MAX_CONCURRENT = 1_000;

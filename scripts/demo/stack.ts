@@ -17,21 +17,23 @@ import {
 } from "@bluegreen/contracts";
 import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
 import { renderUpstream } from "@bluegreen/switcher";
-import { connect, type JetStreamClient, type NatsConnection } from "nats";
-import { type AgentProcess, coordinatorConfig, startAgent } from "../../tests/e2e/processes.ts";
 import {
+  type AgentProcess,
+  coordinatorConfig,
   freePorts,
   makeTempDir,
   type NatsCluster,
   type NatsServer,
   type Nginx,
   type Prometheus,
+  startAgent,
   startNats,
   startNginx,
   startPrometheus,
   type TempDir,
   waitFor,
-} from "../../tests/support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type JetStreamClient, type NatsConnection } from "nats";
 import { type AppNode, appNode, appPid, startApp, stopApp } from "./apps.ts";
 import { type CliResult, runCli } from "./cli.ts";
 import { DEMO_SERVICE, MonitorSource, renderDemoDefinition } from "./definition.ts";

@@ -12,11 +12,10 @@ import {
   type EventName,
   parseEvent,
 } from "@bluegreen/contracts";
+import { type AgentProcess, freePort, respawnAgent, waitFor } from "@bluegreen/testkit";
 import type { Subscription } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, respawnAgent } from "../e2e/processes.ts";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { freePort, waitFor } from "../support/index.ts";
 
 const WINDOW_MS = 8_000;
 const INCONCLUSIVE_LIMIT = 5;

@@ -10,10 +10,17 @@ import { existsSync } from "node:fs";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { STREAM_NAME } from "@bluegreen/contracts";
 import { colorOfFile, generationOfFile, renderUpstream } from "@bluegreen/switcher";
+import {
+  type AgentProcess,
+  makeTempDir,
+  processGroupMembers,
+  RIG_SERVICE as SERVICE,
+  SwitcherRig,
+  startAgent,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, startAgent } from "../e2e/processes.ts";
-import { makeTempDir, processGroupMembers, type TempDir, waitFor } from "../support/index.ts";
-import { SERVICE, SwitcherRig } from "../switcher/rig.ts";
 
 const AGENT_ID = "switcher-crash";
 /** The switcher's consumer redelivers an unacknowledged request after its ack wait (10 s). */

@@ -10,12 +10,18 @@ import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type AnyBgEvent, Buckets, parseEvent } from "@bluegreen/contracts";
 import { colorOfFile } from "@bluegreen/switcher";
+import {
+  type AgentProcess,
+  makeTempDir,
+  respawnAgent,
+  startAgent,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import type { Subscription } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type AgentProcess, respawnAgent, startAgent } from "../e2e/processes.ts";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { makeTempDir, type TempDir, waitFor } from "../support/index.ts";
 
 let stack: E2eStack;
 let work: TempDir;

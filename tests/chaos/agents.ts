@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { AgentRole } from "@bluegreen/contracts";
-import { type ManagedProcess, REPO_ROOT, spawnProcess, type TempDir } from "../support/index.ts";
+import { type ManagedProcess, REPO_ROOT, spawnProcess, type TempDir } from "@bluegreen/testkit";
 
 const BINS: Record<AgentRole, string> = {
   switcher: "switcher/bin/bluegreen-switcher.js",

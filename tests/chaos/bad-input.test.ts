@@ -15,13 +15,20 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { Bus, createLogger, putDefinition } from "@bluegreen/runtime";
+import {
+  freePorts,
+  makeTempDir,
+  runCommand,
+  SwitcherRig,
+  startApiTraffic,
+  type TempDir,
+  waitFor,
+  watchDefinitionYaml,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
-import { definitionYaml, startTraffic } from "../monitor/harness.ts";
 import { SAMPLE_CTL } from "../node-agent/harness.ts";
-import { freePorts, makeTempDir, runCommand, type TempDir, waitFor } from "../support/index.ts";
-import { SwitcherRig } from "../switcher/rig.ts";
 import { type AgentProcess, launchAgent, PublishQueue } from "./agents.ts";
 import { type FuzzPayload, fuzzPayloads, UNKNOWN_SERVICE } from "./payloads.ts";
 import { EventTap } from "./tap.ts";
@@ -116,7 +123,7 @@ beforeAll(async () => {
   await putDefinition(rig.kv.services, localDefinition(dir.path, bluePort, greenPort));
   await putDefinition(
     rig.kv.services,
-    definitionYaml({
+    watchDefinitionYaml({
       service: WATCHED,
       blue: rig.blue.instance,
       green: rig.green.instance,
@@ -406,7 +413,7 @@ describe("chaos: generated bad input against the running agents", () => {
   }, 60_000);
 
   it("given the flood is over, when a promotion of the watched service is done, then the monitor watches its window and passes it", async () => {
-    const traffic = startTraffic([rig.green.url]);
+    const traffic = startApiTraffic([rig.green.url]);
     try {
       const deploymentId = "d-chaos-watch";
       await bus.emit("switch.done", {

@@ -27,25 +27,13 @@ import {
 import { type Lease, leaseSchema } from "@bluegreen/coordinator";
 import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
 import { renderUpstream } from "@bluegreen/switcher";
-import { connect, type JetStreamClient, type NatsConnection } from "nats";
-import { parseDocument } from "yaml";
-import {
-  DEMO_SERVICE,
-  MonitorSource,
-  renderDemoDefinition,
-} from "../../scripts/demo/definition.ts";
-import { demoSiteConfig } from "../../scripts/demo/site.ts";
-import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
 import {
   type AgentProcess,
   BINS,
+  Binaries,
   bluegreen,
   type CliResult,
   coordinatorConfig,
-  startAgent,
-} from "../e2e/processes.ts";
-import {
-  Binaries,
   findBinary,
   freePorts,
   httpGet,
@@ -55,11 +43,23 @@ import {
   REPO_ROOT,
   runCommand,
   SAMPLE_APP_CTL,
+  settledAnswer,
   spawnProcess,
+  startAgent,
   startNginx,
+  startTraffic,
   type TempDir,
+  type TrafficLoop,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type JetStreamClient, type NatsConnection } from "nats";
+import { parseDocument } from "yaml";
+import {
+  DEMO_SERVICE,
+  MonitorSource,
+  renderDemoDefinition,
+} from "../../scripts/demo/definition.ts";
+import { demoSiteConfig } from "../../scripts/demo/site.ts";
 import { createNetLab, type LinkEnd, type NetLab } from "./netns.ts";
 import { countingStep } from "./node-rig.ts";
 

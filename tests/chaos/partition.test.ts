@@ -7,9 +7,10 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BgEvent } from "@bluegreen/contracts";
+import { nextEvent, timeline } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { netnsUnavailable } from "./netns.ts";
-import { counts, nextEvent, repeatedIds, timeline } from "./node-rig.ts";
+import { counts, repeatedIds } from "./node-rig.ts";
 import { type PartitionStack, type StoredEvent, startPartitionStack } from "./partition-stack.ts";
 
 /** How long the node agent stays cut off: well inside the 145 s deploying deadline. */

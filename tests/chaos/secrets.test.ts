@@ -10,21 +10,21 @@ import { chmod, copyFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { createEvent, encodeEvent, eventSubject, STREAM_NAME } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
-import { connect, type NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTraffic } from "../monitor/harness.ts";
 import {
   makeTempDir,
   type NatsServer,
   type Prometheus,
   type SampleAppHandle,
   type Sshd,
+  startApiTraffic,
   startNats,
   startPrometheus,
   startSampleApp,
   startSshd,
   type TempDir,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, launchAgent } from "./agents.ts";
 import { EventTap } from "./tap.ts";
 
@@ -235,7 +235,7 @@ describe("chaos: secrets never reach logs or events", () => {
   }, 45_000);
 
   it("given the monitor holds a NATS password and a Prometheus Authorization header, when it watches a window at trace level, then it queries Prometheus and prints neither secret", async () => {
-    const traffic = startTraffic([app.url]);
+    const traffic = startApiTraffic([app.url]);
     try {
       const done = createEvent("switch.done", {
         service: SERVICE,

@@ -8,15 +8,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createEvent, eventSubject } from "@bluegreen/contracts";
 import { connectNats, createLogger } from "@bluegreen/runtime";
+import { makeTempDir, type NatsServer, startNats, type TempDir, waitFor } from "@bluegreen/testkit";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  makeTempDir,
-  type NatsServer,
-  startNats,
-  type TempDir,
-  waitFor,
-} from "../support/index.ts";
 import { type AgentProcess, launchAgent } from "./agents.ts";
 import { EventTap } from "./tap.ts";
 

@@ -14,12 +14,19 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { type Lease, leaseSchema } from "@bluegreen/coordinator";
+import type { NatsCluster } from "@bluegreen/testkit";
+import {
+  type AgentProcess,
+  bluegreen,
+  type CliResult,
+  respawnAgent,
+  settledAnswer,
+  startTraffic,
+  type TrafficLoop,
+} from "@bluegreen/testkit";
 import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
-import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
-import type { NatsCluster } from "../support/index.ts";
-import { type AgentProcess, bluegreen, type CliResult, respawnAgent } from "./processes.ts";
 
 export { setFaults };
 

@@ -22,7 +22,6 @@ import {
   putDefinition,
   readHeartbeats,
 } from "@bluegreen/runtime";
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import {
   type ManagedProcess,
   type NatsServer,
@@ -30,7 +29,8 @@ import {
   startNats,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 
 export const AGENT_BIN = fileURLToPath(
   new URL("../../packages/node-agent/bin/bluegreen-node-agent.js", import.meta.url),

@@ -2,8 +2,6 @@
 // when the coordinator's deploy.started arrives, then the agent deploys the sample app with
 // the ctl steps, waits for readiness and runs the guide's three smoke checks.
 import { existsSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   freePorts,
   httpGet,
@@ -11,7 +9,9 @@ import {
   runCommand,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   type AgentProcess,
   applyDefinition,

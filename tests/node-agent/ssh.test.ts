@@ -2,8 +2,6 @@
 // real sshd, when deploys arrive, then the example definition deploys and passes its smoke
 // checks; a wrong host key and an unreachable node fail with coded errors before any command.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   freePorts,
   httpGet,
@@ -12,7 +10,9 @@ import {
   type Sshd,
   startSshd,
   type TempDir,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   type AgentProcess,
   applyDefinition,

@@ -10,8 +10,8 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { Bus, connectNats, createLogger, ensureStream, type Logger } from "@bluegreen/runtime";
+import { type NatsServer, startNats, waitFor } from "@bluegreen/testkit";
 import type { NatsConnection } from "nats";
-import { type NatsServer, startNats, waitFor } from "../support/index.ts";
 
 export interface LogCapture {
   logger: Logger;

@@ -4,25 +4,35 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { type ManagedProcess, REPO_ROOT, runCommand, spawnProcess } from "../support/index.ts";
-
-export const BINS = {
-  coordinator: join(REPO_ROOT, "packages/coordinator/bin/bluegreen-coordinator.js"),
-  switcher: join(REPO_ROOT, "packages/switcher/bin/bluegreen-switcher.js"),
-  nodeAgent: join(REPO_ROOT, "packages/node-agent/bin/bluegreen-node-agent.js"),
-  monitor: join(REPO_ROOT, "packages/monitor/bin/bluegreen-monitor.js"),
-  cli: join(REPO_ROOT, "packages/coordinator/bin/bluegreen.js"),
-} as const;
-export type AgentBin = Exclude<keyof typeof BINS, "cli">;
+import { type AgentBin, BINS, REPO_ROOT } from "./paths.ts";
+import { type ManagedProcess, runCommand, spawnProcess } from "./process.ts";
 
 export interface AgentProcess {
   readonly name: string;
   readonly configPath: string;
   readonly process: ManagedProcess;
+  /** Every line the agent printed (stdout and stderr), in order. */
+  readonly lines: readonly string[];
+  /** The agent's HTTP endpoint (`/metrics`, `/healthz`) once it listens; "" before. */
+  readonly url: string;
   /** SIGTERM and wait (a clean shutdown). */
   stop(): Promise<void>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  /** How long to wait for the ready line (default 20 s). */
+  readonly startTimeoutMs?: number;
+  /** Added to this process' environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Node flags after the bin's own shebang flags. */
+  readonly nodeArgs?: readonly string[];
+  /**
+   * The line that says the agent is ready (default: lifecycle → running, `"to":"running"`);
+   * false: resolve as soon as it is spawned.
+   */
+  readonly readyLine?: RegExp | false;
 }
 
 /**
@@ -40,19 +50,13 @@ export function shebangNodeFlags(binPath: string): string[] {
   );
 }
 
-/**
- * Writes `config` as YAML to `<dir>/<name>.yaml` and starts the agent's bin with it; resolves
- * once the agent logs that it runs (lifecycle → running).
- */
-export async function startAgent(
+/** Starts the agent's bin with `--config configPath`; resolves once it is ready. */
+async function runAgent(
   bin: AgentBin,
   name: string,
-  dir: string,
-  config: Record<string, unknown>,
-  opts: { startTimeoutMs?: number; env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[] } = {},
+  configPath: string,
+  opts: StartAgentOptions,
 ): Promise<AgentProcess> {
-  const configPath = join(dir, `${name}.yaml`);
-  writeFileSync(configPath, stringify(config));
   const proc = await spawnProcess({
     name,
     command: process.execPath,
@@ -66,14 +70,34 @@ export async function startAgent(
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
   });
-  await proc.waitForLine(/"to":"running"/, {
-    what: `${name} to run`,
-    timeoutMs: opts.startTimeoutMs ?? 20_000,
+  const lines: string[] = [];
+  let url = "";
+  proc.onLine((line) => {
+    lines.push(line);
+    if (url === "" && line.includes('"msg":"http listening"')) {
+      url = (JSON.parse(line) as { url: string }).url;
+    }
   });
+  const ready = opts.readyLine ?? /"to":"running"/;
+  if (ready !== false) {
+    try {
+      await proc.waitForLine(ready, {
+        what: `${name} to be ready (${ready})`,
+        timeoutMs: opts.startTimeoutMs ?? 20_000,
+      });
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+  }
   return {
     name,
     configPath,
     process: proc,
+    lines,
+    get url() {
+      return url;
+    },
     stop: async () => {
       await proc.stop({ signal: "SIGTERM", timeoutMs: 10_000 });
     },
@@ -83,33 +107,29 @@ export async function startAgent(
   };
 }
 
+/**
+ * Writes `config` as YAML to `<dir>/<name>.yaml` and starts the agent's bin with it; resolves
+ * once the agent logs that it runs (lifecycle → running), or its `readyLine`.
+ */
+export function startAgent(
+  bin: AgentBin,
+  name: string,
+  dir: string,
+  config: Record<string, unknown>,
+  opts: StartAgentOptions = {},
+): Promise<AgentProcess> {
+  const configPath = join(dir, `${name}.yaml`);
+  writeFileSync(configPath, stringify(config));
+  return runAgent(bin, name, configPath, opts);
+}
+
 /** Starts the agent again from its config file (after a crash), as a new process. */
-export async function respawnAgent(
+export function respawnAgent(
   bin: AgentBin,
   agent: AgentProcess,
-  opts: { startTimeoutMs?: number } = {},
+  opts: StartAgentOptions = {},
 ): Promise<AgentProcess> {
-  const proc = await spawnProcess({
-    name: agent.name,
-    command: process.execPath,
-    args: [BINS[bin], "--config", agent.configPath],
-    cwd: REPO_ROOT,
-  });
-  await proc.waitForLine(/"to":"running"/, {
-    what: `${agent.name} to run again`,
-    timeoutMs: opts.startTimeoutMs ?? 20_000,
-  });
-  return {
-    name: agent.name,
-    configPath: agent.configPath,
-    process: proc,
-    stop: async () => {
-      await proc.stop({ signal: "SIGTERM", timeoutMs: 10_000 });
-    },
-    kill: async () => {
-      await proc.stop({ signal: "SIGKILL" });
-    },
-  };
+  return runAgent(bin, agent.name, agent.configPath, opts);
 }
 
 export interface CliResult {
