@@ -19,6 +19,7 @@ import {
   freePorts,
   makeTempDir,
   runCommand,
+  SAMPLE_APP_CTL,
   SwitcherRig,
   startApiTraffic,
   type TempDir,
@@ -28,7 +29,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
-import { SAMPLE_CTL } from "../node-agent/harness.ts";
 import { type AgentProcess, launchAgent, PublishQueue } from "./agents.ts";
 import { type FuzzPayload, fuzzPayloads, UNKNOWN_SERVICE } from "./payloads.ts";
 import { EventTap } from "./tap.ts";
@@ -193,7 +193,7 @@ afterAll(async () => {
   await bus?.stop();
   const greenDir = dir === undefined ? undefined : dir.file(`${LOCAL}-green`);
   if (greenDir !== undefined && existsSync(greenDir))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", greenDir]);
+    await runCommand(process.execPath, [SAMPLE_APP_CTL, "stop", "--dir", greenDir]);
   await rig?.stop();
   await dir?.remove();
   console.log(`bad-input figures: ${JSON.stringify(figures)}`);

@@ -16,16 +16,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  type ActiveRecord,
   type BgEvent,
-  Buckets,
   compileServiceDefinition,
   filterSubject,
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
-import { type Lease, leaseSchema } from "@bluegreen/coordinator";
-import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
+import type { Lease } from "@bluegreen/coordinator";
 import { renderUpstream } from "@bluegreen/switcher";
 import {
   type AgentProcess,
@@ -43,6 +40,7 @@ import {
   REPO_ROOT,
   runCommand,
   SAMPLE_APP_CTL,
+  seedActiveRecord,
   settledAnswer,
   spawnProcess,
   startAgent,
@@ -51,6 +49,7 @@ import {
   type TempDir,
   type TrafficLoop,
   waitFor,
+  waitForHeartbeats,
 } from "@bluegreen/testkit";
 import { connect, type JetStreamClient, type NatsConnection } from "nats";
 import { parseDocument } from "yaml";
@@ -60,6 +59,7 @@ import {
   renderDemoDefinition,
 } from "../../scripts/demo/definition.ts";
 import { demoSiteConfig } from "../../scripts/demo/site.ts";
+import { readLock } from "../e2e/stack.ts";
 import { createNetLab, type LinkEnd, type NetLab } from "./netns.ts";
 import { countingStep } from "./node-rig.ts";
 
@@ -218,14 +218,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
     const nc = await connect({ servers: natsUrl, name: "partition-test" });
     cleanups.push(() => nc.close());
     const js = nc.jetstream();
-    const record: ActiveRecord = {
-      color: "blue",
-      version: "v1.0",
-      switchedAt: new Date().toISOString(),
-      reason: "initial",
-      previous: null,
-    };
-    await createJson(await js.views.kv(Buckets.active), DEMO_SERVICE, record);
+    await seedActiveRecord(js, DEMO_SERVICE, { version: "v1.0" });
 
     const agentsDir = tmp.file("agents");
     mkdirSync(agentsDir);
@@ -291,20 +284,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
     });
     cleanups.push(() => traffic.stop());
 
-    const agentsKv = await js.views.kv(Buckets.agents);
-    await waitFor(
-      async () => {
-        const alive = new Set(
-          (await readHeartbeats(agentsKv))
-            .filter((hb) => isAlive(hb, 5_000))
-            .map((hb) => hb.data.agentId),
-        );
-        return [IDS.switcher, IDS.node, IDS.monitor].every((id) => alive.has(id))
-          ? true
-          : undefined;
-      },
-      { what: "a heartbeat from every agent", timeoutMs: 20_000, intervalMs: 200 },
-    );
+    await waitForHeartbeats(js, [IDS.switcher, IDS.node, IDS.monitor], 20_000);
 
     return {
       service: DEMO_SERVICE,
@@ -339,12 +319,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
         }
         return out;
       },
-      lock: async () => {
-        const kv = await js.views.kv(Buckets.locks);
-        const entry = await kv.get(DEMO_SERVICE);
-        if (entry === null || entry.operation !== "PUT") return undefined;
-        return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
-      },
+      lock: () => readLock(js, DEMO_SERVICE),
       stop: undo,
     };
   } catch (error) {

@@ -9,6 +9,7 @@ import {
   type SampleAppHandle,
   startSampleApp,
   type TempDir,
+  timeline,
   waitFor,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +24,6 @@ import {
   publishStarted,
   startAgent,
   startBus,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 

@@ -7,7 +7,10 @@ import {
   httpGet,
   makeTempDir,
   runCommand,
+  SAMPLE_APP_CTL,
+  streamEvents,
   type TempDir,
+  timeline,
   waitFor,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,11 +23,8 @@ import {
   finalEvent,
   heartbeatOf,
   publishStarted,
-  SAMPLE_CTL,
   startAgent,
   startBus,
-  streamEvents,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   if (dir !== undefined && existsSync(greenDir()))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", greenDir()]);
+    await runCommand(process.execPath, [SAMPLE_APP_CTL, "stop", "--dir", greenDir()]);
   await bus?.stop();
   await dir?.remove();
 });
@@ -171,7 +171,7 @@ describe("node agent, local executor, example definition", () => {
     });
     const rejected = await waitFor(
       async () =>
-        (await streamEvents(bus)).find(
+        (await streamEvents(bus.jsm)).find(
           (e) => e.type === "bluegreen.agent.rejected" && e.data.originalId === "evil-1",
         ),
       { what: "the agent.rejected answer", timeoutMs: 15_000 },

@@ -7,9 +7,11 @@ import {
   httpGet,
   makeTempDir,
   runCommand,
+  SAMPLE_APP_CTL,
   type Sshd,
   startSshd,
   type TempDir,
+  timeline,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
@@ -19,10 +21,8 @@ import {
   type Bus,
   finalEvent,
   publishStarted,
-  SAMPLE_CTL,
   startAgent,
   startBus,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 
@@ -94,7 +94,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([agent?.stop(), wrongKeyAgent?.stop()]);
   if (dir !== undefined && existsSync(dir.file("local-app-green")))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", dir.file("local-app-green")]);
+    await runCommand(process.execPath, [
+      SAMPLE_APP_CTL,
+      "stop",
+      "--dir",
+      dir.file("local-app-green"),
+    ]);
   await sshd?.stop();
   await bus?.stop();
   await dir?.remove();

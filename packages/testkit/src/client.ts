@@ -1,16 +1,29 @@
 // The suites' own NATS client side: the stream and the buckets as the agents create them, a
-// bus to publish as an agent would, a live log of every event, and the stream read back.
+// bus to publish as an agent would, a live log of every event, the stream read back, the
+// active-colour record a stack starts from, and waiting for the agents' heartbeats.
 
-import { type AgentRole, type AnyBgEvent, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
+import {
+  type ActiveRecord,
+  type AgentRole,
+  type AnyBgEvent,
+  Buckets,
+  type Color,
+  parseEvent,
+  STREAM_NAME,
+} from "@bluegreen/contracts";
 import {
   type BucketHandles,
   Bus,
+  createJson,
   createLogger,
   ensureBuckets,
   ensureStream,
+  isAlive,
+  readHeartbeats,
 } from "@bluegreen/runtime";
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { EventLog } from "./events.ts";
+import { waitFor } from "./process.ts";
 
 export interface TestClient {
   readonly nc: NatsConnection;
@@ -73,4 +86,40 @@ export async function streamEvents(jsm: JetStreamManager): Promise<AnyBgEvent[]>
     }
   }
   return out;
+}
+
+/** Creates the service's first active-colour record (`reason: initial`), as a stack starts. */
+export async function seedActiveRecord(
+  js: JetStreamClient,
+  service: string,
+  opts: { color?: Color; version: string },
+): Promise<void> {
+  const record: ActiveRecord = {
+    color: opts.color ?? "blue",
+    version: opts.version,
+    switchedAt: new Date().toISOString(),
+    reason: "initial",
+    previous: null,
+  };
+  await createJson(await js.views.kv(Buckets.active), service, record);
+}
+
+/** Waits until each agent id has a fresh heartbeat (the coordinator's pre-flight needs them). */
+export async function waitForHeartbeats(
+  js: JetStreamClient,
+  agentIds: readonly string[],
+  timeoutMs = 15_000,
+): Promise<void> {
+  const agentsKv = await js.views.kv(Buckets.agents);
+  await waitFor(
+    async () => {
+      const alive = new Set(
+        (await readHeartbeats(agentsKv))
+          .filter((hb) => isAlive(hb, 5_000))
+          .map((hb) => hb.data.agentId),
+      );
+      return agentIds.every((id) => alive.has(id)) ? true : undefined;
+    },
+    { what: "a heartbeat from every agent", timeoutMs, intervalMs: 200 },
+  );
 }

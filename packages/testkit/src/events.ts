@@ -10,17 +10,19 @@ import {
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
-import type { JetStreamClient, NatsConnection } from "nats";
+import type { JetStreamClient, NatsConnection, Subscription } from "nats";
 import { waitFor } from "./process.ts";
 
-/** Every event seen on `bluegreen.>` since the log was opened, in arrival order. */
+/** Every event seen on `subject` (default `bluegreen.>`) since the log was opened, in arrival order. */
 export class EventLog {
   readonly events: AnyBgEvent[] = [];
   /** Payloads that did not parse (the malformed messages the tests publish). */
   readonly unparsed: string[] = [];
+  private readonly sub: Subscription;
 
-  constructor(nc: NatsConnection) {
-    const sub = nc.subscribe("bluegreen.>");
+  constructor(nc: NatsConnection, subject = "bluegreen.>") {
+    const sub = nc.subscribe(subject);
+    this.sub = sub;
     (async () => {
       for await (const msg of sub) {
         const parsed = parseEvent(msg.data);
@@ -48,6 +50,10 @@ export class EventLog {
       timeoutMs: opts.timeoutMs ?? 15_000,
       intervalMs: 20,
     });
+  }
+
+  stop(): void {
+    this.sub.unsubscribe();
   }
 }
 

@@ -16,8 +16,10 @@ export {
 export {
   type ConnectClientOptions,
   connectClient,
+  seedActiveRecord,
   streamEvents,
   type TestClient,
+  waitForHeartbeats,
 } from "./client.ts";
 export { EventLog, eventsByDeployment, nextEvent, timeline } from "./events.ts";
 export {

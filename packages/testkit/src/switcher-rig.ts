@@ -22,7 +22,6 @@ import {
 } from "@bluegreen/contracts";
 import {
   type BucketHandles,
-  createJson,
   ensureBuckets,
   ensureStream,
   putDefinition,
@@ -33,6 +32,7 @@ import {
 import { colorOfFile, renderUpstream, startSwitcher } from "@bluegreen/switcher";
 import { connect, type JetStreamClient, type NatsConnection } from "nats";
 import { stringify } from "yaml";
+import { seedActiveRecord } from "./client.ts";
 import { type NatsServer, startNats } from "./nats.ts";
 import { type Nginx, startNginx } from "./nginx.ts";
 import { REPO_ROOT } from "./paths.ts";
@@ -241,14 +241,7 @@ export class SwitcherRig implements AsyncDisposable {
       await ensureStream(jsm, { maxAgeMs: 0, replicas: 1 });
       const kv = await ensureBuckets(js, { replicas: 1 });
       await putDefinition(kv.services, yamlText);
-      const initial: ActiveRecord = {
-        color: "blue",
-        version: "v1.0",
-        switchedAt: new Date().toISOString(),
-        reason: "initial",
-        previous: null,
-      };
-      await createJson(kv.active, RIG_SERVICE, initial);
+      await seedActiveRecord(js, RIG_SERVICE, { version: "v1.0" });
       const log = await StreamLog.open(js);
       return new SwitcherRig(nats, nginx, blue, green, dir, upstreamFile, def, nc, js, kv, log);
     } catch (err) {
