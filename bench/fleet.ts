@@ -164,7 +164,6 @@ export default async function fleet(args: string[]): Promise<void> {
     coordinatorConfig(nats.url, "coordinator-fleet", {
       lease_ttl: "15s",
       heartbeat_max_age: "30s",
-      http: { host: "127.0.0.1", port: 0 },
     }),
     {
       startTimeoutMs: 60_000,

@@ -6,6 +6,7 @@
 import type { AgentRole } from "@bluegreen/contracts";
 import {
   type AgentBin,
+  agentConfig,
   type AgentProcess as StartedAgent,
   startAgent,
   type TempDir,
@@ -47,15 +48,11 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentProcess> {
     BIN_OF[o.role],
     o.agentId,
     o.dir.path,
-    {
-      role: o.role,
-      agent_id: o.agentId,
+    agentConfig(o.role, o.agentId, [], {
       nats: o.nats,
-      http: { host: "127.0.0.1", port: 0 },
-      heartbeat_interval: "1s",
       log: { level: o.logLevel ?? "info" },
       ...o.settings,
-    },
+    }),
     {
       startTimeoutMs: o.timeoutMs ?? 30_000,
       ...(o.env === undefined ? {} : { env: o.env }),

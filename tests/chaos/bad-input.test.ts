@@ -18,10 +18,13 @@ import { Bus, createLogger, putDefinition } from "@bluegreen/runtime";
 import {
   freePorts,
   makeTempDir,
+  promotedData,
+  publishEvent,
   runCommand,
   SAMPLE_APP_CTL,
   SwitcherRig,
   startApiTraffic,
+  startedData,
   type TempDir,
   waitFor,
   watchDefinitionYaml,
@@ -316,25 +319,13 @@ describe("chaos: generated bad input against the running agents", () => {
       service: UNKNOWN_SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        version: "v9",
-        color: "green",
-        nodes: [{ host: "127.0.0.1", port: greenPort }],
-        activeColor: "blue",
-      },
+      data: startedData("v9", { host: "127.0.0.1", port: greenPort }),
     });
     const done = createEvent("switch.done", {
       service: UNKNOWN_SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        from: "blue",
-        to: "green",
-        changed: true,
-        reason: "promote",
-        revision: 1,
-        timings: { totalMs: 1 },
-      },
+      data: promotedData(),
     });
     for (const e of [request, started, done] as BgEvent[]) {
       await rig.js.publish(
@@ -395,16 +386,9 @@ describe("chaos: generated bad input against the running agents", () => {
       service: LOCAL,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: "127.0.0.1", port: greenPort }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", { host: "127.0.0.1", port: greenPort }),
     });
-    await rig.js.publish(eventSubject(LOCAL, "deploy.started"), encodeEvent(started as BgEvent), {
-      msgID: started.id,
-    });
+    await publishEvent(rig.js, started as BgEvent);
     const passed = await tap.wait("smoke.passed", (e) => e.deploymentid === deploymentId, 45_000);
     expect(passed.data.version).toBe("v1.1");
     const health = await fetch(`http://127.0.0.1:${greenPort}/health`);
@@ -419,15 +403,7 @@ describe("chaos: generated bad input against the running agents", () => {
       await bus.emit("switch.done", {
         service: WATCHED,
         deploymentId,
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          version: "v1.1",
-          timings: { totalMs: 1 },
-        },
+        data: promotedData({ version: "v1.1" }),
       });
       const started = await tap.wait("monitor.started", (e) => e.deploymentid === deploymentId);
       expect(started.data).toMatchObject({ color: "green", instances: [rig.green.instance] });

@@ -7,6 +7,7 @@ import { type AnyBgEvent, type BgEvent, filterSubject, STREAM_NAME } from "@blue
 import { consumerName } from "@bluegreen/runtime";
 import {
   type AgentProcess,
+  agentConfig,
   killAll,
   pidsWithEnv,
   startAgent,
@@ -96,16 +97,15 @@ export function startNodeAgent(
   dir: string,
   opts: NodeAgentOptions,
 ): Promise<AgentProcess> {
-  return startAgent("nodeAgent", agentId, dir, {
-    role: "node-agent",
-    agent_id: agentId,
-    nats: { servers: [opts.natsUrl] },
-    http: { host: "127.0.0.1", port: 0 },
-    heartbeat_interval: "1s",
-    log: { level: "info" },
-    serves: [{ service: opts.service, color: opts.color }],
-    ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
-  });
+  return startAgent(
+    "nodeAgent",
+    agentId,
+    dir,
+    agentConfig("node-agent", agentId, opts.natsUrl, {
+      serves: [{ service: opts.service, color: opts.color }],
+      ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
+    }),
+  );
 }
 
 /** Live processes a deployment's steps started (every step gets BLUEGREEN_DEPLOYMENT_ID). */

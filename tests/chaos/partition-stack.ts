@@ -26,6 +26,7 @@ import type { Lease } from "@bluegreen/coordinator";
 import { renderUpstream } from "@bluegreen/switcher";
 import {
   type AgentProcess,
+  agentConfig,
   BINS,
   Binaries,
   bluegreen,
@@ -222,48 +223,45 @@ export async function startPartitionStack(): Promise<PartitionStack> {
 
     const agentsDir = tmp.file("agents");
     mkdirSync(agentsDir);
-    const common = (url: string) => ({
-      nats: { servers: [url] },
-      http: { host: "127.0.0.1", port: 0 },
-      heartbeat_interval: "1s",
-      log: { level: "info" },
-    });
     const agents: AgentProcess[] = [];
     cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
     agents.push(
-      await startAgent("switcher", IDS.switcher, agentsDir, {
-        role: "switcher",
-        agent_id: IDS.switcher,
-        ...common(natsUrl),
-        services: [DEMO_SERVICE],
-        nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
-      }),
-      await startAgent("monitor", IDS.monitor, agentsDir, {
-        role: "monitor",
-        agent_id: IDS.monitor,
-        ...common(natsUrl),
-        services: [DEMO_SERVICE],
-      }),
-      await startAgent("coordinator", IDS.coordinator, agentsDir, {
+      await startAgent(
+        "switcher",
+        IDS.switcher,
+        agentsDir,
+        agentConfig("switcher", IDS.switcher, natsUrl, {
+          services: [DEMO_SERVICE],
+          nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+        }),
+      ),
+      await startAgent(
+        "monitor",
+        IDS.monitor,
+        agentsDir,
+        agentConfig("monitor", IDS.monitor, natsUrl, { services: [DEMO_SERVICE] }),
+      ),
+      await startAgent(
+        "coordinator",
+        IDS.coordinator,
+        agentsDir,
         // A node agent cut off for the whole outage still counts as present at pre-flight.
-        ...coordinatorConfig(natsUrl, IDS.coordinator, { heartbeat_max_age: "30s" }),
-        ...common(natsUrl),
-      }),
+        coordinatorConfig(natsUrl, IDS.coordinator, { heartbeat_max_age: "30s" }),
+      ),
     );
 
     // The node agent, inside the node's namespace, reaching NATS over link 1 only.
     const nodeConfig = join(agentsDir, `${IDS.node}.json`);
     writeFileSync(
       nodeConfig,
-      JSON.stringify({
-        role: "node-agent",
-        agent_id: IDS.node,
-        ...common(nodeNatsUrl),
-        serves: [
-          { service: DEMO_SERVICE, color: "blue" },
-          { service: DEMO_SERVICE, color: "green" },
-        ],
-      }),
+      JSON.stringify(
+        agentConfig("node-agent", IDS.node, nodeNatsUrl, {
+          serves: [
+            { service: DEMO_SERVICE, color: "blue" },
+            { service: DEMO_SERVICE, color: "green" },
+          ],
+        }),
+      ),
     );
     const nodeAgent = await spawnProcess({
       name: IDS.node,

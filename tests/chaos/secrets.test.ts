@@ -8,15 +8,18 @@
 import { execFile } from "node:child_process";
 import { chmod, copyFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { createEvent, encodeEvent, eventSubject, STREAM_NAME } from "@bluegreen/contracts";
+import { createEvent, STREAM_NAME } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
 import {
   makeTempDir,
   type NatsServer,
   type Prometheus,
+  promotedData,
+  publishEvent,
   type SampleAppHandle,
   type Sshd,
   startApiTraffic,
+  startedData,
   startNats,
   startPrometheus,
   startSampleApp,
@@ -191,16 +194,9 @@ describe("chaos: secrets never reach logs or events", () => {
       service: SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId: "d-secrets-1",
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: app.host, port: app.port }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", app),
     });
-    await nc
-      .jetstream()
-      .publish(eventSubject(SERVICE, "deploy.started"), encodeEvent(event), { msgID: event.id });
+    await publishEvent(nc.jetstream(), event);
     // The key could only be used with its passphrase: a passed deploy proves it was read.
     const passed = await tap.wait("smoke.passed", (e) => e.deploymentid === "d-secrets-1", 30_000);
     expect(passed.data.version).toBe("v1.1");
@@ -213,18 +209,9 @@ describe("chaos: secrets never reach logs or events", () => {
       service: `${SERVICE}-2`,
       source: "bluegreen/test/chaos",
       deploymentId: "d-secrets-wrong",
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: app.host, port: app.port }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", app),
     });
-    await nc
-      .jetstream()
-      .publish(eventSubject(`${SERVICE}-2`, "deploy.started"), encodeEvent(event), {
-        msgID: event.id,
-      });
+    await publishEvent(nc.jetstream(), event);
     const failed = await tap.wait(
       "deploy.failed",
       (e) => e.deploymentid === "d-secrets-wrong",
@@ -241,19 +228,9 @@ describe("chaos: secrets never reach logs or events", () => {
         service: SERVICE,
         source: "bluegreen/test/chaos",
         deploymentId: "d-secrets-2",
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          version: "v1.1",
-          timings: { totalMs: 1 },
-        },
+        data: promotedData({ version: "v1.1" }),
       });
-      await nc
-        .jetstream()
-        .publish(eventSubject(SERVICE, "switch.done"), encodeEvent(done), { msgID: done.id });
+      await publishEvent(nc.jetstream(), done);
       const passed = await tap.wait(
         "monitor.passed",
         (e) => e.deploymentid === "d-secrets-2",

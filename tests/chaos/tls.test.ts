@@ -8,7 +8,14 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createEvent, eventSubject } from "@bluegreen/contracts";
 import { connectNats, createLogger } from "@bluegreen/runtime";
-import { makeTempDir, type NatsServer, startNats, type TempDir, waitFor } from "@bluegreen/testkit";
+import {
+  makeTempDir,
+  type NatsServer,
+  promotedData,
+  startNats,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, launchAgent } from "./agents.ts";
@@ -177,14 +184,7 @@ describe("chaos: TLS to NATS with a CA made by the test", () => {
         service: "tls-app",
         source: "bluegreen/test/chaos",
         deploymentId: "d-tls-1",
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          timings: { totalMs: 1 },
-        },
+        data: promotedData(),
       });
       // The wrong specversion: the monitor must answer it with a coded rejection.
       const text = JSON.stringify(bad).replace('"specversion":"1.0"', '"specversion":"0.3"');

@@ -9,13 +9,13 @@ import {
   createEvent,
   type EventDataInput,
   type EventName,
-  encodeEvent,
-  eventSubject,
 } from "@bluegreen/contracts";
 import { putDefinition, readHeartbeats } from "@bluegreen/runtime";
 import {
+  agentConfig,
   connectClient,
   type NatsServer,
+  publishEvent,
   type AgentProcess as StartedAgent,
   startAgent as startAgentBin,
   startNats,
@@ -87,9 +87,7 @@ async function publishAsCoordinator<N extends EventName>(
   opts: { service: string; deploymentId: string; data: EventDataInput<N> },
 ): Promise<BgEvent<N>> {
   const event = createEvent(name, { ...opts, source: "bluegreen/coordinator/test" });
-  await bus.js.publish(eventSubject(opts.service, name), encodeEvent(event as BgEvent), {
-    msgID: event.id,
-  });
+  await publishEvent(bus.js, event as BgEvent);
   return event;
 }
 
@@ -127,15 +125,16 @@ export async function startAgent(
 ): Promise<AgentProcess> {
   agentCount++;
   const agentId = config.agentId ?? `node-agent-test-${process.pid}-${agentCount}`;
-  const agent = await startAgentBin("nodeAgent", agentId, dir.path, {
-    role: "node-agent",
-    agent_id: agentId,
-    nats: { servers: [bus.server.url] },
-    http: { host: "127.0.0.1", port: 0 },
-    heartbeat_interval: "500ms",
-    serves: config.serves,
-    ...(config.ssh === undefined ? {} : { ssh: config.ssh }),
-  });
+  const agent = await startAgentBin(
+    "nodeAgent",
+    agentId,
+    dir.path,
+    agentConfig("node-agent", agentId, bus.server.url, {
+      heartbeat_interval: "500ms",
+      serves: config.serves,
+      ...(config.ssh === undefined ? {} : { ssh: config.ssh }),
+    }),
+  );
   return { ...agent, httpUrl: agent.url, agentId };
 }
 

@@ -3,6 +3,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentRole } from "@bluegreen/contracts";
 import { stringify } from "yaml";
 import { type AgentBin, BINS, REPO_ROOT } from "./paths.ts";
 import { type ManagedProcess, runCommand, spawnProcess } from "./process.ts";
@@ -158,20 +159,36 @@ export async function bluegreen(
   };
 }
 
+/**
+ * An agent's config: its role and id, the NATS servers, an HTTP endpoint on a free port, a 1 s
+ * heartbeat and info logs; `over` adds or replaces keys (services, serves, nginx, ssh…).
+ */
+export function agentConfig(
+  role: AgentRole,
+  agentId: string,
+  nats: string | readonly string[],
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    role,
+    agent_id: agentId,
+    nats: { servers: typeof nats === "string" ? [nats] : [...nats] },
+    http: { host: "127.0.0.1", port: 0 },
+    heartbeat_interval: "1s",
+    log: { level: "info" },
+    ...over,
+  };
+}
+
 /** A coordinator's config: short leases so failover tests stay fast. */
 export function coordinatorConfig(
   natsUrl: string,
   agentId: string,
   over: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return {
-    role: "coordinator",
-    agent_id: agentId,
-    nats: { servers: [natsUrl] },
+  return agentConfig("coordinator", agentId, natsUrl, {
     lease_ttl: "3s",
-    heartbeat_interval: "1s",
     heartbeat_max_age: "10s",
-    log: { level: "info" },
     ...over,
-  };
+  });
 }

@@ -1,17 +1,57 @@
-// Reading bluegreen's events in a suite, a bench or the demo: a live log of everything on
-// `bluegreen.>`, the next event that matches, a service's events in the stream grouped by
-// deployment, and a deployment's events as a short readable timeline.
+// bluegreen's events in a suite, a bench or the demo: publishing one as an agent would (with
+// the data of the usual ones), a live log of everything on `bluegreen.>`, the next event that
+// matches, a service's events in the stream grouped by deployment, and a deployment's events
+// as a short readable timeline.
 
 import {
   type AnyBgEvent,
   type BgEvent,
+  type Color,
+  type EventDataInput,
   type EventName,
+  encodeEvent,
+  eventSubject,
   filterSubject,
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
-import type { JetStreamClient, NatsConnection, Subscription } from "nats";
+import type { JetStreamClient, NatsConnection, PubAck, Subscription } from "nats";
 import { waitFor } from "./process.ts";
+
+/** Publishes `event` on its subject through JetStream, its id as the message id (as agents do). */
+export function publishEvent(js: JetStreamClient, event: BgEvent): Promise<PubAck> {
+  const name = event.type.slice("bluegreen.".length) as EventName;
+  return js.publish(eventSubject(event.subject, name), encodeEvent(event), { msgID: event.id });
+}
+
+/** The data of a `deploy.started` of `version` to one idle green node, blue serving. */
+export function startedData(
+  version: string,
+  node: { host: string; port: number },
+): EventDataInput<"deploy.started"> {
+  return {
+    version,
+    color: "green",
+    nodes: [{ host: node.host, port: node.port }],
+    activeColor: "blue",
+  };
+}
+
+/** The data of the `switch.done` of a promotion to `to` (default green), revision 1. */
+export function promotedData(
+  opts: { to?: Color; version?: string } = {},
+): EventDataInput<"switch.done"> {
+  const to = opts.to ?? "green";
+  return {
+    from: to === "green" ? "blue" : "green",
+    to,
+    changed: true,
+    reason: "promote",
+    revision: 1,
+    ...(opts.version === undefined ? {} : { version: opts.version }),
+    timings: { totalMs: 1 },
+  };
+}
 
 /** Every event seen on `subject` (default `bluegreen.>`) since the log was opened, in arrival order. */
 export class EventLog {

@@ -5,6 +5,7 @@
 
 export {
   type AgentProcess,
+  agentConfig,
   bluegreen,
   type CliResult,
   coordinatorConfig,
@@ -21,7 +22,15 @@ export {
   type TestClient,
   waitForHeartbeats,
 } from "./client.ts";
-export { EventLog, eventsByDeployment, nextEvent, timeline } from "./events.ts";
+export {
+  EventLog,
+  eventsByDeployment,
+  nextEvent,
+  promotedData,
+  publishEvent,
+  startedData,
+  timeline,
+} from "./events.ts";
 export {
   type LoadOptions,
   type LoadResult,

@@ -5,8 +5,9 @@
 import type { BgEvent } from "@bluegreen/contracts";
 import { putDefinition } from "@bluegreen/runtime";
 import { stringify } from "yaml";
-import { type AgentProcess, startAgent } from "./agents.ts";
+import { type AgentProcess, agentConfig, startAgent } from "./agents.ts";
 import type { TestClient } from "./client.ts";
+import { promotedData } from "./events.ts";
 import type { NatsServer } from "./nats.ts";
 import { makeTempDir, type TempDir } from "./tmp.ts";
 
@@ -55,15 +56,7 @@ export async function promote(
   const { event } = await client.bus.emit("switch.done", {
     service,
     deploymentId,
-    data: {
-      from: to === "green" ? "blue" : "green",
-      to,
-      changed: true,
-      reason: "promote",
-      revision: 1,
-      version: "v1.1",
-      timings: { totalMs: 10 },
-    },
+    data: { ...promotedData({ to, version: "v1.1" }), timings: { totalMs: 10 } },
   });
   return event;
 }
@@ -88,16 +81,11 @@ export async function startMonitorProcess(opts: StartMonitorOptions): Promise<Mo
     "monitor",
     "monitor",
     dir.path,
-    {
-      role: "monitor",
-      agent_id: agentId,
-      nats: { servers: [opts.nats.url] },
-      http: { host: "127.0.0.1", port: 0 },
-      heartbeat_interval: "1s",
+    agentConfig("monitor", agentId, opts.nats.url, {
       log: { level: "debug" },
       services: ["*"],
       ...(opts.prometheusUrl === undefined ? {} : { prometheus_url: opts.prometheusUrl }),
-    },
+    }),
     { readyLine: /"msg":"monitor ready"/ },
   );
   const cleanup = async () => {
