@@ -7,13 +7,16 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  applyDefinition,
-  connectStack,
+  applyWatchDefinition,
+  connectClient,
   promote,
+  startApiTraffic,
   startMonitorProcess,
-  startTraffic,
-} from "../tests/monitor/harness.ts";
-import { startNats, startPrometheus, startSampleApp, waitFor } from "../tests/support/index.ts";
+  startNats,
+  startPrometheus,
+  startSampleApp,
+  waitFor,
+} from "@bluegreen/testkit";
 
 const ERROR_RATIO =
   '(sum(rate(http_requests_total{instance="${instance}",status=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{instance="${instance}"}[5s]))';
@@ -51,9 +54,9 @@ export default async function detect(args: string[]): Promise<void> {
   const [prom, monitor, stack] = await Promise.all([
     startPrometheus({ scrapeTargets: [blue.instance, green.instance], scrapeInterval: "1s" }),
     startMonitorProcess({ nats, agentId: "monitor-bench" }),
-    connectStack(nats),
+    connectClient(nats.url),
   ]);
-  const traffic = startTraffic([blue.url, green.url], { perApp: 2 });
+  const traffic = startApiTraffic([blue.url, green.url], { perApp: 2 });
   const timings: Record<Source, number[]> = { prometheus: [], scrape: [] };
   try {
     const slo = { name: "error-ratio", max: 0.05, on_breach: "rollback" };
@@ -80,7 +83,7 @@ export default async function detect(args: string[]): Promise<void> {
       for (const source of ["prometheus", "scrape"] as const) {
         const service = `detect-${source === "prometheus" ? "prom" : "scrape"}-${run}`;
         const deploymentId = `d-${service}`;
-        await applyDefinition(stack, {
+        await applyWatchDefinition(stack, {
           service,
           blue: blue.instance,
           green: green.instance,

@@ -4,7 +4,7 @@
 // enough; the time is that of the first answer of the run.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { requestOnce } from "../scripts/demo/traffic.ts";
+import { requestOnce } from "@bluegreen/testkit";
 
 export interface Target {
   readonly color: string;

@@ -31,14 +31,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ExitCode } from "@bluegreen/cli";
 import { type ActiveRecord, Buckets, type Color } from "@bluegreen/contracts";
 import { renderUpstream } from "@bluegreen/switcher";
+import type { TrafficSample } from "@bluegreen/testkit";
+import {
+  bluegreen,
+  type CliResult,
+  EventLog,
+  requestOnce,
+  startTraffic,
+  type TrafficLoop,
+  waitFor,
+} from "@bluegreen/testkit";
+import { setFaults } from "../scripts/demo/apps.ts";
 import { markThisRun, sweep } from "../scripts/demo/cleanup.ts";
 import { type DemoStack, startDemoStack } from "../scripts/demo/stack.ts";
-import { requestOnce, startTraffic, type TrafficLoop } from "../scripts/demo/traffic.ts";
-import type { TrafficSample } from "../scripts/demo/traffic-tally.ts";
-import { bluegreen, type CliResult } from "../tests/e2e/processes.ts";
-import { setFaults } from "../tests/e2e/stack.ts";
-import { EventLog } from "../tests/monitor/harness.ts";
-import { waitFor } from "../tests/support/index.ts";
 import { GUIDE_CHECK_INTERVAL_MS, guideWatch, writeSwitchScript } from "./e2e-guide.ts";
 import { servedFrom, type Target } from "./e2e-served.ts";
 

@@ -23,10 +23,16 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
+import {
+  coordinatorConfig,
+  httpGet,
+  makeTempDir,
+  SimAgents,
+  startAgent,
+  startNats,
+  waitFor,
+} from "@bluegreen/testkit";
 import { connect } from "nats";
-import { SimAgents } from "../tests/coordinator/sim-agents.ts";
-import { coordinatorConfig, startAgent } from "../tests/e2e/processes.ts";
-import { httpGet, makeTempDir, startNats, waitFor } from "../tests/support/index.ts";
 
 const MAX_SERVICES = 5_000;
 const MAX_CONCURRENT = 1_000;
@@ -158,7 +164,6 @@ export default async function fleet(args: string[]): Promise<void> {
     coordinatorConfig(nats.url, "coordinator-fleet", {
       lease_ttl: "15s",
       heartbeat_max_age: "30s",
-      http: { host: "127.0.0.1", port: 0 },
     }),
     {
       startTimeoutMs: 60_000,

@@ -22,8 +22,14 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import type { BgEvent, Color } from "@bluegreen/contracts";
 import { colorOfAnswer, renderUpstream, verifyThroughNginx } from "@bluegreen/switcher";
-import { type LoadResult, startLoad, total } from "../tests/switcher/load-client.ts";
-import { getOnce, SERVICE, SwitcherRig } from "../tests/switcher/rig.ts";
+import {
+  getOnce,
+  type LoadResult,
+  RIG_SERVICE as SERVICE,
+  SwitcherRig,
+  startLoad,
+  total,
+} from "@bluegreen/testkit";
 import { writeSwitchScript } from "./e2e-guide.ts";
 
 const DEFAULT_N = 30;

@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import type { Color } from "@bluegreen/contracts";
-import { runCommand, SAMPLE_APP_CTL } from "../../tests/support/index.ts";
+import { runCommand, SAMPLE_APP_CTL } from "@bluegreen/testkit";
 
 export interface AppNode {
   readonly color: Color;

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { killAll, pidsWithEnv } from "../../tests/support/index.ts";
+import { killAll, pidsWithEnv } from "@bluegreen/testkit";
 
 export const MARKER = "BLUEGREEN_DEMO_RUN";
 

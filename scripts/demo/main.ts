@@ -2,14 +2,14 @@
 // See docs/demo.md.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { REPO_ROOT } from "../../tests/support/index.ts";
+import { REPO_ROOT, startTraffic, type TrafficLoop } from "@bluegreen/testkit";
 import { DEMO_USAGE, type DemoArgs, parseDemoArgs } from "./args.ts";
 import { MARKER, markThisRun, sweep } from "./cleanup.ts";
 import { type DemoStack, startDemoStack } from "./stack.ts";
 import { type StoryContext, storyPromote, storyRollback } from "./stories.ts";
 import { type StoryResult, secs, storyOk, summaryLines } from "./summary.ts";
 import { Timeline } from "./timeline.ts";
-import { startTraffic, type TrafficLoop } from "./traffic.ts";
+import { countSamples, formatSecond } from "./traffic-tally.ts";
 
 /** Set on Ctrl-C: the stories may still be unwinding, but only the shutdown talks now. */
 let silenced = false;
@@ -80,7 +80,7 @@ async function play(args: DemoArgs, runId: string, run: Run): Promise<boolean> {
   run.timeline = await new Timeline(out).follow(stack.js);
   run.traffic = startTraffic({
     url: `${stack.nginx.url}/api/v1/memory`,
-    onSecond: (line) => out(`  traffic │ ${line}`),
+    onSecond: (samples) => out(`  traffic │ ${formatSecond(countSamples(samples))}`),
   });
   const ctx: StoryContext = {
     stack,

@@ -8,30 +8,26 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type ActiveRecord,
-  Buckets,
-  type Color,
-  compileServiceDefinition,
-  type ServiceDefinition,
-} from "@bluegreen/contracts";
-import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
+import { type Color, compileServiceDefinition, type ServiceDefinition } from "@bluegreen/contracts";
 import { renderUpstream } from "@bluegreen/switcher";
-import { connect, type JetStreamClient, type NatsConnection } from "nats";
-import { type AgentProcess, coordinatorConfig, startAgent } from "../../tests/e2e/processes.ts";
 import {
+  type AgentProcess,
+  coordinatorConfig,
   freePorts,
   makeTempDir,
   type NatsCluster,
   type NatsServer,
   type Nginx,
   type Prometheus,
+  seedActiveRecord,
+  startAgent,
   startNats,
   startNginx,
   startPrometheus,
   type TempDir,
-  waitFor,
-} from "../../tests/support/index.ts";
+  waitForHeartbeats,
+} from "@bluegreen/testkit";
+import { connect, type JetStreamClient, type NatsConnection } from "nats";
 import { type AppNode, appNode, appPid, startApp, stopApp } from "./apps.ts";
 import { type CliResult, runCli } from "./cli.ts";
 import { DEMO_SERVICE, MonitorSource, renderDemoDefinition } from "./definition.ts";
@@ -206,14 +202,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const nc = await connect({ servers: [...natsUrls], name: "bluegreen-demo" });
     cleanups.push(() => nc.close());
     const js = nc.jetstream();
-    const record: ActiveRecord = {
-      color: "blue",
-      version: INITIAL_VERSION,
-      switchedAt: new Date().toISOString(),
-      reason: "initial",
-      previous: null,
-    };
-    await createJson(await js.views.kv(Buckets.active), DEMO_SERVICE, record);
+    await seedActiveRecord(js, DEMO_SERVICE, { version: INITIAL_VERSION });
 
     log("starting the agents: switcher, node agents (blue, green), monitor, coordinator");
     const natsConfig = {
@@ -262,18 +251,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 
     // The coordinator refuses a deploy while a needed agent has no fresh heartbeat.
-    const agentsKv = await js.views.kv(Buckets.agents);
-    await waitFor(
-      async () => {
-        const alive = new Set(
-          (await readHeartbeats(agentsKv))
-            .filter((hb) => isAlive(hb, 5_000))
-            .map((hb) => hb.data.agentId),
-        );
-        return NEEDS_HEARTBEAT.every((id) => alive.has(id)) ? alive : undefined;
-      },
-      { what: "a heartbeat from every agent", timeoutMs: 15_000, intervalMs: 200 },
-    );
+    await waitForHeartbeats(js, NEEDS_HEARTBEAT);
 
     const listeners = async (): Promise<Listener[]> => [
       ...(cluster === undefined

@@ -3,13 +3,12 @@
 // through nginx.
 
 import { ExitCode } from "@bluegreen/cli";
-import { waitFor } from "../../tests/support/index.ts";
+import { requestOnce, waitFor } from "@bluegreen/testkit";
 import { setFaults } from "./apps.ts";
 import type { CliResult } from "./cli.ts";
 import type { DemoStack } from "./stack.ts";
 import type { StoryResult } from "./summary.ts";
 import type { Timeline } from "./timeline.ts";
-import { requestOnce } from "./traffic.ts";
 import { between, countSamples, settledOn, type TrafficSample } from "./traffic-tally.ts";
 
 export interface StoryContext {

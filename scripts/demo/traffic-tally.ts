@@ -1,15 +1,9 @@
 // What the request loop saw, as numbers: answers per colour/version per second, failures, and
 // when traffic settled on a colour. Pure, so it is unit-tested.
 
-export interface TrafficSample {
-  /** Epoch ms when the answer (or the error) came. */
-  readonly at: number;
-  /** HTTP status; 0 when no answer came (refused, reset, timeout). */
-  readonly status: number;
-  /** X-App-Color / X-App-Version of the answer, when the app answered. */
-  readonly color: string | undefined;
-  readonly version: string | undefined;
-}
+import type { TrafficSample } from "@bluegreen/testkit";
+
+export type { TrafficSample };
 
 export const isFailure = (s: TrafficSample): boolean => s.status === 0 || s.status >= 500;
 

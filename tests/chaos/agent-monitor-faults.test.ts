@@ -10,28 +10,23 @@ import {
   Buckets,
   type Color,
   type EventName,
-  parseEvent,
 } from "@bluegreen/contracts";
-import type { Subscription } from "nats";
+import { type AgentProcess, freePort, respawnAgent, waitFor } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, respawnAgent } from "../e2e/processes.ts";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { freePort, waitFor } from "../support/index.ts";
 
 const WINDOW_MS = 8_000;
 const INCONCLUSIVE_LIMIT = 5;
 
 let stack: E2eStack;
 let monitor: AgentProcess;
-let tap: Subscription;
-const seen: AnyBgEvent[] = [];
 let seq = 0;
 
 type Of<N extends EventName> = Extract<AnyBgEvent, { type: `bluegreen.${N}` }>;
 
 /** Every event of one deployment seen so far (core subscription), of one type. */
 function seenOf<N extends EventName>(deploymentId: string, name: N): Of<N>[] {
-  return seen.filter(
+  return stack.log.events.filter(
     (e): e is Of<N> => e.type === `bluegreen.${name}` && e.deploymentid === deploymentId,
   );
 }
@@ -98,16 +93,9 @@ beforeAll(async () => {
   const found = stack.base.agents.find((a) => a.name.startsWith("monitor"));
   if (found === undefined) throw new Error("the stack has no monitor");
   monitor = found;
-  tap = stack.base.nc.subscribe(`bluegreen.${stack.service}.>`, {
-    callback: (_err, msg) => {
-      const parsed = parseEvent(msg.data);
-      if (parsed.ok) seen.push(parsed.event as AnyBgEvent);
-    },
-  });
 }, 120_000);
 
 afterAll(async () => {
-  tap?.unsubscribe();
   // The stack stops the agents it started; a monitor started here again is ours to stop.
   if (stack !== undefined && !stack.base.agents.includes(monitor)) {
     await monitor.stop().catch(() => undefined);

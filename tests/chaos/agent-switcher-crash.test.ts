@@ -10,10 +10,18 @@ import { existsSync } from "node:fs";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { STREAM_NAME } from "@bluegreen/contracts";
 import { colorOfFile, generationOfFile, renderUpstream } from "@bluegreen/switcher";
+import {
+  type AgentProcess,
+  agentConfig,
+  makeTempDir,
+  processGroupMembers,
+  RIG_SERVICE as SERVICE,
+  SwitcherRig,
+  startAgent,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, startAgent } from "../e2e/processes.ts";
-import { makeTempDir, processGroupMembers, type TempDir, waitFor } from "../support/index.ts";
-import { SERVICE, SwitcherRig } from "../switcher/rig.ts";
 
 const AGENT_ID = "switcher-crash";
 /** The switcher's consumer redelivers an unacknowledged request after its ack wait (10 s). */
@@ -28,21 +36,20 @@ async function startSwitcher(
   name: string,
   reloadCommand: readonly string[],
 ): Promise<AgentProcess> {
-  const agent = await startAgent("switcher", name, work.path, {
-    role: "switcher",
-    agent_id: AGENT_ID,
-    nats: { servers: [rig.nats.url] },
-    http: { host: "127.0.0.1", port: 0 },
-    heartbeat_interval: "1s",
-    log: { level: "info" },
-    services: [SERVICE],
-    nginx: {
-      test_command: [...rig.nginx.testCommand],
-      reload_command: [...reloadCommand],
-      command_timeout: "90s",
-    },
-    // on_drift is left out: the default (reapply) is what is tested.
-  });
+  const agent = await startAgent(
+    "switcher",
+    name,
+    work.path,
+    agentConfig("switcher", AGENT_ID, rig.nats.url, {
+      services: [SERVICE],
+      nginx: {
+        test_command: [...rig.nginx.testCommand],
+        reload_command: [...reloadCommand],
+        command_timeout: "90s",
+      },
+      // on_drift is left out: the default (reapply) is what is tested.
+    }),
+  );
   started.push(agent);
   return agent;
 }

@@ -8,34 +8,30 @@
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { type AnyBgEvent, Buckets, parseEvent } from "@bluegreen/contracts";
+import { Buckets } from "@bluegreen/contracts";
 import { colorOfFile } from "@bluegreen/switcher";
-import type { Subscription } from "nats";
+import {
+  type AgentProcess,
+  makeTempDir,
+  respawnAgent,
+  startAgent,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type AgentProcess, respawnAgent, startAgent } from "../e2e/processes.ts";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { makeTempDir, type TempDir, waitFor } from "../support/index.ts";
 
 let stack: E2eStack;
 let work: TempDir;
-let tap: Subscription;
-const seen: AnyBgEvent[] = [];
 const ours: AgentProcess[] = [];
 
 beforeAll(async () => {
   stack = await startE2eStack({ window: "3s" });
   work = await makeTempDir("agent-switcher-deploy");
-  tap = stack.base.nc.subscribe(`bluegreen.${stack.service}.>`, {
-    callback: (_err, msg) => {
-      const parsed = parseEvent(msg.data);
-      if (parsed.ok) seen.push(parsed.event as AnyBgEvent);
-    },
-  });
 }, 120_000);
 
 afterAll(async () => {
-  tap?.unsubscribe();
   for (const agent of ours) await agent.stop().catch(() => undefined);
   await stack?.stop();
   await work?.remove();
@@ -92,7 +88,7 @@ describe("given blue serves v1.0 and a switcher that will die before it reloads 
     // on through the watch to its end.
     const result = await run;
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const drift = seen.filter((e) => e.type === "bluegreen.switch.drift");
+    const drift = stack.log.events.filter((e) => e.type === "bluegreen.switch.drift");
     expect(drift.map((e) => e.data)).toEqual([
       { file: upstreamFile, recorded: "blue", found: "green", action: "reapplied" },
     ]);

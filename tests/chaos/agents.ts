@@ -1,34 +1,30 @@
-// The agents as real child processes (their bin, `--config FILE`), as an operator runs them,
-// with every stdout/stderr line kept: the flood suite gets the second core, the TLS suite can
-// watch an agent that never gets a connection, and the secrets suite reads what it printed.
+// The agents as real child processes (testkit's `startAgent`: their bin, `--config FILE`), as
+// an operator runs them, with every stdout/stderr line kept: the flood suite gets the second
+// core, the TLS suite can watch an agent that never gets a connection, and the secrets suite
+// reads what it printed.
 
-import { writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { AgentRole } from "@bluegreen/contracts";
-import { type ManagedProcess, REPO_ROOT, spawnProcess, type TempDir } from "../support/index.ts";
+import {
+  type AgentBin,
+  agentConfig,
+  type AgentProcess as StartedAgent,
+  startAgent,
+  type TempDir,
+} from "@bluegreen/testkit";
 
-const BINS: Record<AgentRole, string> = {
-  switcher: "switcher/bin/bluegreen-switcher.js",
-  "node-agent": "node-agent/bin/bluegreen-node-agent.js",
-  monitor: "monitor/bin/bluegreen-monitor.js",
-  coordinator: "coordinator/bin/bluegreen-coordinator.js",
+const BIN_OF: Record<AgentRole, AgentBin> = {
+  switcher: "switcher",
+  "node-agent": "nodeAgent",
+  monitor: "monitor",
+  coordinator: "coordinator",
 };
 
-export const binOf = (role: AgentRole) =>
-  fileURLToPath(new URL(`../../packages/${BINS[role]}`, import.meta.url));
-
-export interface AgentProcess {
+export interface AgentProcess extends StartedAgent {
   readonly role: AgentRole;
   readonly agentId: string;
-  readonly process: ManagedProcess;
-  /** Every line the agent printed (stdout and stderr), in order. */
-  readonly lines: string[];
   /** `<role>/<agent_id>`: the `rejectedBy` of its rejections. */
   readonly rejectedBy: string;
-  /** The agent's HTTP endpoint (`/metrics`, `/healthz`), once it is listening. */
-  readonly url: string;
   healthz(): Promise<number>;
-  stop(): Promise<void>;
 }
 
 export interface LaunchOptions {
@@ -48,58 +44,36 @@ export interface LaunchOptions {
 
 /** Writes the agent's config file and starts its bin; resolves once it is running. */
 export async function launchAgent(o: LaunchOptions): Promise<AgentProcess> {
-  const configPath = o.dir.file(`${o.agentId}.json`);
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      role: o.role,
-      agent_id: o.agentId,
+  const agent = await startAgent(
+    BIN_OF[o.role],
+    o.agentId,
+    o.dir.path,
+    agentConfig(o.role, o.agentId, [], {
       nats: o.nats,
-      http: { host: "127.0.0.1", port: 0 },
-      heartbeat_interval: "1s",
       log: { level: o.logLevel ?? "info" },
       ...o.settings,
     }),
+    {
+      startTimeoutMs: o.timeoutMs ?? 30_000,
+      ...(o.env === undefined ? {} : { env: o.env }),
+      ...(o.waitRunning === false ? { readyLine: false as const } : {}),
+    },
   );
-  const proc = await spawnProcess({
-    name: `${o.role} ${o.agentId}`,
-    command: process.execPath,
-    args: [binOf(o.role), "--config", configPath],
-    cwd: REPO_ROOT,
-    ...(o.env === undefined ? {} : { env: o.env }),
-  });
-  const lines: string[] = [];
-  let url = "";
-  proc.onLine((line) => {
-    lines.push(line);
-    if (url === "" && line.includes('"msg":"http listening"'))
-      url = (JSON.parse(line) as { url: string }).url;
-  });
-  const agent: AgentProcess = {
+  return {
+    name: agent.name,
+    configPath: agent.configPath,
+    process: agent.process,
+    lines: agent.lines,
+    get url() {
+      return agent.url;
+    },
+    stop: agent.stop,
+    kill: agent.kill,
     role: o.role,
     agentId: o.agentId,
-    process: proc,
-    lines,
     rejectedBy: `${o.role}/${o.agentId}`,
-    get url() {
-      return url;
-    },
-    healthz: async () => (await fetch(`${url}/healthz`)).status,
-    stop: async () => {
-      await proc.stop({ timeoutMs: 10_000 });
-    },
+    healthz: async () => (await fetch(`${agent.url}/healthz`)).status,
   };
-  if (o.waitRunning === false) return agent;
-  try {
-    await proc.waitForLine((l) => l.includes('"to":"running"'), {
-      what: `${o.role} ${o.agentId} to be running`,
-      timeoutMs: o.timeoutMs ?? 30_000,
-    });
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return agent;
 }
 
 /**

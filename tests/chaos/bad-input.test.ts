@@ -15,13 +15,23 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { Bus, createLogger, putDefinition } from "@bluegreen/runtime";
+import {
+  freePorts,
+  makeTempDir,
+  promotedData,
+  publishEvent,
+  runCommand,
+  SAMPLE_APP_CTL,
+  SwitcherRig,
+  startApiTraffic,
+  startedData,
+  type TempDir,
+  waitFor,
+  watchDefinitionYaml,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
-import { definitionYaml, startTraffic } from "../monitor/harness.ts";
-import { SAMPLE_CTL } from "../node-agent/harness.ts";
-import { freePorts, makeTempDir, runCommand, type TempDir, waitFor } from "../support/index.ts";
-import { SwitcherRig } from "../switcher/rig.ts";
 import { type AgentProcess, launchAgent, PublishQueue } from "./agents.ts";
 import { type FuzzPayload, fuzzPayloads, UNKNOWN_SERVICE } from "./payloads.ts";
 import { EventTap } from "./tap.ts";
@@ -116,7 +126,7 @@ beforeAll(async () => {
   await putDefinition(rig.kv.services, localDefinition(dir.path, bluePort, greenPort));
   await putDefinition(
     rig.kv.services,
-    definitionYaml({
+    watchDefinitionYaml({
       service: WATCHED,
       blue: rig.blue.instance,
       green: rig.green.instance,
@@ -186,7 +196,7 @@ afterAll(async () => {
   await bus?.stop();
   const greenDir = dir === undefined ? undefined : dir.file(`${LOCAL}-green`);
   if (greenDir !== undefined && existsSync(greenDir))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", greenDir]);
+    await runCommand(process.execPath, [SAMPLE_APP_CTL, "stop", "--dir", greenDir]);
   await rig?.stop();
   await dir?.remove();
   console.log(`bad-input figures: ${JSON.stringify(figures)}`);
@@ -309,25 +319,13 @@ describe("chaos: generated bad input against the running agents", () => {
       service: UNKNOWN_SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        version: "v9",
-        color: "green",
-        nodes: [{ host: "127.0.0.1", port: greenPort }],
-        activeColor: "blue",
-      },
+      data: startedData("v9", { host: "127.0.0.1", port: greenPort }),
     });
     const done = createEvent("switch.done", {
       service: UNKNOWN_SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        from: "blue",
-        to: "green",
-        changed: true,
-        reason: "promote",
-        revision: 1,
-        timings: { totalMs: 1 },
-      },
+      data: promotedData(),
     });
     for (const e of [request, started, done] as BgEvent[]) {
       await rig.js.publish(
@@ -388,16 +386,9 @@ describe("chaos: generated bad input against the running agents", () => {
       service: LOCAL,
       source: "bluegreen/test/chaos",
       deploymentId,
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: "127.0.0.1", port: greenPort }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", { host: "127.0.0.1", port: greenPort }),
     });
-    await rig.js.publish(eventSubject(LOCAL, "deploy.started"), encodeEvent(started as BgEvent), {
-      msgID: started.id,
-    });
+    await publishEvent(rig.js, started as BgEvent);
     const passed = await tap.wait("smoke.passed", (e) => e.deploymentid === deploymentId, 45_000);
     expect(passed.data.version).toBe("v1.1");
     const health = await fetch(`http://127.0.0.1:${greenPort}/health`);
@@ -406,21 +397,13 @@ describe("chaos: generated bad input against the running agents", () => {
   }, 60_000);
 
   it("given the flood is over, when a promotion of the watched service is done, then the monitor watches its window and passes it", async () => {
-    const traffic = startTraffic([rig.green.url]);
+    const traffic = startApiTraffic([rig.green.url]);
     try {
       const deploymentId = "d-chaos-watch";
       await bus.emit("switch.done", {
         service: WATCHED,
         deploymentId,
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          version: "v1.1",
-          timings: { totalMs: 1 },
-        },
+        data: promotedData({ version: "v1.1" }),
       });
       const started = await tap.wait("monitor.started", (e) => e.deploymentid === deploymentId);
       expect(started.data).toMatchObject({ color: "green", instances: [rig.green.instance] });

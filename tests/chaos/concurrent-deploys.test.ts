@@ -6,10 +6,10 @@
 // while the last refusal is decided, however slowly the machine answers.
 
 import { type BgEvent, createEvent, encodeEvent, eventSubject } from "@bluegreen/contracts";
+import { eventsByDeployment, timeline, waitFor } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { waitFor } from "../support/index.ts";
-import { eventsByDeployment, repeatedIds, timeline } from "./node-rig.ts";
+import { repeatedIds } from "./node-rig.ts";
 
 let stack: E2eStack;
 

@@ -14,8 +14,6 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
-import { connect, type NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   descendantPids,
   makeTempDir,
@@ -24,7 +22,9 @@ import {
   startNats,
   startSampleApp,
   type TempDir,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, launchAgent } from "./agents.ts";
 import { INJECTION_VERSIONS } from "./payloads.ts";
 import { EventTap } from "./tap.ts";

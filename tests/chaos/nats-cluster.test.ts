@@ -4,9 +4,9 @@
 // the CLI given all three URLs, the BLUEGREEN stream and the KV buckets with 3 replicas …
 
 import { Buckets, STREAM_NAME } from "@bluegreen/contracts";
+import { httpGet, type NatsCluster, startNatsCluster, waitFor } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from "vitest";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
-import { httpGet, type NatsCluster, startNatsCluster, waitFor } from "../support/index.ts";
 import {
   agentLogs,
   deploymentIdOf,

@@ -5,11 +5,10 @@
 
 import { type BgEvent, Buckets, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
 import { retryTransient } from "@bluegreen/runtime";
+import { BINS, type ManagedProcess, REPO_ROOT, spawnProcess, waitFor } from "@bluegreen/testkit";
 import { connect, type NatsConnection } from "nats";
 import { expect } from "vitest";
-import { BINS } from "../e2e/processes.ts";
 import type { E2eStack } from "../e2e/stack.ts";
-import { type ManagedProcess, REPO_ROOT, spawnProcess, waitFor } from "../support/index.ts";
 
 export const TERMINAL_EVENTS = [
   "deploy.succeeded",

@@ -7,7 +7,7 @@
 
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { onExitCleanup, runCommand, TestSupportError } from "../support/index.ts";
+import { onExitCleanup, runCommand, TestSupportError } from "@bluegreen/testkit";
 
 const IP = "ip";
 

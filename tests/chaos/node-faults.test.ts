@@ -7,30 +7,31 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { type BgEvent, eventSubject, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
-import type { JetStreamManager } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, respawnAgent } from "../e2e/processes.ts";
-import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
 import {
+  type AgentProcess,
   freePort,
   makeTempDir,
+  nextEvent,
+  respawnAgent,
   type Sshd,
   startSshd,
   type TempDir,
+  timeline,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import type { JetStreamManager } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
 import {
   consumerSettled,
   countingStep,
   counts,
   killStepProcesses,
-  nextEvent,
   only,
   repeatedIds,
   startedConsumer,
   startNodeAgent,
   stepProcesses,
-  timeline,
   trafficBetween,
 } from "./node-rig.ts";
 

@@ -3,29 +3,18 @@
 // durable consumer (to know that a redelivery was handled), a node agent of the test's own
 // configuration, and the step processes a deployment left behind.
 
-import {
-  type AnyBgEvent,
-  type BgEvent,
-  filterSubject,
-  parseEvent,
-  STREAM_NAME,
-} from "@bluegreen/contracts";
+import { type AnyBgEvent, type BgEvent, filterSubject, STREAM_NAME } from "@bluegreen/contracts";
 import { consumerName } from "@bluegreen/runtime";
-import type { JetStreamClient, JetStreamManager, NatsConnection } from "nats";
-import type { TrafficSample } from "../../scripts/demo/traffic-tally.ts";
-import { type AgentProcess, startAgent } from "../e2e/processes.ts";
-import { killAll, pidsWithEnv } from "../support/index.ts";
-
-/** `deploy.progress` as `progress 1:started`; every other event by its short name. */
-export function timeline(events: readonly BgEvent[]): string[] {
-  return events.map((e) => {
-    if (e.type === "bluegreen.deploy.progress") {
-      const data = (e as BgEvent<"deploy.progress">).data;
-      return `progress ${data.step}:${data.status}`;
-    }
-    return e.type.replace(/^bluegreen\./, "");
-  });
-}
+import {
+  type AgentProcess,
+  agentConfig,
+  killAll,
+  pidsWithEnv,
+  startAgent,
+  type TrafficSample,
+  timeline,
+} from "@bluegreen/testkit";
+import type { JetStreamManager } from "nats";
 
 /** How often each timeline entry occurs. */
 export function counts(events: readonly BgEvent[]): Record<string, number> {
@@ -108,16 +97,15 @@ export function startNodeAgent(
   dir: string,
   opts: NodeAgentOptions,
 ): Promise<AgentProcess> {
-  return startAgent("nodeAgent", agentId, dir, {
-    role: "node-agent",
-    agent_id: agentId,
-    nats: { servers: [opts.natsUrl] },
-    http: { host: "127.0.0.1", port: 0 },
-    heartbeat_interval: "1s",
-    log: { level: "info" },
-    serves: [{ service: opts.service, color: opts.color }],
-    ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
-  });
+  return startAgent(
+    "nodeAgent",
+    agentId,
+    dir,
+    agentConfig("node-agent", agentId, opts.natsUrl, {
+      serves: [{ service: opts.service, color: opts.color }],
+      ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
+    }),
+  );
 }
 
 /** Live processes a deployment's steps started (every step gets BLUEGREEN_DEPLOYMENT_ID). */
@@ -133,52 +121,4 @@ export async function killStepProcesses(deploymentId: string): Promise<void> {
 export function countingStep(file: string, sleepSeconds = 0): string[] {
   const append = `echo "$BLUEGREEN_DEPLOYMENT_ID" >> '${file}'`;
   return ["/bin/sh", "-c", sleepSeconds > 0 ? `${append}; exec sleep ${sleepSeconds}` : append];
-}
-
-/**
- * Resolves with the first event of `service` published from now on for which `match` holds
- * (a core subscription: it sees events as they are published).
- */
-export function nextEvent(
-  nc: NatsConnection,
-  service: string,
-  match: (e: BgEvent) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<BgEvent> {
-  return new Promise((resolve, reject) => {
-    const sub = nc.subscribe(`bluegreen.${service}.>`, {
-      callback: (_err, msg) => {
-        const parsed = parseEvent(msg.data);
-        if (parsed.ok && match(parsed.event)) {
-          clearTimeout(timer);
-          sub.unsubscribe();
-          resolve(parsed.event);
-        }
-      },
-    });
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-  });
-}
-
-/** Every event of `service` in the stream, grouped by deployment id, in stream order. */
-export async function eventsByDeployment(
-  js: JetStreamClient,
-  service: string,
-): Promise<Map<string, BgEvent[]>> {
-  const consumer = await js.consumers.get(STREAM_NAME, {
-    filterSubjects: filterSubject({ service }),
-  });
-  const out = new Map<string, BgEvent[]>();
-  const messages = await consumer.fetch({ max_messages: 10_000, expires: 2_000 });
-  for await (const msg of messages) {
-    const parsed = parseEvent(msg.data);
-    const id = parsed.ok ? parsed.event.deploymentid : undefined;
-    if (parsed.ok && id !== undefined) out.set(id, [...(out.get(id) ?? []), parsed.event]);
-    if (msg.info.pending === 0) break;
-  }
-  return out;
 }

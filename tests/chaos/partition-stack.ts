@@ -16,36 +16,22 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  type ActiveRecord,
   type BgEvent,
-  Buckets,
   compileServiceDefinition,
   filterSubject,
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
-import { type Lease, leaseSchema } from "@bluegreen/coordinator";
-import { createJson, isAlive, readHeartbeats } from "@bluegreen/runtime";
+import type { Lease } from "@bluegreen/coordinator";
 import { renderUpstream } from "@bluegreen/switcher";
-import { connect, type JetStreamClient, type NatsConnection } from "nats";
-import { parseDocument } from "yaml";
-import {
-  DEMO_SERVICE,
-  MonitorSource,
-  renderDemoDefinition,
-} from "../../scripts/demo/definition.ts";
-import { demoSiteConfig } from "../../scripts/demo/site.ts";
-import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
 import {
   type AgentProcess,
+  agentConfig,
   BINS,
+  Binaries,
   bluegreen,
   type CliResult,
   coordinatorConfig,
-  startAgent,
-} from "../e2e/processes.ts";
-import {
-  Binaries,
   findBinary,
   freePorts,
   httpGet,
@@ -55,11 +41,26 @@ import {
   REPO_ROOT,
   runCommand,
   SAMPLE_APP_CTL,
+  seedActiveRecord,
+  settledAnswer,
   spawnProcess,
+  startAgent,
   startNginx,
+  startTraffic,
   type TempDir,
+  type TrafficLoop,
   waitFor,
-} from "../support/index.ts";
+  waitForHeartbeats,
+} from "@bluegreen/testkit";
+import { connect, type JetStreamClient, type NatsConnection } from "nats";
+import { parseDocument } from "yaml";
+import {
+  DEMO_SERVICE,
+  MonitorSource,
+  renderDemoDefinition,
+} from "../../scripts/demo/definition.ts";
+import { demoSiteConfig } from "../../scripts/demo/site.ts";
+import { readLock } from "../e2e/stack.ts";
 import { createNetLab, type LinkEnd, type NetLab } from "./netns.ts";
 import { countingStep } from "./node-rig.ts";
 
@@ -218,59 +219,49 @@ export async function startPartitionStack(): Promise<PartitionStack> {
     const nc = await connect({ servers: natsUrl, name: "partition-test" });
     cleanups.push(() => nc.close());
     const js = nc.jetstream();
-    const record: ActiveRecord = {
-      color: "blue",
-      version: "v1.0",
-      switchedAt: new Date().toISOString(),
-      reason: "initial",
-      previous: null,
-    };
-    await createJson(await js.views.kv(Buckets.active), DEMO_SERVICE, record);
+    await seedActiveRecord(js, DEMO_SERVICE, { version: "v1.0" });
 
     const agentsDir = tmp.file("agents");
     mkdirSync(agentsDir);
-    const common = (url: string) => ({
-      nats: { servers: [url] },
-      http: { host: "127.0.0.1", port: 0 },
-      heartbeat_interval: "1s",
-      log: { level: "info" },
-    });
     const agents: AgentProcess[] = [];
     cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
     agents.push(
-      await startAgent("switcher", IDS.switcher, agentsDir, {
-        role: "switcher",
-        agent_id: IDS.switcher,
-        ...common(natsUrl),
-        services: [DEMO_SERVICE],
-        nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
-      }),
-      await startAgent("monitor", IDS.monitor, agentsDir, {
-        role: "monitor",
-        agent_id: IDS.monitor,
-        ...common(natsUrl),
-        services: [DEMO_SERVICE],
-      }),
-      await startAgent("coordinator", IDS.coordinator, agentsDir, {
+      await startAgent(
+        "switcher",
+        IDS.switcher,
+        agentsDir,
+        agentConfig("switcher", IDS.switcher, natsUrl, {
+          services: [DEMO_SERVICE],
+          nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+        }),
+      ),
+      await startAgent(
+        "monitor",
+        IDS.monitor,
+        agentsDir,
+        agentConfig("monitor", IDS.monitor, natsUrl, { services: [DEMO_SERVICE] }),
+      ),
+      await startAgent(
+        "coordinator",
+        IDS.coordinator,
+        agentsDir,
         // A node agent cut off for the whole outage still counts as present at pre-flight.
-        ...coordinatorConfig(natsUrl, IDS.coordinator, { heartbeat_max_age: "30s" }),
-        ...common(natsUrl),
-      }),
+        coordinatorConfig(natsUrl, IDS.coordinator, { heartbeat_max_age: "30s" }),
+      ),
     );
 
     // The node agent, inside the node's namespace, reaching NATS over link 1 only.
     const nodeConfig = join(agentsDir, `${IDS.node}.json`);
     writeFileSync(
       nodeConfig,
-      JSON.stringify({
-        role: "node-agent",
-        agent_id: IDS.node,
-        ...common(nodeNatsUrl),
-        serves: [
-          { service: DEMO_SERVICE, color: "blue" },
-          { service: DEMO_SERVICE, color: "green" },
-        ],
-      }),
+      JSON.stringify(
+        agentConfig("node-agent", IDS.node, nodeNatsUrl, {
+          serves: [
+            { service: DEMO_SERVICE, color: "blue" },
+            { service: DEMO_SERVICE, color: "green" },
+          ],
+        }),
+      ),
     );
     const nodeAgent = await spawnProcess({
       name: IDS.node,
@@ -291,20 +282,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
     });
     cleanups.push(() => traffic.stop());
 
-    const agentsKv = await js.views.kv(Buckets.agents);
-    await waitFor(
-      async () => {
-        const alive = new Set(
-          (await readHeartbeats(agentsKv))
-            .filter((hb) => isAlive(hb, 5_000))
-            .map((hb) => hb.data.agentId),
-        );
-        return [IDS.switcher, IDS.node, IDS.monitor].every((id) => alive.has(id))
-          ? true
-          : undefined;
-      },
-      { what: "a heartbeat from every agent", timeoutMs: 20_000, intervalMs: 200 },
-    );
+    await waitForHeartbeats(js, [IDS.switcher, IDS.node, IDS.monitor], 20_000);
 
     return {
       service: DEMO_SERVICE,
@@ -339,12 +317,7 @@ export async function startPartitionStack(): Promise<PartitionStack> {
         }
         return out;
       },
-      lock: async () => {
-        const kv = await js.views.kv(Buckets.locks);
-        const entry = await kv.get(DEMO_SERVICE);
-        if (entry === null || entry.operation !== "PUT") return undefined;
-        return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
-      },
+      lock: () => readLock(js, DEMO_SERVICE),
       stop: undo,
     };
   } catch (error) {

@@ -8,23 +8,26 @@
 import { execFile } from "node:child_process";
 import { chmod, copyFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { createEvent, encodeEvent, eventSubject, STREAM_NAME } from "@bluegreen/contracts";
+import { createEvent, STREAM_NAME } from "@bluegreen/contracts";
 import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
-import { connect, type NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTraffic } from "../monitor/harness.ts";
 import {
   makeTempDir,
   type NatsServer,
   type Prometheus,
+  promotedData,
+  publishEvent,
   type SampleAppHandle,
   type Sshd,
+  startApiTraffic,
+  startedData,
   startNats,
   startPrometheus,
   startSampleApp,
   startSshd,
   type TempDir,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, launchAgent } from "./agents.ts";
 import { EventTap } from "./tap.ts";
 
@@ -191,16 +194,9 @@ describe("chaos: secrets never reach logs or events", () => {
       service: SERVICE,
       source: "bluegreen/test/chaos",
       deploymentId: "d-secrets-1",
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: app.host, port: app.port }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", app),
     });
-    await nc
-      .jetstream()
-      .publish(eventSubject(SERVICE, "deploy.started"), encodeEvent(event), { msgID: event.id });
+    await publishEvent(nc.jetstream(), event);
     // The key could only be used with its passphrase: a passed deploy proves it was read.
     const passed = await tap.wait("smoke.passed", (e) => e.deploymentid === "d-secrets-1", 30_000);
     expect(passed.data.version).toBe("v1.1");
@@ -213,18 +209,9 @@ describe("chaos: secrets never reach logs or events", () => {
       service: `${SERVICE}-2`,
       source: "bluegreen/test/chaos",
       deploymentId: "d-secrets-wrong",
-      data: {
-        version: "v1.1",
-        color: "green",
-        nodes: [{ host: app.host, port: app.port }],
-        activeColor: "blue",
-      },
+      data: startedData("v1.1", app),
     });
-    await nc
-      .jetstream()
-      .publish(eventSubject(`${SERVICE}-2`, "deploy.started"), encodeEvent(event), {
-        msgID: event.id,
-      });
+    await publishEvent(nc.jetstream(), event);
     const failed = await tap.wait(
       "deploy.failed",
       (e) => e.deploymentid === "d-secrets-wrong",
@@ -235,25 +222,15 @@ describe("chaos: secrets never reach logs or events", () => {
   }, 45_000);
 
   it("given the monitor holds a NATS password and a Prometheus Authorization header, when it watches a window at trace level, then it queries Prometheus and prints neither secret", async () => {
-    const traffic = startTraffic([app.url]);
+    const traffic = startApiTraffic([app.url]);
     try {
       const done = createEvent("switch.done", {
         service: SERVICE,
         source: "bluegreen/test/chaos",
         deploymentId: "d-secrets-2",
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          version: "v1.1",
-          timings: { totalMs: 1 },
-        },
+        data: promotedData({ version: "v1.1" }),
       });
-      await nc
-        .jetstream()
-        .publish(eventSubject(SERVICE, "switch.done"), encodeEvent(done), { msgID: done.id });
+      await publishEvent(nc.jetstream(), done);
       const passed = await tap.wait(
         "monitor.passed",
         (e) => e.deploymentid === "d-secrets-2",

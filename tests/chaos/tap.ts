@@ -2,8 +2,8 @@
 // fuzzed payloads: messages published by the test with a `fuzz-` Nats-Msg-Id are only counted.
 
 import { type AnyBgEvent, type BgEvent, type EventName, parseEvent } from "@bluegreen/contracts";
+import { waitFor } from "@bluegreen/testkit";
 import type { NatsConnection, Subscription } from "nats";
-import { waitFor } from "../support/index.ts";
 
 export class EventTap {
   /** Every event that is not fuzz, parsed against the subject it arrived on. */

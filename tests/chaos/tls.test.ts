@@ -8,15 +8,16 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createEvent, eventSubject } from "@bluegreen/contracts";
 import { connectNats, createLogger } from "@bluegreen/runtime";
-import { connect, type NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   makeTempDir,
   type NatsServer,
+  promotedData,
   startNats,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, launchAgent } from "./agents.ts";
 import { EventTap } from "./tap.ts";
 
@@ -135,6 +136,18 @@ async function refusedTwice(server: NatsServer, agent: AgentProcess, times = 2):
   return !running && !agent.lines.some((l) => l.includes('"to":"running"'));
 }
 
+/** Starts the monitor over `tls`, and expects the server to refuse it and it never to connect. */
+async function expectRefused(
+  server: NatsServer,
+  agentId: string,
+  tls: Record<string, string>,
+): Promise<AgentProcess> {
+  const refused = await monitorOver(server, agentId, tls, false);
+  expect(await refusedTwice(server, refused)).toBe(true);
+  expect(refused.lines.some((l) => l.includes('"msg":"nats connected"'))).toBe(false);
+  return refused;
+}
+
 beforeAll(async () => {
   dir = await makeTempDir("chaos-tls");
   await makeCa("ca");
@@ -183,14 +196,7 @@ describe("chaos: TLS to NATS with a CA made by the test", () => {
         service: "tls-app",
         source: "bluegreen/test/chaos",
         deploymentId: "d-tls-1",
-        data: {
-          from: "blue",
-          to: "green",
-          changed: true,
-          reason: "promote",
-          revision: 1,
-          timings: { totalMs: 1 },
-        },
+        data: promotedData(),
       });
       // The wrong specversion: the monitor must answer it with a coded rejection.
       const text = JSON.stringify(bad).replace('"specversion":"1.0"', '"specversion":"0.3"');
@@ -208,15 +214,10 @@ describe("chaos: TLS to NATS with a CA made by the test", () => {
 
   it("given a server presenting a certificate for another name, when the agent trusts the CA but expects 127.0.0.1, then it never reaches running; naming that server (tls.server_name) lets it in", async () => {
     const server = await tlsServer("other-name");
-    const refused = await monitorOver(
-      server,
-      "monitor-wrong-name",
-      { ca_file: dir.file("ca.pem") },
-      false,
-    );
-    expect(await refusedTwice(server, refused)).toBe(true);
+    const refused = await expectRefused(server, "monitor-wrong-name", {
+      ca_file: dir.file("ca.pem"),
+    });
     expect(refused.process.running).toBe(true);
-    expect(refused.lines.some((l) => l.includes('"msg":"nats connected"'))).toBe(false);
     expect(refused.lines.some((l) => l.includes('"msg":"http listening"'))).toBe(false);
     await refused.stop();
 
@@ -229,14 +230,9 @@ describe("chaos: TLS to NATS with a CA made by the test", () => {
 
   it("given a server whose certificate a different CA signed, when the agent trusts only the test CA, then it never reaches running", async () => {
     const server = await tlsServer("rogue");
-    const refused = await monitorOver(
-      server,
-      "monitor-rogue-ca",
-      { ca_file: dir.file("ca.pem") },
-      false,
-    );
-    expect(await refusedTwice(server, refused)).toBe(true);
-    expect(refused.lines.some((l) => l.includes('"msg":"nats connected"'))).toBe(false);
+    const refused = await expectRefused(server, "monitor-rogue-ca", {
+      ca_file: dir.file("ca.pem"),
+    });
     await refused.stop();
 
     // The same agent trusting the CA that did sign it connects: the refusal was the CA.

@@ -1,20 +1,23 @@
 // The coordinator as a real process on a real nats-server, with the other agents simulated
-// in the test (tests/coordinator/sim-agents.ts), driven through the `bluegreen` CLI as CI
+// in the test (`SimAgents` from @bluegreen/testkit), driven through the `bluegreen` CLI as CI
 // drives it. The full stack with the real agents is in tests/e2e.
 
 import { writeFileSync } from "node:fs";
 import { activeRecordSchema, Buckets, parseEvent } from "@bluegreen/contracts";
-import { connect, type KV, type NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, bluegreen, coordinatorConfig, startAgent } from "../e2e/processes.ts";
 import {
+  type AgentProcess,
+  bluegreen,
+  coordinatorConfig,
   makeTempDir,
   type NatsServer,
+  SimAgents,
+  startAgent,
   startNats,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
-import { SimAgents } from "./sim-agents.ts";
+} from "@bluegreen/testkit";
+import { connect, type KV, type NatsConnection } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const DEFINITION = `
 service: shop

@@ -3,9 +3,9 @@
 import { Buckets } from "@bluegreen/contracts";
 import { LEADER_KEY, LeaderElection, Leases } from "@bluegreen/coordinator";
 import { createLogger, ensureBuckets } from "@bluegreen/runtime";
+import { type NatsServer, startNats } from "@bluegreen/testkit";
 import { connect, type KV, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsServer, startNats } from "../support/index.ts";
 
 const TTL_MS = 800;
 const logger = createLogger({ level: "silent" });

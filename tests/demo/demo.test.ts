@@ -4,8 +4,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { isProcessAlive, killAll, pidsWithEnv, REPO_ROOT, runCommand } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isProcessAlive, killAll, pidsWithEnv, REPO_ROOT, runCommand } from "../support/index.ts";
 
 const MAIN = join(REPO_ROOT, "scripts/demo/main.ts");
 const MARKER = "BLUEGREEN_DEMO_RUN";

@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { compileAgentConfig, compileServiceDefinition } from "@bluegreen/contracts";
+import { REPO_ROOT } from "@bluegreen/testkit";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
-import { REPO_ROOT } from "../support/index.ts";
 
 const EXAMPLES = join(REPO_ROOT, "examples");
 const TOKEN = /__[A-Z]+(?:_[A-Z]+)*__/;

@@ -4,6 +4,7 @@
 
 import type { BgEvent } from "@bluegreen/contracts";
 import { parseEvent } from "@bluegreen/contracts";
+import { nextEvent as nextServiceEvent } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eStack, setFaults, startE2eStack } from "./stack.ts";
 
@@ -12,28 +13,8 @@ const names = (events: readonly BgEvent[]) => events.map((e) => e.type.replace("
 const deploymentIdOf = (stdout: string) => /deploying \S+ \S+ as (\S+)/.exec(stdout)?.[1] ?? "";
 
 /** Resolves with the first event of the service for which `match` holds (core subscription). */
-function nextEvent(
-  match: (e: BgEvent) => boolean,
-  timeoutMs = 30_000,
-  what = "an event",
-): Promise<BgEvent> {
-  return new Promise((resolve, reject) => {
-    const sub = stack.base.nc.subscribe(`bluegreen.${stack.service}.>`, {
-      callback: (_err, msg) => {
-        const parsed = parseEvent(msg.data);
-        if (parsed.ok && match(parsed.event)) {
-          clearTimeout(timer);
-          sub.unsubscribe();
-          resolve(parsed.event);
-        }
-      },
-    });
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-  });
-}
+const nextEvent = (match: (e: BgEvent) => boolean, timeoutMs = 30_000, what = "an event") =>
+  nextServiceEvent(stack.base.nc, stack.service, match, what, timeoutMs);
 
 /** Freezes the coordinator at once (it may already be dead). */
 function freeze(): void {

@@ -6,20 +6,24 @@
 // changing the definition, and crashing and restarting the coordinator.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import {
-  type BgEvent,
-  Buckets,
-  filterSubject,
-  parseEvent,
-  STREAM_NAME,
-} from "@bluegreen/contracts";
+import { type BgEvent, Buckets } from "@bluegreen/contracts";
 import { type Lease, leaseSchema } from "@bluegreen/coordinator";
+import {
+  type AgentProcess,
+  bluegreen,
+  type CliResult,
+  EventLog,
+  eventsByDeployment,
+  type NatsCluster,
+  respawnAgent,
+  settledAnswer,
+  startTraffic,
+  type TrafficLoop,
+} from "@bluegreen/testkit";
+import type { JetStreamClient } from "nats";
 import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
-import { settledAnswer, startTraffic, type TrafficLoop } from "../../scripts/demo/traffic.ts";
-import type { NatsCluster } from "../support/index.ts";
-import { type AgentProcess, bluegreen, type CliResult, respawnAgent } from "./processes.ts";
 
 export { setFaults };
 
@@ -29,6 +33,8 @@ export interface E2eStack {
   readonly nginxUrl: string;
   /** Requests through nginx all along (the monitor judges real traffic). */
   readonly traffic: TrafficLoop;
+  /** Every event of the service seen live since the stack started (core subscription). */
+  readonly log: EventLog;
   /** The coordinator now running (a new process after each restart). */
   coordinator(): AgentProcess;
   /** What nginx serves on a new connection, once ten answers in a row agree (≤ 3 s). */
@@ -55,6 +61,14 @@ export interface E2eStackOptions {
   natsCluster?: NatsCluster;
 }
 
+/** The service lock as stored (undefined when never taken or released by delete). */
+export async function readLock(js: JetStreamClient, service: string): Promise<Lease | undefined> {
+  const kv = await js.views.kv(Buckets.locks);
+  const entry = await kv.get(service);
+  if (entry === null || entry.operation !== "PUT") return undefined;
+  return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
+}
+
 export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStack> {
   const base = await startDemoStack({
     window: opts.window ?? "4s",
@@ -67,6 +81,7 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
     pauseMs: 40,
     maxDurationMs: 600_000,
   });
+  const log = new EventLog(base.nc, `bluegreen.${base.service}.>`);
   const original = base.agents.find((a) => a.name.startsWith("coordinator"));
   if (original === undefined) throw new Error("the stack has no coordinator");
   let coordinator: AgentProcess = original;
@@ -78,27 +93,13 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
     service: base.service,
     nginxUrl,
     traffic,
+    log,
     coordinator: () => coordinator,
     served: () => settledAnswer(`${nginxUrl}/health`),
-    events: async (deploymentId) => {
-      const consumer = await base.js.consumers.get(STREAM_NAME, {
-        filterSubjects: filterSubject({ service: base.service }),
-      });
-      const out: BgEvent[] = [];
-      const messages = await consumer.fetch({ max_messages: 10_000, expires: 1_000 });
-      for await (const msg of messages) {
-        const parsed = parseEvent(msg.data);
-        if (parsed.ok && parsed.event.deploymentid === deploymentId) out.push(parsed.event);
-        if (msg.info.pending === 0) break;
-      }
-      return out;
-    },
-    lock: async () => {
-      const kv = await base.js.views.kv(Buckets.locks);
-      const entry = await kv.get(base.service);
-      if (entry === null || entry.operation !== "PUT") return undefined;
-      return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
-    },
+    events: async (deploymentId) =>
+      (await eventsByDeployment(base.js, base.service, { expiresMs: 1_000 })).get(deploymentId) ??
+      [],
+    lock: () => readLock(base.js, base.service),
     applyDefinition: async (change) => {
       const doc = parseDocument(originalDefinition);
       change(doc);
@@ -114,6 +115,7 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
     cli: (args, timeoutMs) =>
       bluegreen(natsServers, args, timeoutMs === undefined ? {} : { timeoutMs }),
     stop: async () => {
+      log.stop();
       await traffic.stop();
       for (const agent of respawned) await agent.stop().catch(() => undefined);
       await base.stop();

@@ -1,28 +1,25 @@
 // The monitor with the Prometheus source: a real Prometheus scraping real blue and green
 // sample apps every second, real NATS, the monitor as a child process.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  applyWatchDefinition,
+  connectClient,
   httpGet,
+  type MonitorProcess,
   type NatsServer,
   type Prometheus,
+  promote,
   type SampleAppHandle,
+  startApiTraffic,
+  startMonitorProcess,
   startNats,
   startPrometheus,
   startSampleApp,
+  type TestClient,
   waitFor,
-} from "../support/index.ts";
-import {
-  applyDefinition,
-  connectStack,
-  dep,
-  type MonitorProcess,
-  promote,
-  type Stack,
-  startMonitorProcess,
-  startTraffic,
-  waitForChecks,
-} from "./harness.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dep, waitForChecks } from "./harness.ts";
 
 /** Short rate windows for a 1 s scrape; `or vector(0)`: no 5xx series yet means a ratio of 0. */
 const ERROR_RATIO =
@@ -49,9 +46,9 @@ describe("monitor with the Prometheus source", () => {
   let green: SampleAppHandle;
   let prom: Prometheus;
   let doomed: Prometheus;
-  let stack: Stack;
+  let stack: TestClient;
   let monitor: MonitorProcess;
-  let traffic: ReturnType<typeof startTraffic>;
+  let traffic: ReturnType<typeof startApiTraffic>;
 
   /** Given green healthy: no 5xx in its current rate window (an earlier test may have failed it). */
   const greenErrorFree = () =>
@@ -63,7 +60,7 @@ describe("monitor with the Prometheus source", () => {
     );
 
   const define = (service: string, monitorSection: Record<string, unknown>) =>
-    applyDefinition(stack, {
+    applyWatchDefinition(stack, {
       service,
       blue: blue.instance,
       green: green.instance,
@@ -82,14 +79,14 @@ describe("monitor with the Prometheus source", () => {
       startPrometheus({ scrapeTargets: [blue.instance, green.instance], scrapeInterval: "1s" }),
       startPrometheus({ scrapeTargets: [green.instance], scrapeInterval: "1s" }),
       startMonitorProcess({ nats, agentId: "monitor-prom" }),
-      connectStack(nats),
+      connectClient(nats.url),
     ]);
     await define("prom-healthy", promMonitor(prom.url, "4s"));
     await define("prom-breach", promMonitor(prom.url, "30s"));
     await define("prom-latency", promMonitor(prom.url, "8s", 0.5));
     await define("prom-scoped", promMonitor(prom.url, "4s"));
     await define("prom-down", promMonitor(doomed.url, "30s"));
-    traffic = startTraffic([blue.url, green.url], { perApp: 2 });
+    traffic = startApiTraffic([blue.url, green.url], { perApp: 2 });
     // Rate windows need a few scrapes of traffic before the first watch.
     await waitFor(
       async () =>

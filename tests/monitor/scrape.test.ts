@@ -1,26 +1,23 @@
 // The monitor with the direct-scrape source (no Prometheus): the monitor reads the green
 // node's /metrics itself. Real NATS, real sample apps, the monitor as a child process.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  applyWatchDefinition,
+  connectClient,
+  type MonitorProcess,
   makeTempDir,
   type NatsServer,
+  promote,
   type SampleAppHandle,
+  startApiTraffic,
+  startMonitorProcess,
   startNats,
   startSampleApp,
   type TempDir,
-} from "../support/index.ts";
-import {
-  applyDefinition,
-  connectStack,
-  dep,
-  type MonitorProcess,
-  promote,
-  type Stack,
-  startMonitorProcess,
-  startTraffic,
-  waitForChecks,
-} from "./harness.ts";
+  type TestClient,
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dep, waitForChecks } from "./harness.ts";
 
 const scrapeMonitor = (window: string, extra: Record<string, unknown> = {}) => ({
   window,
@@ -44,10 +41,10 @@ describe("monitor with the direct-scrape source", () => {
   let nats: NatsServer;
   let blue: SampleAppHandle;
   let green: SampleAppHandle;
-  let stack: Stack;
+  let stack: TestClient;
   let monitorDir: TempDir;
   let monitor: MonitorProcess;
-  let traffic: ReturnType<typeof startTraffic>;
+  let traffic: ReturnType<typeof startApiTraffic>;
 
   beforeAll(async () => {
     [nats, blue, green] = await Promise.all([
@@ -55,14 +52,14 @@ describe("monitor with the direct-scrape source", () => {
       startSampleApp({ color: "blue", version: "v1.0" }),
       startSampleApp({ color: "green", version: "v1.1" }),
     ]);
-    stack = await connectStack(nats);
+    stack = await connectClient(nats.url);
     for (const [service, window] of [
       ["scrape-superseded", "30s"],
       ["scrape-breach", "30s"],
       ["scrape-resume", "9s"],
       ["scrape-garbage", "4s"],
     ] as const) {
-      await applyDefinition(stack, {
+      await applyWatchDefinition(stack, {
         service,
         blue: blue.instance,
         green: green.instance,
@@ -71,7 +68,7 @@ describe("monitor with the direct-scrape source", () => {
     }
     monitorDir = await makeTempDir("monitor-scrape");
     monitor = await startMonitorProcess({ nats, dir: monitorDir, agentId: "monitor-scrape" });
-    traffic = startTraffic([blue.url, green.url]);
+    traffic = startApiTraffic([blue.url, green.url]);
   });
 
   afterAll(async () => {

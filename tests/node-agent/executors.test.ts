@@ -2,7 +2,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { BgError } from "@bluegreen/contracts";
 import { type Executor, localExecutor, StepEnd, sshExecutor } from "@bluegreen/node-agent";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
   isProcessAlive,
@@ -11,7 +10,8 @@ import {
   startSshd,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let dir: TempDir;
 let sshd: Sshd;

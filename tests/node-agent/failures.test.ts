@@ -2,7 +2,6 @@
 // ways a deploy can, then the agent stops at the first failure with a deploy.failed (or
 // smoke.failed) that says where and why, and leaves no process behind.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
   isProcessAlive,
@@ -10,8 +9,10 @@ import {
   type SampleAppHandle,
   startSampleApp,
   type TempDir,
+  timeline,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AgentProcess,
   applyDefinition,
@@ -23,7 +24,6 @@ import {
   publishStarted,
   startAgent,
   startBus,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 

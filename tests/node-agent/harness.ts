@@ -2,99 +2,51 @@
 // stream read back as events, the agent as a real child process (its bin), and helpers that
 // publish what the coordinator would.
 
-import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
   type AnyBgEvent,
   type BgEvent,
   Buckets,
   createEvent,
   type EventDataInput,
-  encodeEvent,
-  eventSubject,
-  parseEvent,
-  STREAM_NAME,
+  type EventName,
 } from "@bluegreen/contracts";
+import { putDefinition, readHeartbeats } from "@bluegreen/runtime";
 import {
-  type BucketHandles,
-  ensureBuckets,
-  ensureStream,
-  putDefinition,
-  readHeartbeats,
-} from "@bluegreen/runtime";
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
-import {
-  type ManagedProcess,
+  agentConfig,
+  connectClient,
   type NatsServer,
-  spawnProcess,
+  publishEvent,
+  type AgentProcess as StartedAgent,
+  startAgent as startAgentBin,
   startNats,
+  streamEvents,
   type TempDir,
+  type TestClient,
+  timeline,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
 
-export const AGENT_BIN = fileURLToPath(
-  new URL("../../packages/node-agent/bin/bluegreen-node-agent.js", import.meta.url),
-);
-export const SAMPLE_CTL = fileURLToPath(
-  new URL("../../examples/sample-app/bin/sample-app-ctl.js", import.meta.url),
-);
-
-export interface Bus {
+export interface Bus extends TestClient {
   readonly server: NatsServer;
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly kv: BucketHandles;
   stop(): Promise<void>;
 }
 
+/** A nats-server of the suite's own, with the stream and the buckets. */
 export async function startBus(): Promise<Bus> {
   const server = await startNats({ jetstream: true });
-  const nc = await connect({ servers: [server.url] });
-  const jsm = await nc.jetstreamManager();
-  await ensureStream(jsm, { maxAgeMs: 3_600_000, replicas: 1 });
-  const js = nc.jetstream();
-  const kv = await ensureBuckets(js, { replicas: 1 });
+  const client = await connectClient(server.url, { role: "coordinator", maxAgeMs: 3_600_000 });
   return {
+    ...client,
     server,
-    nc,
-    js,
-    jsm,
-    kv,
     stop: async () => {
-      await nc.close();
+      await client.close();
       await server.stop();
     },
   };
 }
 
-/** Every event in the audit stream, in stream order. */
-export async function streamEvents(bus: Bus): Promise<AnyBgEvent[]> {
-  const info = await bus.jsm.streams.info(STREAM_NAME);
-  const out: AnyBgEvent[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    try {
-      const msg = await bus.jsm.streams.getMessage(STREAM_NAME, { seq });
-      const parsed = parseEvent(msg.data);
-      if (parsed.ok) out.push(parsed.event as AnyBgEvent);
-    } catch {
-      // a deleted message
-    }
-  }
-  return out;
-}
-
 export async function eventsOf(bus: Bus, deploymentId: string): Promise<AnyBgEvent[]> {
-  return (await streamEvents(bus)).filter((e) => e.deploymentid === deploymentId);
-}
-
-/** `deploy.progress` as `1:started`, `1:succeeded`, …; other events by their short name. */
-export function timeline(events: readonly AnyBgEvent[]): string[] {
-  return events.map((e) =>
-    e.type === "bluegreen.deploy.progress"
-      ? `progress ${e.data.step}:${e.data.status}`
-      : e.type.replace(/^bluegreen\./, ""),
-  );
+  return (await streamEvents(bus.jsm)).filter((e) => e.deploymentid === deploymentId);
 }
 
 const FINAL = new Set([
@@ -128,51 +80,39 @@ export async function applyDefinition(bus: Bus, yaml: string): Promise<void> {
   await putDefinition(bus.kv.services, yaml);
 }
 
+/** Publishes an event as the coordinator would (its id as the stream's message id). */
+async function publishAsCoordinator<N extends EventName>(
+  bus: Bus,
+  name: N,
+  opts: { service: string; deploymentId: string; data: EventDataInput<N> },
+): Promise<BgEvent<N>> {
+  const event = createEvent(name, { ...opts, source: "bluegreen/coordinator/test" });
+  await publishEvent(bus.js, event as BgEvent);
+  return event;
+}
+
 /** Publishes what the coordinator publishes; returns the event. */
-export async function publishStarted(
+export function publishStarted(
   bus: Bus,
   opts: { service: string; deploymentId: string; data: EventDataInput<"deploy.started"> },
 ): Promise<BgEvent<"deploy.started">> {
-  const event = createEvent("deploy.started", {
-    service: opts.service,
-    source: "bluegreen/coordinator/test",
-    deploymentId: opts.deploymentId,
-    data: opts.data,
-  });
-  await bus.js.publish(
-    eventSubject(opts.service, "deploy.started"),
-    encodeEvent(event as BgEvent),
-    {
-      msgID: event.id,
-    },
-  );
-  return event;
+  return publishAsCoordinator(bus, "deploy.started", opts);
 }
 
 export async function publishAborted(
   bus: Bus,
   opts: { service: string; deploymentId: string; by: string },
 ): Promise<void> {
-  const event = createEvent("deploy.aborted", {
+  await publishAsCoordinator(bus, "deploy.aborted", {
     service: opts.service,
-    source: "bluegreen/coordinator/test",
     deploymentId: opts.deploymentId,
     data: { by: opts.by, phase: "deploying", trafficMovedBack: false },
   });
-  await bus.js.publish(
-    eventSubject(opts.service, "deploy.aborted"),
-    encodeEvent(event as BgEvent),
-    {
-      msgID: event.id,
-    },
-  );
 }
 
-export interface AgentProcess {
-  readonly process: ManagedProcess;
+export interface AgentProcess extends StartedAgent {
   readonly httpUrl: string;
   readonly agentId: string;
-  stop(): Promise<void>;
 }
 
 let agentCount = 0;
@@ -185,49 +125,17 @@ export async function startAgent(
 ): Promise<AgentProcess> {
   agentCount++;
   const agentId = config.agentId ?? `node-agent-test-${process.pid}-${agentCount}`;
-  const configPath = dir.file(`${agentId}.yaml`);
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      role: "node-agent",
-      agent_id: agentId,
-      nats: { servers: [bus.server.url] },
-      http: { host: "127.0.0.1", port: 0 },
+  const agent = await startAgentBin(
+    "nodeAgent",
+    agentId,
+    dir.path,
+    agentConfig("node-agent", agentId, bus.server.url, {
       heartbeat_interval: "500ms",
       serves: config.serves,
       ...(config.ssh === undefined ? {} : { ssh: config.ssh }),
     }),
   );
-  const proc = await spawnProcess({
-    name: `node-agent ${agentId}`,
-    command: process.execPath,
-    args: [AGENT_BIN, "--config", configPath],
-  });
-  try {
-    // Both waits start now: the two lines may arrive in one chunk.
-    const [httpLine] = await Promise.all([
-      proc.waitForLine((l) => l.includes('"http listening"'), {
-        what: "the agent's http listening line",
-        timeoutMs: 20_000,
-      }),
-      proc.waitForLine((l) => l.includes('"to":"running"'), {
-        what: "the agent to be running",
-        timeoutMs: 20_000,
-      }),
-    ]);
-    const httpUrl = (JSON.parse(httpLine) as { url: string }).url;
-    return {
-      process: proc,
-      httpUrl,
-      agentId,
-      stop: async () => {
-        await proc.stop({ timeoutMs: 10_000 });
-      },
-    };
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  return { ...agent, httpUrl: agent.url, agentId };
 }
 
 /** The agent's last heartbeat in KV. */

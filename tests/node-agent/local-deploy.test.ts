@@ -2,16 +2,19 @@
 // when the coordinator's deploy.started arrives, then the agent deploys the sample app with
 // the ctl steps, waits for readiness and runs the guide's three smoke checks.
 import { existsSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   freePorts,
   httpGet,
   makeTempDir,
   runCommand,
+  SAMPLE_APP_CTL,
+  streamEvents,
   type TempDir,
+  timeline,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   type AgentProcess,
   applyDefinition,
@@ -20,11 +23,8 @@ import {
   finalEvent,
   heartbeatOf,
   publishStarted,
-  SAMPLE_CTL,
   startAgent,
   startBus,
-  streamEvents,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   if (dir !== undefined && existsSync(greenDir()))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", greenDir()]);
+    await runCommand(process.execPath, [SAMPLE_APP_CTL, "stop", "--dir", greenDir()]);
   await bus?.stop();
   await dir?.remove();
 });
@@ -171,7 +171,7 @@ describe("node agent, local executor, example definition", () => {
     });
     const rejected = await waitFor(
       async () =>
-        (await streamEvents(bus)).find(
+        (await streamEvents(bus.jsm)).find(
           (e) => e.type === "bluegreen.agent.rejected" && e.data.originalId === "evil-1",
         ),
       { what: "the agent.rejected answer", timeoutMs: 15_000 },

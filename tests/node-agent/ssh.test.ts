@@ -2,27 +2,27 @@
 // real sshd, when deploys arrive, then the example definition deploys and passes its smoke
 // checks; a wrong host key and an unreachable node fail with coded errors before any command.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   freePorts,
   httpGet,
   makeTempDir,
   runCommand,
+  SAMPLE_APP_CTL,
   type Sshd,
   startSshd,
   type TempDir,
-} from "../support/index.ts";
+  timeline,
+} from "@bluegreen/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   type AgentProcess,
   applyDefinition,
   type Bus,
   finalEvent,
   publishStarted,
-  SAMPLE_CTL,
   startAgent,
   startBus,
-  timeline,
   waitForOutcome,
 } from "./harness.ts";
 
@@ -94,7 +94,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([agent?.stop(), wrongKeyAgent?.stop()]);
   if (dir !== undefined && existsSync(dir.file("local-app-green")))
-    await runCommand(process.execPath, [SAMPLE_CTL, "stop", "--dir", dir.file("local-app-green")]);
+    await runCommand(process.execPath, [
+      SAMPLE_APP_CTL,
+      "stop",
+      "--dir",
+      dir.file("local-app-green"),
+    ]);
   await sshd?.stop();
   await bus?.stop();
   await dir?.remove();

@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileAgentConfig, compileServiceDefinition } from "@bluegreen/contracts";
+import { REPO_ROOT } from "@bluegreen/testkit";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../support/index.ts";
 
 const DIR = join(REPO_ROOT, "examples/emily");
 const files = readdirSync(DIR).filter((f) => f !== "README.md");

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { EVENTS, type EventName } from "@bluegreen/contracts";
-import { REPO_ROOT, type TempDir } from "../support/index.ts";
+import { REPO_ROOT, type TempDir } from "@bluegreen/testkit";
 
 export const NATS_CONFIG_PATH = join(REPO_ROOT, "deploy/nats/nats-server.conf");
 export const PASSWORDS_EXAMPLE_PATH = join(

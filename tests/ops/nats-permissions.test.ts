@@ -30,8 +30,6 @@ import {
   readJson,
   runAgent,
 } from "@bluegreen/runtime";
-import { connect, Events, headers, type NatsConnection, type NatsError } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   makeTempDir,
   type NatsServer,
@@ -40,7 +38,9 @@ import {
   startNats,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect, Events, headers, type NatsConnection, type NatsError } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   eventsPublishedBy,
   NATS_CONFIG_PATH,

@@ -10,6 +10,9 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const NATS_DROP_IN = "deploy/nats/nats-server.service.d/bluegreen.conf";
+
 import {
   Binaries,
   findBinary,
@@ -17,10 +20,7 @@ import {
   REPO_ROOT,
   runCommand,
   type TempDir,
-} from "../support/index.ts";
-
-const NATS_DROP_IN = "deploy/nats/nats-server.service.d/bluegreen.conf";
-
+} from "@bluegreen/testkit";
 import {
   AGENT_UNITS,
   CONFIG_DIR,

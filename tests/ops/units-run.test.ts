@@ -9,9 +9,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Buckets } from "@bluegreen/contracts";
 import { isAlive, readHeartbeats } from "@bluegreen/runtime";
-import { connect } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shebangNodeFlags } from "../e2e/processes.ts";
 import {
   freePorts,
   httpGet,
@@ -20,11 +17,14 @@ import {
   type NatsServer,
   REPO_ROOT,
   runCommand,
+  shebangNodeFlags,
   spawnProcess,
   startNats,
   type TempDir,
   waitFor,
-} from "../support/index.ts";
+} from "@bluegreen/testkit";
+import { connect } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role, runnableConfig, TEST_USERS } from "./nats-example.ts";
 import {
   AGENT_UNITS,

@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "../support/index.ts";
+import { REPO_ROOT } from "@bluegreen/testkit";
 
 export const UNITS_DIR = join(REPO_ROOT, "deploy/systemd");
 export const INSTALLED_BIN_DIR = "/usr/local/bin";

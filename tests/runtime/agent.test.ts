@@ -5,9 +5,9 @@
 import { writeFileSync } from "node:fs";
 import { BgError, Buckets, parseEvent } from "@bluegreen/contracts";
 import { putDefinition, type RunningAgent, readHeartbeats, runAgent } from "@bluegreen/runtime";
+import { makeTempDir, type NatsServer, startNats, type TempDir } from "@bluegreen/testkit";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, type NatsServer, startNats, type TempDir } from "../support/index.ts";
 import { captureLogs, definitionYaml, eventually } from "./helpers.ts";
 
 const PASSWORD = "pw-9f8e7d6c5b4a-very-secret";

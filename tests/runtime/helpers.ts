@@ -10,8 +10,8 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import { Bus, connectNats, createLogger, ensureStream, type Logger } from "@bluegreen/runtime";
+import { type NatsServer, startNats, waitFor, watchDefinitionYaml } from "@bluegreen/testkit";
 import type { NatsConnection } from "nats";
-import { type NatsServer, startNats, waitFor } from "../support/index.ts";
 
 export interface LogCapture {
   logger: Logger;
@@ -132,22 +132,13 @@ export function eventually<T>(
 }
 
 /** A minimal valid service definition, as `bluegreen apply` would store it. */
-export const definitionYaml = (service: string, port = 8000) => `service: ${service}
-nodes:
-  blue:  { host: 10.0.0.10, port: ${port} }
-  green: { host: 10.0.0.11, port: ${port} }
-deploy:
-  workdir: /opt/${service}
-  steps:
-    - [git, checkout, "\${version}"]
-traffic:
-  upstream: ${service.replace(/-/g, "_")}_active
-  file: /etc/nginx/bluegreen/${service}.conf
-  verify: { url: http://127.0.0.1/health }
-monitor:
-  source: { prometheus: http://localhost:9090 }
-  slos:
-    - name: error-ratio
-      query: sum(rate(http_requests_total[1m]))
-      max: 0.05
-`;
+export const definitionYaml = (service: string, port = 8000) =>
+  watchDefinitionYaml({
+    service,
+    blue: `10.0.0.10:${port}`,
+    green: `10.0.0.11:${port}`,
+    monitor: {
+      source: { prometheus: "http://localhost:9090" },
+      slos: [{ name: "error-ratio", query: "sum(rate(http_requests_total[1m]))", max: 0.05 }],
+    },
+  });

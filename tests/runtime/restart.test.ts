@@ -9,8 +9,8 @@ import {
   putDefinition,
   ServiceDefinitions,
 } from "@bluegreen/runtime";
+import { startNats } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNats } from "../support/index.ts";
 import {
   definitionYaml,
   deployRequested,

@@ -4,10 +4,9 @@
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { renderUpstream } from "@bluegreen/switcher";
+import { type ManagedProcess, SwitcherRig, spawnProcess } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type ManagedProcess, spawnProcess } from "../support/index.ts";
-import { SwitcherRig } from "./rig.ts";
 
 const BIN = fileURLToPath(
   new URL("../../packages/switcher/bin/bluegreen-switcher.js", import.meta.url),

@@ -2,9 +2,8 @@
 // switches 50 times. With a new connection per request nothing may fail; with kept-alive
 // connections we show the stale keep-alive race and what fixes it (docs/switcher.md).
 
+import { type LoadResult, SwitcherRig, startLoad, total } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoadResult, startLoad, total } from "./load-client.ts";
-import { SwitcherRig } from "./rig.ts";
 
 const SWITCHES = 50;
 const CONCURRENCY = 3;

@@ -3,8 +3,8 @@
 
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { generationOfFile, renderUpstream } from "@bluegreen/switcher";
+import { type AgentHandle, SwitcherRig } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentHandle, SwitcherRig } from "./rig.ts";
 
 let rig: SwitcherRig;
 let agent: AgentHandle;

@@ -1,10 +1,19 @@
 // The request loop: GET through nginx, one request at a time, each on a new connection (no
 // pooled keep-alive connection to an nginx worker that is exiting after a reload). Bounded in
-// time; prints one line per second with what answered.
+// time; hands each second's answers to `onSecond` (the demo prints a line of them).
 
 import { get } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { between, countSamples, formatSecond, type TrafficSample } from "./traffic-tally.ts";
+
+export interface TrafficSample {
+  /** Epoch ms when the answer (or the error) came. */
+  readonly at: number;
+  /** HTTP status; 0 when no answer came (refused, reset, timeout). */
+  readonly status: number;
+  /** X-App-Color / X-App-Version of the answer, when the app answered. */
+  readonly color: string | undefined;
+  readonly version: string | undefined;
+}
 
 export interface TrafficOptions {
   /** e.g. http://127.0.0.1:PORT/api/v1/memory */
@@ -13,8 +22,8 @@ export interface TrafficOptions {
   readonly pauseMs?: number;
   /** The loop stops itself after this long (default 150 s). */
   readonly maxDurationMs?: number;
-  /** Called once a second with that second's line. */
-  readonly onSecond?: (line: string) => void;
+  /** Called once a second with that second's samples. */
+  readonly onSecond?: (samples: readonly TrafficSample[]) => void;
   /** At most this many samples are kept (default 20 000). */
   readonly maxSamples?: number;
 }
@@ -88,7 +97,7 @@ export function startTraffic(opts: TrafficOptions): TrafficLoop {
   let secondStart = Date.now();
   const ticker = setInterval(() => {
     const now = Date.now();
-    opts.onSecond?.(formatSecond(countSamples(between(samples, secondStart, now))));
+    opts.onSecond?.(samples.filter((s) => s.at >= secondStart && s.at < now));
     secondStart = now;
   }, 1_000);
   const loop = (async () => {

@@ -1,7 +1,12 @@
+import {
+  descendantPids,
+  isProcessAlive,
+  runCommand,
+  type Sshd,
+  startSshd,
+} from "@bluegreen/testkit";
 import { NodeSSH } from "node-ssh";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { descendantPids, isProcessAlive, runCommand } from "./process.ts";
-import { type Sshd, startSshd } from "./sshd.ts";
 
 describe("startSshd", () => {
   let sshd: Sshd;

@@ -1,10 +1,16 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
+import {
+  isProcessAlive,
+  makeTempDir,
+  type Nginx,
+  processGroupMembers,
+  type SampleAppHandle,
+  startNginx,
+  startSampleApp,
+  type TempDir,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Nginx, startNginx } from "./nginx.ts";
-import { isProcessAlive, processGroupMembers } from "./process.ts";
-import { type SampleAppHandle, startSampleApp } from "./sample-app.ts";
-import { makeTempDir, type TempDir } from "./tmp.ts";
 
 // The layout a switcher works with: a site config that includes an upstream file it rewrites.
 const upstream = (app: SampleAppHandle) => `upstream app_active {\n  server ${app.instance};\n}\n`;

@@ -1,17 +1,17 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
 import {
   Binaries,
   findBinary,
   isProcessAlive,
+  makeTempDir,
   OutputTail,
   processGroupMembers,
   runCommand,
   spawnProcess,
   waitFor,
-} from "./process.ts";
-import { makeTempDir } from "./tmp.ts";
+} from "@bluegreen/testkit";
+import { describe, expect, it } from "vitest";
 
 describe("findBinary", () => {
   it("names the Debian package when a binary is missing", () => {
@@ -84,8 +84,10 @@ describe("spawnProcess", () => {
     async (how) => {
       const dir = await makeTempDir("registry");
       try {
-        const processTs = fileURLToPath(new URL("./process.ts", import.meta.url));
-        const tmpTs = fileURLToPath(new URL("./tmp.ts", import.meta.url));
+        const processTs = fileURLToPath(
+          new URL("../../packages/testkit/src/process.ts", import.meta.url),
+        );
+        const tmpTs = fileURLToPath(new URL("../../packages/testkit/src/tmp.ts", import.meta.url));
         const script = dir.file("script.mts");
         writeFileSync(
           script,

@@ -1,17 +1,8 @@
 // The sample app (examples/sample-app) as a child process: `node --import tsx main.ts`, on a
 // free port it picks itself (read from its "listening" line).
 
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT, SAMPLE_APP_MAIN } from "./paths.ts";
 import { type ManagedProcess, spawnProcess, TestSupportError } from "./process.ts";
-
-/** The repository root, from this file's location (tests/support/). */
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const SAMPLE_APP_MAIN = fileURLToPath(
-  new URL("../../examples/sample-app/src/main.ts", import.meta.url),
-);
-export const SAMPLE_APP_CTL = fileURLToPath(
-  new URL("../../examples/sample-app/bin/sample-app-ctl.js", import.meta.url),
-);
 
 export interface SampleAppFaults {
   readonly errorRate: number;

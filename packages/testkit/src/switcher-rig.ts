@@ -22,7 +22,6 @@ import {
 } from "@bluegreen/contracts";
 import {
   type BucketHandles,
-  createJson,
   ensureBuckets,
   ensureStream,
   putDefinition,
@@ -33,21 +32,16 @@ import {
 import { colorOfFile, renderUpstream, startSwitcher } from "@bluegreen/switcher";
 import { connect, type JetStreamClient, type NatsConnection } from "nats";
 import { stringify } from "yaml";
-import {
-  freePort,
-  makeTempDir,
-  type NatsServer,
-  type Nginx,
-  REPO_ROOT,
-  type SampleAppHandle,
-  startNats,
-  startNginx,
-  startSampleApp,
-  type TempDir,
-  waitFor,
-} from "../support/index.ts";
+import { seedActiveRecord } from "./client.ts";
+import { type NatsServer, startNats } from "./nats.ts";
+import { type Nginx, startNginx } from "./nginx.ts";
+import { REPO_ROOT } from "./paths.ts";
+import { freePort } from "./ports.ts";
+import { waitFor } from "./process.ts";
+import { type SampleAppHandle, startSampleApp } from "./sample-app.ts";
+import { makeTempDir, type TempDir } from "./tmp.ts";
 
-export const SERVICE = "emily";
+export const RIG_SERVICE = "emily";
 const EXAMPLE_SITE = `${REPO_ROOT}/examples/emily/nginx-site.conf`;
 const EXAMPLE_INCLUDE = "include /etc/nginx/bluegreen/emily-active.conf;";
 
@@ -210,7 +204,7 @@ export class SwitcherRig implements AsyncDisposable {
       const upstreamFile = dir.file("emily-active.conf");
       const nginxPort = await freePort("127.0.0.1");
       const definition = {
-        service: SERVICE,
+        service: RIG_SERVICE,
         nodes: {
           blue: { host: blue.host, port: blue.port },
           green: { host: green.host, port: green.port },
@@ -247,14 +241,7 @@ export class SwitcherRig implements AsyncDisposable {
       await ensureStream(jsm, { maxAgeMs: 0, replicas: 1 });
       const kv = await ensureBuckets(js, { replicas: 1 });
       await putDefinition(kv.services, yamlText);
-      const initial: ActiveRecord = {
-        color: "blue",
-        version: "v1.0",
-        switchedAt: new Date().toISOString(),
-        reason: "initial",
-        previous: null,
-      };
-      await createJson(kv.active, SERVICE, initial);
+      await seedActiveRecord(js, RIG_SERVICE, { version: "v1.0" });
       const log = await StreamLog.open(js);
       return new SwitcherRig(nats, nginx, blue, green, dir, upstreamFile, def, nc, js, kv, log);
     } catch (err) {
@@ -274,7 +261,7 @@ export class SwitcherRig implements AsyncDisposable {
         role: "switcher",
         agent_id: "switcher-test",
         nats: { servers: [this.nats.url] },
-        services: over.services ?? [SERVICE],
+        services: over.services ?? [RIG_SERVICE],
         nginx: {
           test_command: [...this.nginx.testCommand],
           reload_command: [...this.nginx.reloadCommand],
@@ -314,13 +301,13 @@ export class SwitcherRig implements AsyncDisposable {
   ): Promise<BgEvent<"switch.requested">> {
     this.requestSeq++;
     const event = createEvent("switch.requested", {
-      service: SERVICE,
+      service: RIG_SERVICE,
       source: "bluegreen/test/switcher-suite",
       data,
       deploymentId: opts.deploymentId,
       id: opts.id ?? `req-${process.pid}-${Date.now()}-${this.requestSeq}`,
     });
-    await this.js.publish(eventSubject(SERVICE, "switch.requested"), encodeEvent(event), {
+    await this.js.publish(eventSubject(RIG_SERVICE, "switch.requested"), encodeEvent(event), {
       msgID: event.id,
     });
     return event;
@@ -329,7 +316,7 @@ export class SwitcherRig implements AsyncDisposable {
   /** Publishes raw bytes on the service's switch.requested subject. */
   async publishRaw(payload: string): Promise<void> {
     await this.js.publish(
-      eventSubject(SERVICE, "switch.requested"),
+      eventSubject(RIG_SERVICE, "switch.requested"),
       new TextEncoder().encode(payload),
     );
   }
@@ -371,7 +358,7 @@ export class SwitcherRig implements AsyncDisposable {
   }
 
   async active(): Promise<{ record: ActiveRecord | undefined; revision: number }> {
-    const entry = await readJson<ActiveRecord>(this.kv.active, SERVICE);
+    const entry = await readJson<ActiveRecord>(this.kv.active, RIG_SERVICE);
     return { record: entry?.value, revision: entry?.revision ?? 0 };
   }
 

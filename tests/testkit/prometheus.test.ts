@@ -1,8 +1,13 @@
 import { existsSync } from "node:fs";
+import {
+  isProcessAlive,
+  type Prometheus,
+  type SampleAppHandle,
+  startPrometheus,
+  startSampleApp,
+  waitFor,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isProcessAlive, waitFor } from "./process.ts";
-import { type Prometheus, startPrometheus } from "./prometheus.ts";
-import { type SampleAppHandle, startSampleApp } from "./sample-app.ts";
 
 describe("startPrometheus", () => {
   let app: SampleAppHandle;

@@ -1,10 +1,17 @@
 import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
+import {
+  freePort,
+  isProcessAlive,
+  makeTempDir,
+  runCommand,
+  SAMPLE_APP_CTL,
+  type SampleAppHandle,
+  startSampleApp,
+  type TempDir,
+  waitFor,
+} from "@bluegreen/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./ports.ts";
-import { isProcessAlive, runCommand, waitFor } from "./process.ts";
-import { SAMPLE_APP_CTL, type SampleAppHandle, startSampleApp } from "./sample-app.ts";
-import { makeTempDir, type TempDir } from "./tmp.ts";
 
 describe("startSampleApp", () => {
   let app: SampleAppHandle;

@@ -1,8 +1,13 @@
 import { existsSync } from "node:fs";
+import {
+  isProcessAlive,
+  processGroupMembers,
+  startNats,
+  startNatsCluster,
+  waitFor,
+} from "@bluegreen/testkit";
 import { AckPolicy, connect, type NatsConnection, StringCodec } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
-import { startNats, startNatsCluster } from "./nats.ts";
-import { isProcessAlive, processGroupMembers, waitFor } from "./process.ts";
 
 const sc = StringCodec();
 const cleanups: (() => Promise<void>)[] = [];
