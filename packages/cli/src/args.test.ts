@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { durationOption, parse, sinceOption } from "./args.ts";
+import { durationOption, options, parse, sinceOption } from "./args.ts";
 import { connectSettings } from "./connection.ts";
 import { ExitCode, exitCodeOf } from "./exit-codes.ts";
 
@@ -41,5 +41,13 @@ describe("cli arguments", () => {
     expect(exitCodeOf("bluegreen.deploy.rolled_back")).toBe(5);
     expect(exitCodeOf("bluegreen.deploy.aborted")).toBe(7);
     expect(exitCodeOf("bluegreen.switch.done")).toBeUndefined();
+  });
+
+  it("builds a command's options by kind", () => {
+    expect(options({ boolean: ["wait"], string: ["timeout", "id"] })).toEqual({
+      wait: { type: "boolean" },
+      timeout: { type: "string" },
+      id: { type: "string" },
+    });
   });
 });

@@ -19,6 +19,17 @@ export const GLOBAL_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/** A command's own options, by kind: `options({ boolean: ["wait"], string: ["timeout"] })`. */
+export function options(kinds: {
+  boolean?: readonly string[];
+  string?: readonly string[];
+}): OptionSpec {
+  const spec: OptionSpec = {};
+  for (const name of kinds.boolean ?? []) spec[name] = { type: "boolean" };
+  for (const name of kinds.string ?? []) spec[name] = { type: "string" };
+  return spec;
+}
+
 export const GLOBAL_HELP = `connection (every command):
   -s, --server <url>   NATS server, repeatable or comma-separated (default: $NATS_URL, then
                        nats://127.0.0.1:4222)

@@ -161,31 +161,21 @@ function describeStatus(s: Status): Record<string, unknown> {
   };
 }
 
+/** How each connection status is logged: level and message. */
+const STATUS_LOG: Record<string, ["debug" | "info" | "warn" | "error", string]> = {
+  [Events.Disconnect]: ["warn", "nats disconnected"],
+  [Events.Reconnect]: ["info", "nats reconnected"],
+  [Events.Error]: ["error", "nats error"],
+  [Events.LDM]: ["warn", "nats server entering lame duck mode"],
+  [Events.Update]: ["debug", "nats cluster update"],
+  [DebugEvents.StaleConnection]: ["warn", "nats connection stale"],
+};
+
 /** Logs every connection status change until the connection closes. */
 async function logStatus(nc: NatsConnection, logger: Logger): Promise<void> {
   for await (const s of nc.status()) {
-    switch (s.type) {
-      case Events.Disconnect:
-        logger.warn(describeStatus(s), "nats disconnected");
-        break;
-      case Events.Reconnect:
-        logger.info(describeStatus(s), "nats reconnected");
-        break;
-      case Events.Error:
-        logger.error(describeStatus(s), "nats error");
-        break;
-      case Events.LDM:
-        logger.warn(describeStatus(s), "nats server entering lame duck mode");
-        break;
-      case Events.Update:
-        logger.debug(describeStatus(s), "nats cluster update");
-        break;
-      case DebugEvents.StaleConnection:
-        logger.warn(describeStatus(s), "nats connection stale");
-        break;
-      default:
-        logger.debug(describeStatus(s), "nats status");
-    }
+    const [level, message] = STATUS_LOG[s.type] ?? ["debug", "nats status"];
+    logger[level](describeStatus(s), message);
   }
 }
 

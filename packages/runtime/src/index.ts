@@ -25,13 +25,7 @@ export {
   type NatsConnectConfig,
 } from "./connection.ts";
 export type { EventHandler, HandlerContext } from "./consumer.ts";
-export {
-  backoffDelay,
-  consumerName,
-  DEFAULT_ACK_WAIT_MS,
-  DEFAULT_MAX_DELIVER,
-  type DeliverFrom,
-} from "./consumer-config.ts";
+export * from "./consumer-config.ts";
 export {
   compileStored,
   type DefinitionEntry,

@@ -23,7 +23,7 @@ import {
 } from "@bluegreen/runtime";
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { EventLog } from "./events.ts";
-import { waitFor } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 export interface TestClient {
   readonly nc: NatsConnection;

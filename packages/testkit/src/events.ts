@@ -16,7 +16,7 @@ import {
   STREAM_NAME,
 } from "@bluegreen/contracts";
 import type { JetStreamClient, NatsConnection, PubAck, Subscription } from "nats";
-import { waitFor } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 /** Publishes `event` on its subject through JetStream, its id as the message id (as agents do). */
 export function publishEvent(js: JetStreamClient, event: BgEvent): Promise<PubAck> {

@@ -14,6 +14,7 @@ export {
   shebangNodeFlags,
   startAgent,
 } from "./agents.ts";
+export { Binaries, type BinarySpec, findBinary, TestSupportError } from "./binaries.ts";
 export {
   type ConnectClientOptions,
   connectClient,
@@ -63,12 +64,8 @@ export { type Nginx, type NginxSiteContext, type StartNginxOptions, startNginx }
 export { type AgentBin, BINS, REPO_ROOT, SAMPLE_APP_CTL, SAMPLE_APP_MAIN } from "./paths.ts";
 export { canConnect, freePort, freePorts } from "./ports.ts";
 export {
-  Binaries,
-  type BinarySpec,
   descendantPids,
   type ExitInfo,
-  findBinary,
-  httpGet,
   isProcessAlive,
   killAll,
   ManagedProcess,
@@ -81,9 +78,6 @@ export {
   type SpawnProcessOptions,
   type StopOptions,
   spawnProcess,
-  TestSupportError,
-  type WaitOptions,
-  waitFor,
 } from "./process.ts";
 export {
   type Prometheus,
@@ -121,3 +115,4 @@ export {
   type TrafficOptions,
   type TrafficSample,
 } from "./traffic.ts";
+export { httpGet, type WaitOptions, waitFor } from "./wait.ts";

@@ -10,17 +10,11 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { StartedNatsContainer } from "@testcontainers/nats";
 import { connect, type NatsConnection } from "nats";
+import { Binaries, findBinary, TestSupportError } from "./binaries.ts";
 import { freePorts } from "./ports.ts";
-import {
-  Binaries,
-  findBinary,
-  httpGet,
-  type ManagedProcess,
-  spawnProcess,
-  TestSupportError,
-  waitFor,
-} from "./process.ts";
+import { type ManagedProcess, spawnProcess } from "./process.ts";
 import { makeTempDir, type TempDir } from "./tmp.ts";
+import { httpGet, waitFor } from "./wait.ts";
 
 export interface NatsConnectOptions {
   readonly servers: string[];

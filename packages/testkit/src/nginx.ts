@@ -4,18 +4,11 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Binaries, findBinary, TestSupportError } from "./binaries.ts";
 import { canConnect, freePort } from "./ports.ts";
-import {
-  Binaries,
-  descendantPids,
-  findBinary,
-  type ManagedProcess,
-  runCommand,
-  spawnProcess,
-  TestSupportError,
-  waitFor,
-} from "./process.ts";
+import { descendantPids, type ManagedProcess, runCommand, spawnProcess } from "./process.ts";
 import { makeTempDir } from "./tmp.ts";
+import { waitFor } from "./wait.ts";
 
 export interface NginxSiteContext {
   readonly host: string;

@@ -1,68 +1,12 @@
-// Child processes for test servers: find the binary, spawn it in its own process group, keep
-// a bounded tail of its output for failure messages, and make sure nothing outlives the test
-// run (a registry kills every still-running child on exit, SIGINT and SIGTERM).
+// Child processes for test servers: spawn each in its own process group, keep a bounded tail
+// of its output for failure messages, and make sure nothing outlives the test run (a registry
+// kills every still-running child on exit, SIGINT and SIGTERM).
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isMainThread } from "node:worker_threads";
-
-/** Errors raised by the test support, with the server's output tail in the message. */
-export class TestSupportError extends Error {
-  override name = "TestSupportError";
-}
-
-// ---------------------------------------------------------------------------------------
-// Binaries
-
-export interface BinarySpec {
-  readonly name: string;
-  readonly debianPackage: string;
-  /** Checked after PATH: Debian puts daemons in /usr/sbin, which a non-root PATH may lack. */
-  readonly knownPaths: readonly string[];
-}
-
-export const Binaries = {
-  natsServer: {
-    name: "nats-server",
-    debianPackage: "nats-server",
-    knownPaths: ["/usr/sbin/nats-server", "/usr/bin/nats-server"],
-  },
-  nginx: { name: "nginx", debianPackage: "nginx-light", knownPaths: ["/usr/sbin/nginx"] },
-  prometheus: {
-    name: "prometheus",
-    debianPackage: "prometheus",
-    knownPaths: ["/usr/bin/prometheus"],
-  },
-  sshd: { name: "sshd", debianPackage: "openssh-server", knownPaths: ["/usr/sbin/sshd"] },
-  sshKeygen: {
-    name: "ssh-keygen",
-    debianPackage: "openssh-client",
-    knownPaths: ["/usr/bin/ssh-keygen"],
-  },
-  ssh: { name: "ssh", debianPackage: "openssh-client", knownPaths: ["/usr/bin/ssh"] },
-} as const satisfies Record<string, BinarySpec>;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Absolute path of the binary, from PATH or a known Debian location; throws a clear error. */
-export function findBinary(spec: BinarySpec): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir !== "" && isExecutable(join(dir, spec.name))) return join(dir, spec.name);
-  }
-  for (const path of spec.knownPaths) if (isExecutable(path)) return path;
-  throw new TestSupportError(
-    `${spec.name} not found on PATH (install the Debian package ${spec.debianPackage}, or run npm run setup)`,
-  );
-}
+import { TestSupportError } from "./binaries.ts";
 
 // ---------------------------------------------------------------------------------------
 // Output tail
@@ -540,69 +484,5 @@ export async function runCommand(
     });
   } finally {
     clearTimeout(timer);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Waiting
-
-export interface WaitOptions {
-  /** What is awaited, for the message: "the nats-server ports file". */
-  readonly what: string;
-  readonly timeoutMs: number;
-  readonly intervalMs?: number;
-  /** Fail at once (with its output) if this process exits while waiting. */
-  readonly process?: ManagedProcess;
-}
-
-/**
- * Polls `probe` until it returns something other than undefined. A probe that throws counts
- * as "not yet"; its last error is quoted if the deadline passes.
- */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  options: WaitOptions,
-): Promise<T> {
-  const started = Date.now();
-  const interval = options.intervalMs ?? 50;
-  let lastError: unknown;
-  for (;;) {
-    const proc = options.process;
-    if (proc !== undefined && !proc.running) {
-      throw proc.failure(`${proc.name} ${proc.describeExit()} while waiting for ${options.what}`);
-    }
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      lastError = undefined;
-    } catch (error) {
-      lastError = error;
-    }
-    const elapsed = Date.now() - started;
-    if (elapsed >= options.timeoutMs) {
-      const last =
-        lastError === undefined
-          ? ""
-          : ` (last error: ${(lastError as Error).message ?? lastError})`;
-      const message = `timed out after ${options.timeoutMs} ms waiting for ${options.what}${last}`;
-      throw proc !== undefined
-        ? proc.failure(message, lastError)
-        : new TestSupportError(message, { cause: lastError });
-    }
-    const pause = sleep(Math.min(interval, options.timeoutMs - elapsed));
-    await (proc === undefined ? pause : Promise.race([pause, proc.exited]));
-  }
-}
-
-/** GET `url` with a per-request timeout; undefined when it cannot connect. */
-export async function httpGet(
-  url: string,
-  timeoutMs = 2_000,
-): Promise<{ status: number; body: string } | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return undefined;
   }
 }

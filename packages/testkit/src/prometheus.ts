@@ -2,17 +2,11 @@
 // loopback port. Everything it writes stays inside its temp dir.
 
 import { writeFileSync } from "node:fs";
+import { Binaries, findBinary, TestSupportError } from "./binaries.ts";
 import { freePort } from "./ports.ts";
-import {
-  Binaries,
-  findBinary,
-  httpGet,
-  type ManagedProcess,
-  spawnProcess,
-  TestSupportError,
-  waitFor,
-} from "./process.ts";
+import { type ManagedProcess, spawnProcess } from "./process.ts";
 import { makeTempDir } from "./tmp.ts";
+import { httpGet, waitFor } from "./wait.ts";
 
 export interface StartPrometheusOptions {
   /** `host:port` of each target, scraped at /metrics under one job. */

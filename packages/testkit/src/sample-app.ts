@@ -1,8 +1,9 @@
 // The sample app (examples/sample-app) as a child process: `node --import tsx main.ts`, on a
 // free port it picks itself (read from its "listening" line).
 
+import { TestSupportError } from "./binaries.ts";
 import { REPO_ROOT, SAMPLE_APP_MAIN } from "./paths.ts";
-import { type ManagedProcess, spawnProcess, TestSupportError } from "./process.ts";
+import { type ManagedProcess, spawnProcess } from "./process.ts";
 
 export interface SampleAppFaults {
   readonly errorRate: number;

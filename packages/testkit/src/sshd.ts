@@ -4,19 +4,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { userInfo } from "node:os";
+import { Binaries, findBinary, TestSupportError } from "./binaries.ts";
 import { freePort } from "./ports.ts";
-import {
-  Binaries,
-  findBinary,
-  killAll,
-  type ManagedProcess,
-  pidsWithEnv,
-  runCommand,
-  spawnProcess,
-  TestSupportError,
-  waitFor,
-} from "./process.ts";
+import { killAll, type ManagedProcess, pidsWithEnv, runCommand, spawnProcess } from "./process.ts";
 import { makeTempDir } from "./tmp.ts";
+import { waitFor } from "./wait.ts";
 
 export interface StartSshdOptions {
   readonly port?: number;

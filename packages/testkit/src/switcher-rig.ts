@@ -37,9 +37,9 @@ import { type NatsServer, startNats } from "./nats.ts";
 import { type Nginx, startNginx } from "./nginx.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { freePort } from "./ports.ts";
-import { waitFor } from "./process.ts";
 import { type SampleAppHandle, startSampleApp } from "./sample-app.ts";
 import { makeTempDir, type TempDir } from "./tmp.ts";
+import { waitFor } from "./wait.ts";
 
 export const RIG_SERVICE = "emily";
 const EXAMPLE_SITE = `${REPO_ROOT}/examples/emily/nginx-site.conf`;

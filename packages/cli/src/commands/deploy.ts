@@ -1,6 +1,6 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
 import { newDeploymentId } from "@bluegreen/coordinator";
-import { durationOption, flag, positional, str, usageError } from "../args.ts";
+import { durationOption, flag, options, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
@@ -35,15 +35,10 @@ examples:
 
 exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back · 6 timed out ·
 7 aborted (see docs/cli.md)`,
-  options: {
-    wait: { type: "boolean" },
-    timeout: { type: "string" },
-    json: { type: "boolean" },
-    queue: { type: "boolean" },
-    manual: { type: "boolean" },
-    id: { type: "string" },
-    reason: { type: "string" },
-  },
+  options: options({
+    boolean: ["wait", "json", "queue", "manual"],
+    string: ["timeout", "id", "reason"],
+  }),
   async run({ values, positionals, io, nats, bus }) {
     const service = serviceArg(positional(positionals, 0, "service"));
     const version = positional(positionals, 1, "version");

@@ -1,4 +1,4 @@
-import { flag, sinceOption, str } from "../args.ts";
+import { flag, options, sinceOption, str } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
@@ -24,13 +24,7 @@ examples:
   bluegreen tail --service emily --since 1h
   bluegreen tail --follow
   bluegreen tail --deployment d-20261126-4f2a9c --json | jq .type`,
-  options: {
-    service: { type: "string" },
-    deployment: { type: "string" },
-    since: { type: "string" },
-    follow: { type: "boolean" },
-    json: { type: "boolean" },
-  },
+  options: options({ boolean: ["follow", "json"], string: ["service", "deployment", "since"] }),
   async run({ values, io, nats }) {
     const serviceOpt = str(values, "service");
     const service = serviceOpt === undefined ? undefined : serviceArg(serviceOpt);
