@@ -9,10 +9,15 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Correct every listed path in the file and apply it again.",
   },
-  BG_ERR_CONFIG_YAML: {
-    message: "configuration is not valid YAML: {reason}",
+  BG_ERR_CONFIG_UNKNOWN_FIELD: {
+    message: "configuration has fields that do not exist: {problems}",
     retryable: false,
-    fix: "Fix the YAML syntax at the reported line.",
+    fix: "Correct the name of each listed field (the closest known field is suggested) or remove it; docs/schemas/ lists every field. An agent older than the file's fields refuses them too: upgrade it first.",
+  },
+  BG_ERR_CONFIG_YAML: {
+    message: "{source}:{line}:{column}: configuration is not valid YAML: {reason}{excerpt}",
+    retryable: false,
+    fix: "Fix the YAML syntax at the line and column shown (the caret marks the spot).",
   },
   BG_ERR_CONFIG_UNKNOWN_SERVICE: {
     message: "no service definition for '{service}'",
@@ -55,6 +60,16 @@ export const ERROR_CATALOGUE = {
     message: "event type '{type}' is unknown",
     retryable: false,
     fix: "Use one of the event types in docs/events.md.",
+  },
+  BG_ERR_EVENT_UNKNOWN_FIELD: {
+    message: "event {type} has fields that do not exist: {problems}",
+    retryable: false,
+    fix: "Correct the name of each listed field (the closest known field is suggested) or remove it. A producer of a newer version marks its events with `dataschema` so that older agents ignore its added fields (docs/events.md, Versions and compatibility).",
+  },
+  BG_ERR_EVENT_VERSION_UNSUPPORTED: {
+    message: "event {type} follows contract version {version}; this agent understands {supported}",
+    retryable: false,
+    fix: "A new major version changes the contract: upgrade every agent and the CLI to the same major version (docs/events.md, Versions and compatibility).",
   },
   BG_ERR_EVENT_INVALID: {
     message: "event {type} is invalid: {problems}",
