@@ -52,7 +52,7 @@ export const ERROR_CATALOGUE = {
     fix: "Keep events small; output tails and excerpts are truncated by the producers.",
   },
   BG_ERR_EVENT_SPECVERSION: {
-    message: "specversion '{specversion}' is not supported: only CloudEvents 1.0",
+    message: "specversion {specversion} is not supported: only CloudEvents 1.0",
     retryable: false,
     fix: 'Set "specversion": "1.0".',
   },

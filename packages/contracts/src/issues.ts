@@ -99,6 +99,20 @@ function flatten(issue: ZodIssue, prefix: readonly PropertyKey[]): ZodIssue[] {
 export function pathIssues(error: z.ZodError, ctx?: IssueContext): PathIssue[] {
   const out: PathIssue[] = [];
   for (const issue of error.issues.flatMap((i) => flatten(i, []))) {
+    if (issue.code === "custom" && typeof issue.params?.unknownKey === "string") {
+      // A check that found a key it refuses, and already named it (CloudEvents attributes).
+      const { unknownKey, suggestion } = issue.params as {
+        unknownKey: string;
+        suggestion?: string;
+      };
+      out.push({
+        path: issue.path,
+        message: issue.message,
+        unknownKey,
+        ...(suggestion === undefined ? {} : { suggestion }),
+      });
+      continue;
+    }
     if (issue.code !== "unrecognized_keys") {
       out.push({ path: issue.path, message: issue.message });
       continue;

@@ -47,6 +47,13 @@ export const natsConfigSchema = z
   .refine((n) => !(n.token !== undefined && n.token_file !== undefined), {
     message: "give token or token_file, not both",
     path: ["token_file"],
+  })
+  // The two rules above, for the exported JSON Schema.
+  .meta({
+    allOf: [
+      { not: { required: ["pass", "pass_file"] } },
+      { not: { required: ["token", "token_file"] } },
+    ],
   });
 export type NatsConfig = z.output<typeof natsConfigSchema>;
 
