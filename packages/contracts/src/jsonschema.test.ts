@@ -458,8 +458,23 @@ describe("fuzz: the schema and the runtime give the same verdict", () => {
 
   it.each(cases)("on random edits of %s", (_, kind, valid) => {
     const paths = leafPaths(valid).filter((p) => p.length > 0);
+    // An edit replaces a value, or adds a key to an object (free-form maps included).
+    const objects = leafPaths(valid).filter((p) => {
+      const node = p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], valid);
+      return typeof node === "object" && node !== null && !Array.isArray(node);
+    });
+    const edit = fc.oneof(
+      fc.tuple(fc.constantFrom(...paths), replacement),
+      fc
+        .tuple(
+          fc.constantFrom(...objects),
+          fc.constantFrom("xtra", "Smoke", "timout", "data1"),
+          replacement,
+        )
+        .map(([path, key, value]): [Path, unknown] => [[...path, key], value]),
+    );
     fc.assert(
-      fc.property(fc.constantFrom(...paths), replacement, (path, value) => {
+      fc.property(edit, ([path, value]) => {
         const edited = setAt(valid, path, value);
         const problems = runtimeProblems(kind, edited);
         if (problems?.some((p) => DUPLICATE.test(p))) return; // runtime-only rules
