@@ -293,20 +293,15 @@ export function parseEvent<N extends EventName = EventName>(
   }
   const seen = json as Record<string, unknown>;
   if (seen.specversion === undefined) {
+    const issue: Issue = {
+      path: "specversion",
+      message: 'is required: an event is a CloudEvents 1.0 JSON document with "specversion": "1.0"',
+    };
+    const type = typeof seen.type === "string" ? seen.type.slice(0, 128) : "(none)";
     return rejection(
       "BG_ERR_EVENT_INVALID",
-      {
-        type: typeof seen.type === "string" ? seen.type.slice(0, 128) : "(none)",
-        problems:
-          'specversion: is required: an event is a CloudEvents 1.0 JSON document with "specversion": "1.0"',
-      },
-      [
-        {
-          path: "specversion",
-          message:
-            'is required: an event is a CloudEvents 1.0 JSON document with "specversion": "1.0"',
-        },
-      ],
+      { type, problems: formatIssues([issue]) },
+      [issue],
       seen,
     );
   }
