@@ -100,7 +100,7 @@ export const ERROR_CATALOGUE = {
   BG_ERR_NATS_CONNECT: {
     message: "cannot connect to NATS at {servers}: {reason}",
     retryable: true,
-    fix: "Check the servers list, credentials and TLS settings in the agent config.",
+    fix: "Check that NATS runs and the servers, credentials and TLS settings: for the CLI `--server` or $NATS_URL (with $NATS_USER/$NATS_PASSWORD, $NATS_TOKEN or $NATS_CREDS), for an agent the `nats` section of its config.",
   },
   BG_ERR_NATS_PUBLISH: {
     message: "publish to '{subject}' was not acknowledged: {reason}",
