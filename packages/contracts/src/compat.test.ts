@@ -9,6 +9,7 @@ import {
 } from "./compat.ts";
 import { createEvent, parseEvent } from "./envelope.ts";
 import { EVENT_NAMES, EVENTS, type EventName } from "./events/index.ts";
+import { exampleEvent } from "./fixtures.ts";
 
 /**
  * Rolling upgrades: the mixed-version pair. "Next" is the producer one minor version ahead of
@@ -17,20 +18,8 @@ import { EVENT_NAMES, EVENTS, type EventName } from "./events/index.ts";
 const NEXT = { major: CONTRACT_VERSION.major, minor: CONTRACT_VERSION.minor + 1 };
 const NEXT_MAJOR = { major: CONTRACT_VERSION.major + 1, minor: 0 };
 
-function envelope(name: EventName, data: unknown, extra: Record<string, unknown> = {}) {
-  const spec = EVENTS[name];
-  return {
-    specversion: "1.0",
-    id: `ev-${name}`,
-    source: "bluegreen/coordinator/c-next",
-    type: `bluegreen.${name}`,
-    time: "2026-11-26T10:00:00.000Z",
-    subject: "emily",
-    ...(spec.deploymentId === "none" ? {} : { deploymentid: "d-1" }),
-    data,
-    ...extra,
-  };
-}
+const envelope = (name: EventName, data: unknown, extra: Record<string, unknown> = {}) =>
+  exampleEvent(name, { data, ...extra });
 
 /** What a newer version would add: a field in `data` and one in every nested object. */
 function withAddedFields(value: unknown, depth = 0): unknown {
@@ -93,7 +82,7 @@ describe("versions: an older agent and a newer producer", () => {
             suggestion: "manualPromotion",
           },
         ]);
-        expect(result.id).toBe("ev-deploy.requested");
+        expect(result.id).toBe("example-deploy.requested");
       }
     }
   });

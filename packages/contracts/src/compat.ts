@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { errorCodeSchema } from "./events/common.ts";
+import { WRAPPERS } from "./fields.ts";
 
 /**
  * Versions and compatibility of events (docs/events.md, "Versions and compatibility").
@@ -88,6 +89,7 @@ export function lenient<S extends Schema>(schema: S): S {
   const clone = (changes: Partial<Def>) =>
     (schema as unknown as z.ZodType).clone({ ...def, ...changes } as never) as unknown as S;
   const inner = (key: string) => lenient(def[key] as Schema);
+  if (WRAPPERS.has(def.type)) return clone({ innerType: inner("innerType") });
   switch (def.type) {
     case "object": {
       const shape = Object.fromEntries(
@@ -99,14 +101,6 @@ export function lenient<S extends Schema>(schema: S): S {
     }
     case "array":
       return clone({ element: inner("element") });
-    case "optional":
-    case "nullable":
-    case "default":
-    case "prefault":
-    case "nonoptional":
-    case "readonly":
-    case "catch":
-      return clone({ innerType: inner("innerType") });
     case "union":
       return clone({ options: (def.options as Schema[]).map((o) => lenient(o)) });
     case "pipe":

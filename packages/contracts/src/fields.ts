@@ -19,6 +19,17 @@ interface Def {
   getter?: () => Schema;
 }
 
+/** Schema types that wrap one `innerType` and add nothing a key could be checked against. */
+export const WRAPPERS: ReadonlySet<string> = new Set([
+  "optional",
+  "nullable",
+  "default",
+  "prefault",
+  "nonoptional",
+  "readonly",
+  "catch",
+]);
+
 const defOf = (schema: Schema) => schema._zod.def as unknown as Def;
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -27,16 +38,11 @@ function objectsAt(schema: Schema, path: readonly PropertyKey[], input: unknown)
   const found: Schema[] = [];
   const visit = (s: Schema, depth: number, value: unknown): void => {
     const def = defOf(s);
+    if (WRAPPERS.has(def.type)) {
+      if (def.innerType) visit(def.innerType, depth, value);
+      return;
+    }
     switch (def.type) {
-      case "optional":
-      case "nullable":
-      case "default":
-      case "prefault":
-      case "nonoptional":
-      case "readonly":
-      case "catch":
-        if (def.innerType) visit(def.innerType, depth, value);
-        return;
       case "pipe":
         // A preprocess is a pipe out of a transform: what the user writes is its output's input.
         if (def.in && def.out)

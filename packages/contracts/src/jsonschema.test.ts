@@ -10,6 +10,7 @@ import { CONTRACT_VERSION, dataschemaUri } from "./compat.ts";
 import { compileAgentConfig, compileServiceDefinition, configIssues } from "./config/compile.ts";
 import { parseEvent } from "./envelope.ts";
 import { EVENT_NAMES, EVENTS, type EventName } from "./events/index.ts";
+import { exampleEvent, type Path } from "./fixtures.ts";
 import { allJsonSchemas } from "./jsonschema.ts";
 
 /**
@@ -63,19 +64,7 @@ function runtimeProblems(kind: Kind, value: unknown): string[] | undefined {
 
 const emily = parse(read("examples/emily/service.yaml")) as Record<string, unknown>;
 
-function envelopeFor(name: EventName, rest: Record<string, unknown> = {}) {
-  return {
-    specversion: "1.0",
-    id: `example-${name}`,
-    source: "bluegreen/test/1",
-    type: `bluegreen.${name}`,
-    time: "2026-11-26T10:00:00.000Z",
-    subject: "emily",
-    ...(EVENTS[name].deploymentId === "none" ? {} : { deploymentid: "d-20261126-1a2b3c" }),
-    data: EVENTS[name].example,
-    ...rest,
-  };
-}
+const envelopeFor = exampleEvent;
 
 // ---- what people write: examples/, docs/ --------------------------------------------------
 
@@ -399,7 +388,6 @@ describe("JSON Schemas refuse what the runtime refuses", () => {
 
 // ---- fuzz: random edits of the examples, the same verdict from both ----------------------------
 
-type Path = (string | number)[];
 function leafPaths(value: unknown, path: Path = []): Path[] {
   if (Array.isArray(value)) return [path, ...value.flatMap((v, i) => leafPaths(v, [...path, i]))];
   if (typeof value === "object" && value !== null)

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { objectPaths, type Path } from "../fixtures.ts";
 import { agentConfigJsonSchema, serviceDefinitionJsonSchema } from "../jsonschema.ts";
 import { compileAgentConfig, compileServiceDefinition, configIssues } from "./compile.ts";
 
@@ -15,19 +16,6 @@ import { compileAgentConfig, compileServiceDefinition, configIssues } from "./co
 const examples = fileURLToPath(new URL("../../../../examples/emily/", import.meta.url));
 const read = (name: string) => readFileSync(`${examples}${name}`, "utf8");
 const FREE_FORM = new Set(["env", "headers", "json"]);
-
-type Path = (string | number)[];
-
-/** Every object in the value (not inside a free-form map), by its path. */
-function objectPaths(value: unknown, path: Path = []): Path[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => objectPaths(item, [...path, i]));
-  if (typeof value !== "object" || value === null) return [];
-  const here: Path[] = [path];
-  for (const [key, child] of Object.entries(value)) {
-    if (!FREE_FORM.has(key)) here.push(...objectPaths(child, [...path, key]));
-  }
-  return here;
-}
 
 /** Every property name any schema knows, so the fuzz never inserts a real field. */
 function allFieldNames(schema: unknown, into = new Set<string>()): Set<string> {
@@ -66,7 +54,7 @@ const cases: [string, unknown, (input: unknown) => unknown][] = [
 ];
 
 describe.each(cases)("unknown keys fuzzed into %s", (_, valid, compile) => {
-  const paths = objectPaths(valid);
+  const paths = objectPaths(valid, FREE_FORM);
 
   it("starts valid", () => {
     expect(() => compile(valid)).not.toThrow();
