@@ -1,5 +1,7 @@
 import {
   allJsonSchemas,
+  CONTRACT_VERSION_STRING,
+  dataschemaUri,
   ERROR_CATALOGUE,
   ERROR_CODES,
   EVENT_NAMES,
@@ -31,6 +33,8 @@ type JsonSchema = {
 };
 
 function typeOf(s: JsonSchema): string {
+  if (s.enum?.every((v) => typeof v === "string" && v.startsWith("BG_ERR_")))
+    return "string: a code from [errors.md](errors.md)";
   if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(" \\| ");
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   const alts = s.anyOf ?? s.oneOf;
@@ -73,6 +77,7 @@ function eventSection(name: EventName): string {
     time: "2026-11-26T10:00:00.000Z",
     subject: "emily",
     datacontenttype: "application/json",
+    dataschema: dataschemaUri(name),
     ...(spec.deploymentId === "none" ? {} : { deploymentid: "d-20261126-1a2b3c" }),
     data: spec.example,
   };
@@ -120,8 +125,11 @@ export function renderEventsMd(): string {
     "| `type` | `bluegreen.<family>.<event>` |",
     "| `time` | RFC 3339 timestamp |",
     "| `subject` | the service name (`_` on a rejection of a message whose subject named no valid service) |",
+    "| `dataschema` | the contract version `data` follows: `https://bluegreen.dev/schemas/<major>.<minor>/events/<event>.json`, set by every bluegreen producer; optional (see [Versions and compatibility](#versions-and-compatibility)) |",
     "| `deploymentid` | extension attribute, `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`, once a deployment exists |",
-    "| `data` | the event's fields, below |",
+    "| `data` | the event's fields, below; a key that is not listed is refused |",
+    "",
+    "Other CloudEvents extension attributes may be added at the top level, as the spec allows: names of lower-case letters and digits, values a string, a number or a boolean; bluegreen ignores them.",
     "",
     `Audit events are published on \`bluegreen.<service>.<family>.<event>\` and kept in the JetStream stream \`BLUEGREEN\` (subjects \`bluegreen.>\`, deny delete, deny purge). Messages over ${MAX_EVENT_BYTES} bytes are refused. Anything an agent cannot parse is answered with \`agent.rejected\` carrying a code from [errors.md](errors.md).`,
     "",
@@ -131,12 +139,44 @@ export function renderEventsMd(): string {
     "| --- | --- | --- |",
     ...index,
     "",
+    ...versionsSection(),
     ...families.flatMap((family) => [
       `## ${family}`,
       "",
       ...EVENT_NAMES.filter((n) => n.startsWith(`${family}.`)).map(eventSection),
     ]),
   ].join("\n");
+}
+
+/** How versions are compatible: the rule `parseEvent` applies (packages/contracts/src/compat.ts). */
+function versionsSection(): string[] {
+  const example = dataschemaUri("deploy.requested");
+  return [
+    "## Versions and compatibility",
+    "",
+    "**A typo is refused.** The `data` of every event, like service definitions and agent configs, refuses a key it does not know, at any depth: `BG_ERR_EVENT_UNKNOWN_FIELD` names the key, its path and the closest known field (`data.manualPromotoin`: did you mean `manualPromotion`?). A misspelt field is never silently dropped, so a typo cannot switch a check off.",
+    "",
+    `**Every event names its contract version.** Events built by bluegreen (agents and the CLI) carry \`dataschema\`, the \`$id\` of the event's JSON Schema in [schemas/events/](schemas/events/), with the contract version in it: \`${example}\`. This is contract version **${CONTRACT_VERSION_STRING}**.`,
+    "",
+    "**How an agent reads `data`**, by the event's `dataschema`:",
+    "",
+    "| `dataschema` of the event | reading |",
+    "| --- | --- |",
+    "| none (written by hand, by CI, or by a producer from before versioning) | strict: an unknown key is refused |",
+    "| same major version, same or older minor | strict: the agent knows every field of that version, so an unknown key is a typo |",
+    "| same major version, **newer minor** | lenient: keys the agent does not know, at any depth, are ignored, and so are error codes it does not know (`data.error.code`); every field it does know is checked as usual |",
+    "| another major version | refused: `BG_ERR_EVENT_VERSION_UNSUPPORTED` |",
+    "| not the event's own bluegreen schema URI | refused: `BG_ERR_EVENT_INVALID` |",
+    "",
+    "**Rolling upgrades.** Within a major version agents can be upgraded one at a time, in any order: an older agent ignores what a newer producer added instead of refusing the event, so a deployment never stalls on a message an older agent cannot read. A person or a pipeline that publishes by hand leaves `dataschema` out (or copies the current one) and gets the strict check; copying a *newer* version's `dataschema` would turn the typo check off for that event, so don't.",
+    "",
+    "**Changing the contract** (`packages/contracts`): a minor version may only add what an older agent can safely ignore: optional fields, error codes. Anything else is a major version: a field an older agent must not ignore (one that turns a check on, as `manualPromotion` does), a new required field, a new enum value, a removed or renamed field, a tighter rule. Bump `CONTRACT_VERSION` in `packages/contracts/src/compat.ts` and run `npm run gen`.",
+    "",
+    "**Service definitions and agent configs carry no version**: they are always strict. An agent older than a field used in a definition refuses that revision (`BG_ERR_CONFIG_UNKNOWN_FIELD` in its log) and keeps the last definition it could read; upgrade the agents before applying a definition that uses a new field.",
+    "",
+    "The JSON Schemas in [schemas/](schemas/) say the same: `additionalProperties: false` wherever the runtime is strict, and the lenient reading under `if`/`then` on `dataschema`. Only rules across fields that JSON Schema cannot express are checked by the runtime alone (the same node in both colours, two smoke checks with one name).",
+    "",
+  ];
 }
 
 export function renderErrorsMd(): string {

@@ -2,6 +2,8 @@ import { z } from "zod";
 
 const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+/** What `parseDuration` accepts of a string (it trims), for the exported JSON Schema. */
+const DURATION_STRING = /^\s*\d+(?:\.\d+)?(?:ms|s|m|h|d)\s*$/;
 
 /** Parses `500ms`, `1s`, `2.5s`, `10m`, `1h`, `7d` (or a bare number of milliseconds). */
 export function parseDuration(value: string | number): number | undefined {
@@ -19,15 +21,23 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+const durationMessage = (value: unknown) =>
+  `expected a duration such as "500ms", "30s", "10m" or "1h", got ${JSON.stringify(value)}`;
+
 /** A duration in config: `"10m"`, `"1s"`, `"250ms"` or a number of milliseconds; parsed to ms. */
-export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a duration such as "500ms", "30s", "10m" or "1h", got ${JSON.stringify(value)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+export const durationSchema = z
+  .union([
+    z.string().regex(DURATION_STRING, { error: (issue) => durationMessage(issue.input) }),
+    z.number().min(0, { error: (issue) => durationMessage(issue.input) }),
+  ])
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: durationMessage(value),
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });

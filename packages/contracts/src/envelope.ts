@@ -1,7 +1,22 @@
 import { z } from "zod";
+import {
+  CONTRACT_VERSION_STRING,
+  dataschemaPattern,
+  dataschemaUri,
+  lenient,
+  readingOf,
+  versionOfDataschema,
+} from "./compat.ts";
 import { BgError, type ErrorCode } from "./errors.ts";
 import { EVENTS, type EventName, isEventName } from "./events/index.ts";
-import { formatIssues, type Issue, readableErrors, toIssues } from "./issues.ts";
+import {
+  formatIssues,
+  type Issue,
+  onlyUnknownKeys,
+  readableErrors,
+  toIssues,
+  unknownFieldMessage,
+} from "./issues.ts";
 import { SERVICE_NAME_PATTERN } from "./names.ts";
 import { NO_SERVICE, parseSubject } from "./subjects.ts";
 
@@ -25,6 +40,7 @@ export const deploymentIdSchema = z
 
 const eventSubjectSchema = z
   .string()
+  .meta({ pattern: `^(?:${SERVICE_NAME_PATTERN.source.slice(1, -1)}|${NO_SERVICE})$` })
   .refine(
     (s) => SERVICE_NAME_PATTERN.test(s) || s === NO_SERVICE,
     "subject must be the service name",
@@ -39,6 +55,52 @@ const baseEnvelope = {
   datacontenttype: z.literal("application/json").optional(),
 };
 
+/** The attributes bluegreen defines; any other top-level key is a CloudEvents extension. */
+export const ENVELOPE_ATTRIBUTES = [
+  ...Object.keys(baseEnvelope),
+  "type",
+  "dataschema",
+  "deploymentid",
+  "data",
+] as const;
+
+/** CloudEvents attribute names: lower-case letters and digits only (spec 1.0, 3.1.1). */
+export const ATTRIBUTE_NAME_PATTERN = /^[a-z0-9]+$/;
+
+/** An extension attribute's value: a JSON scalar (CloudEvents' type system has no objects). */
+const extensionValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: "an extension attribute is a string, a number or a boolean",
+});
+
+/** Extension attributes are allowed, as the spec says; a name it does not allow is refused. */
+function checkAttributeNames(event: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const key of Object.keys(event)) {
+    if (ATTRIBUTE_NAME_PATTERN.test(key)) continue;
+    const { message, suggestion } = unknownFieldMessage(
+      key,
+      [],
+      "a CloudEvent (extension attribute names are lower-case letters and digits)",
+      ENVELOPE_ATTRIBUTES,
+    );
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message,
+      params: { unknownKey: key, ...(suggestion === undefined ? {} : { suggestion }) },
+    });
+  }
+}
+
+/** The event without its extension attributes: what the runtime works with. */
+function knownAttributes<T extends object>(event: T): T {
+  const out: Record<string, unknown> = {};
+  for (const key of ENVELOPE_ATTRIBUTES) {
+    const value = (event as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as T;
+}
+
 type Spec<N extends EventName> = (typeof EVENTS)[N];
 export type EventData<N extends EventName> = z.output<Spec<N>["data"]>;
 export type EventDataInput<N extends EventName> = z.input<Spec<N>["data"]>;
@@ -51,17 +113,27 @@ export interface BgEvent<N extends EventName = EventName> {
   time: string;
   subject: string;
   datacontenttype?: "application/json";
+  /** The contract version `data` follows; see docs/events.md, "Versions and compatibility". */
+  dataschema?: string;
   deploymentid?: string;
   data: EventData<N>;
 }
 /** Any event, narrowed by `type`. */
 export type AnyBgEvent = { [N in EventName]: BgEvent<N> }[EventName];
 
-const schemaCache = new Map<EventName, z.ZodType>();
+export type Reading = "strict" | "lenient";
+const schemaCache = new Map<string, z.ZodType>();
 
-/** The full CloudEvent schema of one event type (envelope + data). */
-export function eventSchema<N extends EventName>(name: N): z.ZodType<BgEvent<N>> {
-  let schema = schemaCache.get(name);
+/**
+ * The full CloudEvent schema of one event type (envelope + data). `lenient` reads the data of
+ * a newer minor version: keys it does not know are dropped instead of refused.
+ */
+export function eventSchema<N extends EventName>(
+  name: N,
+  reading: Reading = "strict",
+): z.ZodType<BgEvent<N>> {
+  const cacheKey = `${reading}:${name}`;
+  let schema = schemaCache.get(cacheKey);
   if (!schema) {
     const spec = EVENTS[name];
     const deploymentid =
@@ -70,15 +142,41 @@ export function eventSchema<N extends EventName>(name: N): z.ZodType<BgEvent<N>>
         : spec.deploymentId === "optional"
           ? deploymentIdSchema.optional()
           : z.undefined({ message: "this event carries no deploymentid" }).optional();
-    schema = z.object({
-      ...baseEnvelope,
-      type: z.literal(`${TYPE_PREFIX}${name}`),
-      deploymentid,
-      data: spec.data,
-    });
-    schemaCache.set(name, schema);
+    const dataschema = z
+      .string()
+      .regex(
+        new RegExp(dataschemaPattern(name)),
+        `expected ${dataschemaUri(name)} (or the same URI with another minor version)`,
+      )
+      .optional();
+    schema = z
+      .object({
+        ...baseEnvelope,
+        type: z.literal(`${TYPE_PREFIX}${name}`),
+        dataschema,
+        deploymentid,
+        data: reading === "lenient" ? lenient(spec.data) : spec.data,
+      })
+      .catchall(extensionValue)
+      .superRefine(checkAttributeNames);
+    schemaCache.set(cacheKey, schema);
   }
   return schema as z.ZodType<BgEvent<N>>;
+}
+
+/** How a parse failure is coded: an unsafe version, only unknown keys, or anything else. */
+function codeForIssues(issues: readonly Issue[]): ErrorCode {
+  if (issues.some((i) => i.message.startsWith("unsafe version"))) return "BG_ERR_VERSION_UNSAFE";
+  return onlyUnknownKeys(issues) ? "BG_ERR_EVENT_UNKNOWN_FIELD" : "BG_ERR_EVENT_INVALID";
+}
+
+/** The event's problems, unknown keys named with the closest field. */
+function eventIssues(name: EventName, error: z.ZodError, input: unknown): Issue[] {
+  return toIssues(error, {
+    schema: eventSchema(name),
+    input,
+    kind: `a ${TYPE_PREFIX}${name} event`,
+  });
 }
 
 export function eventNameOfType(type: string): EventName | undefined {
@@ -106,18 +204,20 @@ export function createEvent<N extends EventName>(name: N, opts: CreateEventOptio
     time: (opts.time ?? new Date()).toISOString(),
     subject: opts.service,
     datacontenttype: "application/json",
+    dataschema: dataschemaUri(name),
     ...(opts.deploymentId === undefined ? {} : { deploymentid: opts.deploymentId }),
     data: opts.data,
   };
   const result = eventSchema(name).safeParse(raw, { error: readableErrors });
   if (!result.success) {
+    const issues = eventIssues(name, result.error, raw);
     throw new BgError(
-      "BG_ERR_EVENT_INVALID",
-      { type: raw.type, problems: formatIssues(toIssues(result.error)) },
-      { details: toIssues(result.error) },
+      onlyUnknownKeys(issues) ? "BG_ERR_EVENT_UNKNOWN_FIELD" : "BG_ERR_EVENT_INVALID",
+      { type: raw.type, problems: formatIssues(issues) },
+      { details: issues },
     );
   }
-  return result.data;
+  return knownAttributes(result.data);
 }
 
 export type ParseResult<N extends EventName = EventName> =
@@ -153,13 +253,6 @@ function rejection(
     ...(type === undefined ? {} : { type }),
     ...(deploymentId === undefined ? {} : { deploymentId }),
   };
-}
-
-/** Issues that name an unsafe version get the version's own code, so CI sees why. */
-function codeForIssues(issues: Issue[]): ErrorCode {
-  return issues.some((i) => i.message.startsWith("unsafe version"))
-    ? "BG_ERR_VERSION_UNSAFE"
-    : "BG_ERR_EVENT_INVALID";
 }
 
 export interface ParseOptions<N extends EventName> {
@@ -199,10 +292,23 @@ export function parseEvent<N extends EventName = EventName>(
     });
   }
   const seen = json as Record<string, unknown>;
+  if (seen.specversion === undefined) {
+    const issue: Issue = {
+      path: "specversion",
+      message: 'is required: an event is a CloudEvents 1.0 JSON document with "specversion": "1.0"',
+    };
+    const type = typeof seen.type === "string" ? seen.type.slice(0, 128) : "(none)";
+    return rejection(
+      "BG_ERR_EVENT_INVALID",
+      { type, problems: formatIssues([issue]) },
+      [issue],
+      seen,
+    );
+  }
   if (seen.specversion !== "1.0") {
     return rejection(
       "BG_ERR_EVENT_SPECVERSION",
-      { specversion: String(seen.specversion).slice(0, 32) },
+      { specversion: JSON.stringify(seen.specversion).slice(0, 32) },
       [],
       seen,
     );
@@ -224,9 +330,23 @@ export function parseEvent<N extends EventName = EventName>(
       seen,
     );
   }
-  const result = eventSchema(name).safeParse(json, { error: readableErrors });
+  const version = versionOfDataschema(seen.dataschema, name);
+  const reading = readingOf(version);
+  if (reading === "refused") {
+    return rejection(
+      "BG_ERR_EVENT_VERSION_UNSUPPORTED",
+      {
+        type: `${TYPE_PREFIX}${name}`,
+        version: `${version?.major}.${version?.minor}`,
+        supported: `${CONTRACT_VERSION_STRING.split(".")[0]}.x`,
+      },
+      [],
+      seen,
+    );
+  }
+  const result = eventSchema(name, reading).safeParse(json, { error: readableErrors });
   if (!result.success) {
-    const issues = toIssues(result.error).slice(0, 20);
+    const issues = eventIssues(name, result.error, json).slice(0, 20);
     const code = codeForIssues(issues);
     const params: Record<string, string> =
       code === "BG_ERR_VERSION_UNSAFE"
@@ -258,7 +378,7 @@ export function parseEvent<N extends EventName = EventName>(
       );
     }
   }
-  return { ok: true, event: event as BgEvent<N> };
+  return { ok: true, event: knownAttributes(event) as BgEvent<N> };
 }
 
 export function encodeEvent(event: BgEvent): Uint8Array {

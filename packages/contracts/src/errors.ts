@@ -9,10 +9,15 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Correct every listed path in the file and apply it again.",
   },
-  BG_ERR_CONFIG_YAML: {
-    message: "configuration is not valid YAML: {reason}",
+  BG_ERR_CONFIG_UNKNOWN_FIELD: {
+    message: "configuration has fields that do not exist: {problems}",
     retryable: false,
-    fix: "Fix the YAML syntax at the reported line.",
+    fix: "Correct the name of each listed field (the closest known field is suggested) or remove it; docs/schemas/ lists every field. An agent older than the file's fields refuses them too: upgrade it first.",
+  },
+  BG_ERR_CONFIG_YAML: {
+    message: "{source}:{line}:{column}: configuration is not valid YAML: {reason}{excerpt}",
+    retryable: false,
+    fix: "Fix the YAML syntax at the line and column shown (the caret marks the spot).",
   },
   BG_ERR_CONFIG_UNKNOWN_SERVICE: {
     message: "no service definition for '{service}'",
@@ -47,7 +52,7 @@ export const ERROR_CATALOGUE = {
     fix: "Keep events small; output tails and excerpts are truncated by the producers.",
   },
   BG_ERR_EVENT_SPECVERSION: {
-    message: "specversion '{specversion}' is not supported: only CloudEvents 1.0",
+    message: "specversion {specversion} is not supported: only CloudEvents 1.0",
     retryable: false,
     fix: 'Set "specversion": "1.0".',
   },
@@ -55,6 +60,16 @@ export const ERROR_CATALOGUE = {
     message: "event type '{type}' is unknown",
     retryable: false,
     fix: "Use one of the event types in docs/events.md.",
+  },
+  BG_ERR_EVENT_UNKNOWN_FIELD: {
+    message: "event {type} has fields that do not exist: {problems}",
+    retryable: false,
+    fix: "Correct the name of each listed field (the closest known field is suggested) or remove it. A producer of a newer version marks its events with `dataschema` so that older agents ignore its added fields (docs/events.md, Versions and compatibility).",
+  },
+  BG_ERR_EVENT_VERSION_UNSUPPORTED: {
+    message: "event {type} follows contract version {version}; this agent understands {supported}",
+    retryable: false,
+    fix: "A new major version changes the contract: upgrade every agent and the CLI to the same major version (docs/events.md, Versions and compatibility).",
   },
   BG_ERR_EVENT_INVALID: {
     message: "event {type} is invalid: {problems}",
@@ -85,7 +100,7 @@ export const ERROR_CATALOGUE = {
   BG_ERR_NATS_CONNECT: {
     message: "cannot connect to NATS at {servers}: {reason}",
     retryable: true,
-    fix: "Check the servers list, credentials and TLS settings in the agent config.",
+    fix: "Check that NATS runs and the servers, credentials and TLS settings: for the CLI `--server` or $NATS_URL (with $NATS_USER/$NATS_PASSWORD, $NATS_TOKEN or $NATS_CREDS), for an agent the `nats` section of its config.",
   },
   BG_ERR_NATS_PUBLISH: {
     message: "publish to '{subject}' was not acknowledged: {reason}",

@@ -1,20 +1,12 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createEvent, eventSchema, MAX_EVENT_BYTES, parseEvent } from "./envelope.ts";
 import { EVENT_NAMES, EVENTS, type EventName } from "./events/index.ts";
+import { exampleEvent, objectPaths } from "./fixtures.ts";
 
-function documentedExample(name: EventName) {
-  const spec = EVENTS[name];
-  return {
-    specversion: "1.0",
-    id: `example-${name}`,
-    source: "bluegreen/test/1",
-    type: `bluegreen.${name}`,
-    time: "2026-11-26T10:00:00.000Z",
-    subject: "emily",
-    ...(spec.deploymentId === "none" ? {} : { deploymentid: "d-20261126-1a2b3c" }),
-    data: spec.example,
-  };
-}
+type Example = Record<string, unknown> & { id: string; type: string; data: unknown };
+const documentedExample = (name: EventName) => exampleEvent(name) as Example;
+const unknownKey = fc.stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/).map((k) => `x${k}`);
 
 describe.each(EVENT_NAMES)("event %s", (name) => {
   const spec = EVENTS[name];
@@ -69,6 +61,29 @@ describe.each(EVENT_NAMES)("event %s", (name) => {
     });
   }
 
+  it("refuses an unknown key at any depth of data, named at its path", () => {
+    const example = documentedExample(name);
+    const paths = objectPaths(example.data, new Set(["phases"]), ["data"]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...paths),
+        unknownKey,
+        fc.jsonValue({ maxDepth: 2 }),
+        (path, key, value) => {
+          const event = structuredClone(example) as Record<string, unknown>;
+          let node = event as Record<string | number, unknown>;
+          for (const step of path) node = node[step] as Record<string | number, unknown>;
+          node[key] = value;
+          const result = parseEvent(JSON.stringify(event));
+          expect(result.ok, `${[...path, key].join(".")} was accepted`).toBe(false);
+          if (!result.ok)
+            expect(result.issues.map((i) => i.path)).toContain([...path, key].join("."));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
   it("round-trips through createEvent", () => {
     const example = documentedExample(name);
     const event = createEvent(name, {
@@ -95,6 +110,48 @@ describe("parseEvent", () => {
       const result = parseEvent(payload);
       expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_INVALID");
     }
+  });
+
+  it("tells an object without specversion that it is missing", () => {
+    const { specversion: _, ...rest } = good;
+    const result = parseEvent(JSON.stringify(rest));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe("BG_ERR_EVENT_INVALID");
+      expect(result.error.message).toContain("specversion: is required");
+      expect(result.error.message).not.toContain("undefined");
+      expect(result.issues.map((i) => i.path)).toEqual(["specversion"]);
+    }
+  });
+
+  it("accepts CloudEvents extension attributes at the top level, and drops them", () => {
+    const result = parseEvent(
+      JSON.stringify({ ...good, traceparent: "00-abc-01", priority: 3, sampled: true }),
+    );
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(Object.keys(result.event)).not.toContain("traceparent");
+  });
+
+  it("refuses an attribute name CloudEvents does not allow, with the closest attribute", () => {
+    const result = parseEvent(JSON.stringify({ ...good, deploymentId: "d-1" }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe("BG_ERR_EVENT_UNKNOWN_FIELD");
+      expect(result.issues[0]).toMatchObject({ path: "deploymentId", suggestion: "deploymentid" });
+    }
+  });
+
+  it("refuses an extension attribute whose value is not a scalar", () => {
+    const result = parseEvent(JSON.stringify({ ...good, trace: { id: 1 } }));
+    expect(result.ok || result.issues.map((i) => i.path)).toEqual(["trace"]);
+  });
+
+  it("refuses a typo in data with its code, path and the closest field", () => {
+    const result = parseEvent(
+      JSON.stringify({ ...good, data: { version: "v1", manualPromotoin: true } }),
+    );
+    expect(result.ok || result.error.code).toBe("BG_ERR_EVENT_UNKNOWN_FIELD");
+    expect(result.ok || result.error.message).toContain("did you mean `manualPromotion`?");
   });
 
   it("refuses another CloudEvents specversion", () => {

@@ -9,7 +9,7 @@ import { argvSchema } from "./service.ts";
  */
 
 export const natsConfigSchema = z
-  .object({
+  .strictObject({
     servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
     user: z.string().optional(),
     /** Prefer pass_file or an environment variable; never logged. */
@@ -22,7 +22,7 @@ export const natsConfigSchema = z
     /** A .creds file (JWT + nkey seed). */
     creds_file: z.string().optional(),
     tls: z
-      .object({
+      .strictObject({
         ca_file: z.string().optional(),
         cert_file: z.string().optional(),
         key_file: z.string().optional(),
@@ -33,7 +33,7 @@ export const natsConfigSchema = z
     name: z.string().optional(),
     /** Stream settings applied when this agent creates or updates the BLUEGREEN stream. */
     stream: z
-      .object({
+      .strictObject({
         max_age: durationSchema.prefault("90d"),
         replicas: z.int().min(1).max(5).default(1),
       })
@@ -47,11 +47,18 @@ export const natsConfigSchema = z
   .refine((n) => !(n.token !== undefined && n.token_file !== undefined), {
     message: "give token or token_file, not both",
     path: ["token_file"],
+  })
+  // The two rules above, for the exported JSON Schema.
+  .meta({
+    allOf: [
+      { not: { required: ["pass", "pass_file"] } },
+      { not: { required: ["token", "token_file"] } },
+    ],
   });
 export type NatsConfig = z.output<typeof natsConfigSchema>;
 
 const httpConfigSchema = z
-  .object({
+  .strictObject({
     host: z.string().default("127.0.0.1"),
     /** 0 picks a free port (logged at start-up). */
     port: z.int().min(0).max(65535).default(0),
@@ -63,7 +70,9 @@ const commonAgent = {
   nats: natsConfigSchema.prefault({}),
   http: httpConfigSchema,
   log: z
-    .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info") })
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+    })
     .prefault({}),
   heartbeat_interval: durationSchema.prefault("5s"),
 };
@@ -71,12 +80,12 @@ const commonAgent = {
 /** `services: ["*"]` means every service defined in KV. */
 const servicesList = z.array(z.union([serviceNameSchema, z.literal("*")])).min(1);
 
-export const switcherConfigSchema = z.object({
+export const switcherConfigSchema = z.strictObject({
   role: z.literal("switcher"),
   ...commonAgent,
   services: servicesList,
   nginx: z
-    .object({
+    .strictObject({
       test_command: argvSchema.default(["nginx", "-t"]),
       reload_command: argvSchema.default(["nginx", "-s", "reload"]),
       command_timeout: durationSchema.prefault("30s"),
@@ -87,13 +96,13 @@ export const switcherConfigSchema = z.object({
 });
 export type SwitcherConfig = z.output<typeof switcherConfigSchema>;
 
-export const nodeAgentConfigSchema = z.object({
+export const nodeAgentConfigSchema = z.strictObject({
   role: z.literal("node-agent"),
   ...commonAgent,
   /** What this agent deploys: a service, a colour, and (optionally) which nodes of it. */
   serves: z
     .array(
-      z.object({
+      z.strictObject({
         service: serviceNameSchema,
         color: colorSchema,
         /** `host:port` of the nodes this agent handles; all nodes of the colour when omitted. */
@@ -104,7 +113,7 @@ export const nodeAgentConfigSchema = z.object({
     )
     .min(1),
   ssh: z
-    .object({
+    .strictObject({
       user: z.string().optional(),
       key_file: z.string().optional(),
       /** Name of an environment variable holding the key's passphrase; never logged. */
@@ -118,7 +127,7 @@ export const nodeAgentConfigSchema = z.object({
 });
 export type NodeAgentConfig = z.output<typeof nodeAgentConfigSchema>;
 
-export const monitorConfigSchema = z.object({
+export const monitorConfigSchema = z.strictObject({
   role: z.literal("monitor"),
   ...commonAgent,
   services: servicesList,
@@ -127,7 +136,7 @@ export const monitorConfigSchema = z.object({
 });
 export type MonitorConfig = z.output<typeof monitorConfigSchema>;
 
-export const coordinatorConfigSchema = z.object({
+export const coordinatorConfigSchema = z.strictObject({
   role: z.literal("coordinator"),
   ...commonAgent,
   /** How long a leader lease or a service lock lives without renewal. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { BgError } from "../errors.ts";
 import {
+  type ConfigIssue,
   compileAgentConfig,
   compileServiceDefinition,
   configIssues,
@@ -126,15 +127,189 @@ describe("service definition compile", () => {
     );
   });
 
-  it("reports YAML syntax errors with their line", () => {
+  it("reports YAML syntax errors with their line and column, and the line with a caret", () => {
     expect(() =>
       compileServiceDefinition("service: emily\nnodes: [\n", { source: "x.yaml" }),
     ).toThrow(
       expect.objectContaining({
         code: "BG_ERR_CONFIG_YAML",
-        message: expect.stringContaining("x.yaml:"),
+        message: expect.stringMatching(
+          /^x\.yaml:2:9: configuration is not valid YAML: .*\n {2}2 \| nodes: \[\n {4}\| {9}\^$/,
+        ),
+        details: expect.objectContaining({ line: 2, column: 9 }),
       }),
     );
+    const tabbed = "service: emily\ndeploy:\n\tworkdir: /x\n";
+    expect(() => compileServiceDefinition(tabbed, { source: "t.yaml" })).toThrow(
+      expect.objectContaining({
+        code: "BG_ERR_CONFIG_YAML",
+        message: expect.stringMatching(/^t\.yaml:3:1: .*\n {2}3 \| \tworkdir: \/x\n {4}\| \^$/),
+      }),
+    );
+  });
+});
+
+/** One typo in the emily definition: where it is, what it is, what it should have been. */
+const TYPOS: readonly [
+  what: string,
+  from: string,
+  to: string,
+  path: string,
+  suggestion: string | undefined,
+][] = [
+  ["a top-level section", "smoke:", "smoek:", "smoek", "smoke"],
+  ["a top-level section (deletion)", "monitor:", "monitr:", "monitr", "monitor"],
+  ["a nested field", "interval: 1s", "intervall: 1s", "readiness.intervall", "interval"],
+  [
+    "a field of a short-form node",
+    "green: { host: 10.0.0.11, port: 8000 }",
+    "green: { host: 10.0.0.11, port: 8000, sshh: {} }",
+    "nodes.green.sshh",
+    "ssh",
+  ],
+  [
+    "a field of a list item",
+    "expect:  { status: 200 }\n  - name: memory",
+    "expekt:  { status: 200 }\n  - name: memory",
+    "smoke.1.expekt",
+    "expect",
+  ],
+  [
+    "a field two lists deep",
+    "on_breach: warn",
+    "on_braech: warn",
+    "monitor.slos.1.on_braech",
+    "on_breach",
+  ],
+  [
+    "a field inside a union",
+    "source: { prometheus: http://localhost:9090 }",
+    "source: { prometheus: http://localhost:9090, timout: 5s }",
+    "monitor.source.timout",
+    "timeout",
+  ],
+  [
+    "a camelCase spelling",
+    "timeout: 10m",
+    "timeout: 10m\n  stepTimeout: 1m",
+    "deploy.stepTimeout",
+    "step_timeout",
+  ],
+  [
+    "a word that is no typo",
+    "timeout: 10m",
+    "timeout: 10m\n  parallel: true",
+    "deploy.parallel",
+    undefined,
+  ],
+];
+
+describe("unknown fields", () => {
+  it.each(TYPOS)(
+    "in %s: names the path, the line and the closest field",
+    (_, from, to, path, suggestion) => {
+      expect(emilyYaml).toContain(from);
+      const broken = emilyYaml.replace(from, to);
+      const key = path.split(".").at(-1) as string;
+      const line = broken.split("\n").findIndex((l) => new RegExp(`\\b${key}:`).test(l)) + 1;
+      let error: unknown;
+      try {
+        compileServiceDefinition(broken, { source: "emily.yaml" });
+      } catch (err) {
+        error = err;
+      }
+      const issue = configIssues(error).find((i) => i.path === path);
+      expect(issue).toMatchObject({
+        path,
+        line,
+        unknownKey: key,
+        code: "BG_ERR_CONFIG_UNKNOWN_FIELD",
+      });
+      expect(issue?.suggestion).toBe(suggestion);
+      const parent = path.split(".").slice(0, -1);
+      const where =
+        parent.length === 0
+          ? "a service definition"
+          : `\`${parent.join(".").replace(/\.(\d+)/g, "[$1]")}\` in a service definition`;
+      const head = `${path}: \`${key}\` is not a field of ${where}; `;
+      const formatted = formatConfigIssue(issue as ConfigIssue);
+      if (suggestion === undefined) {
+        expect(formatted.startsWith(`${head}its fields are \``)).toBe(true);
+        expect(formatted.endsWith(` (line ${line})`)).toBe(true);
+      } else expect(formatted).toBe(`${head}did you mean \`${suggestion}\`? (line ${line})`);
+    },
+  );
+
+  it("gives the typo its own code when it is the only problem", () => {
+    const broken = emilyYaml.replace("smoke:", "smoek:");
+    expect(() => compileServiceDefinition(broken, { source: "emily.yaml" })).toThrow(
+      expect.objectContaining({
+        code: "BG_ERR_CONFIG_UNKNOWN_FIELD",
+        message: expect.stringContaining(
+          "emily.yaml: smoek: `smoek` is not a field of a service definition; did you mean `smoke`? (line 17)",
+        ),
+      }),
+    );
+  });
+
+  it("lists the fields there are when nothing is close", () => {
+    const issues = issuesOf(() => compileServiceDefinition(`${emilyYaml}\nxyzzy: 1\n`));
+    expect(issues[0]).toMatch(
+      /^xyzzy: `xyzzy` is not a field of a service definition; its fields are `service`, `nodes`, `deploy`, .*`monitor` \(line \d+\)$/,
+    );
+  });
+
+  it("keeps free-form maps open: env, headers and JSON bodies take any key", () => {
+    const text = emilyYaml
+      .replace("timeout: 10m", "timeout: 10m\n  env: { ANY_NAME: x }")
+      .replace(
+        "request: { method: GET, path: /health }",
+        "request: { method: GET, path: /health, headers: { X-Any: y } }",
+      )
+      .replace("json: { prompt: test }", "json: { prompt: test, anything: { nested: true } }");
+    expect(() => compileServiceDefinition(text)).not.toThrow();
+  });
+
+  it.each([
+    [
+      "role: monitor\nagent_id: m1\nservices: [emily]\nnats: { server: [nats://x:4222] }\n",
+      "nats.server",
+      4,
+      "servers",
+      "a monitor config",
+    ],
+    [
+      "role: node-agent\nagent_id: n1\nserves:\n  - { service: emily, color: blue, nodez: [] }\n",
+      "serves.0.nodez",
+      4,
+      "nodes",
+      "a node-agent config",
+    ],
+    [
+      "role: switcher\nagent_id: s1\nservices: [emily]\non_drfit: adopt\n",
+      "on_drfit",
+      4,
+      "on_drift",
+      "a switcher config",
+    ],
+    [
+      "role: coordinator\nagent_id: c1\nlog: { levle: debug }\n",
+      "log.levle",
+      3,
+      "level",
+      "a coordinator config",
+    ],
+  ])("in an agent config %#: %s", (text, path, line, suggestion, kind) => {
+    let error: unknown;
+    try {
+      compileAgentConfig(text, { source: "agent.yaml" });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as BgError).code).toBe("BG_ERR_CONFIG_UNKNOWN_FIELD");
+    const [issue] = configIssues(error);
+    expect(issue).toMatchObject({ path, line, suggestion });
+    expect(issue?.message).toContain(kind);
   });
 });
 

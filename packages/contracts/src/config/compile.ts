@@ -1,7 +1,7 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
-import { BgError } from "../errors.ts";
-import { type Issue, readableErrors } from "../issues.ts";
+import { BgError, type ErrorCode } from "../errors.ts";
+import { type Issue, joinPath, onlyUnknownKeys, pathIssues, readableErrors } from "../issues.ts";
 import {
   type AgentConfig,
   agentConfigSchema,
@@ -24,6 +24,8 @@ import { type ServiceDefinition, serviceDefinitionSchema } from "./service.ts";
 
 export interface ConfigIssue extends Issue {
   readonly line?: number;
+  /** `BG_ERR_CONFIG_UNKNOWN_FIELD` for a key the schema does not know. */
+  readonly code?: ErrorCode;
 }
 
 export interface CompileOptions {
@@ -33,30 +35,54 @@ export interface CompileOptions {
 
 interface Located {
   value: unknown;
-  lineOf: (path: readonly PropertyKey[]) => number | undefined;
+  /** The line of the value at `path` (of its key, with `key: true`). */
+  lineOf: (path: readonly PropertyKey[], opts?: { key?: boolean }) => number | undefined;
+}
+
+/** The offending line with a caret under the column: `  3 | nodes: [` / `    |        ^`. */
+export function caretExcerpt(text: string, line: number, column: number): string {
+  const lines = text.split(/\r?\n/);
+  const shown = lines[line - 1] ?? "";
+  const gutter = String(line);
+  const pad = " ".repeat(gutter.length);
+  // Tabs stay tabs under the line, so the caret lines up whatever the tab width.
+  const lead = shown.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, " ");
+  return `\n  ${gutter} | ${shown}\n  ${pad} | ${lead}^`;
 }
 
 function readYaml(text: string, source: string): Located {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    const line = first?.linePos?.[0]?.line;
-    throw new BgError("BG_ERR_CONFIG_YAML", {
-      reason: `${source}${line === undefined ? "" : `:${line}`}: ${first?.message.split("\n")[0] ?? "parse error"}`,
-    });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    // An error at the end of the input (an unclosed bracket) is shown after the last text.
+    const offset = Math.min(first.pos[0], text.trimEnd().length);
+    const { line, col } = lineCounter.linePos(offset);
+    const excerpt = caretExcerpt(text, line, col);
+    throw new BgError(
+      "BG_ERR_CONFIG_YAML",
+      {
+        source,
+        line,
+        column: col,
+        reason: first.message.split("\n")[0] ?? "parse error",
+        excerpt,
+      },
+      { details: { line, column: col, yamlCode: first.code } },
+    );
   }
-  const lineOf = (path: readonly PropertyKey[]): number | undefined => {
+  const lineOf = (path: readonly PropertyKey[], opts: { key?: boolean } = {}) => {
     // The deepest node on the path that exists gives the line.
     let node: unknown = doc.contents;
     let line: number | undefined = rangeLine(node, lineCounter);
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (isMap(node)) {
         const pair = node.items.find(
           (p) => String((p.key as YamlNode | null)?.toJSON?.() ?? p.key) === String(key),
         );
         if (!pair) break;
         line = rangeLine(pair.key, lineCounter) ?? line;
+        if (opts.key === true && i === path.length - 1) break;
         node = pair.value;
         line = rangeLine(node, lineCounter) ?? line;
       } else if (isSeq(node)) {
@@ -117,21 +143,28 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 export function compileWith<S extends z.ZodType>(
   schema: S,
   input: string | unknown,
-  opts: CompileOptions = {},
+  opts: CompileOptions & { kind?: string | ((value: unknown) => string) } = {},
 ): Readonly<z.output<S>> {
   const source = opts.source ?? "(config)";
   const located: Located =
     typeof input === "string" ? readYaml(input, source) : { value: input, lineOf: () => undefined };
-  const result = schema.safeParse(located.value ?? {}, { error: readableErrors });
+  const value = located.value ?? {};
+  const result = schema.safeParse(value, { error: readableErrors });
   if (!result.success) {
-    const issues: ConfigIssue[] = result.error.issues.map((raw) => {
-      const path = asWritten(located.value, raw.path);
-      const base = { path: path.map(String).join(".") || "(root)", message: raw.message };
-      const line = located.lineOf(path);
-      return line === undefined ? base : { ...base, line };
+    const kind = typeof opts.kind === "function" ? opts.kind(value) : opts.kind;
+    const context = { schema, input: value, kind: kind ?? "the configuration" };
+    const issues: ConfigIssue[] = pathIssues(result.error, context).map((raw) => {
+      const path = asWritten(value, raw.path);
+      const line = located.lineOf(path, { key: raw.unknownKey !== undefined });
+      return {
+        ...raw,
+        path: joinPath(path),
+        ...(line === undefined ? {} : { line }),
+        ...(raw.unknownKey === undefined ? {} : { code: "BG_ERR_CONFIG_UNKNOWN_FIELD" as const }),
+      };
     });
     throw new BgError(
-      "BG_ERR_CONFIG_INVALID",
+      onlyUnknownKeys(issues) ? "BG_ERR_CONFIG_UNKNOWN_FIELD" : "BG_ERR_CONFIG_INVALID",
       { problems: `${source}: ${issues.map(formatConfigIssue).join("; ")}` },
       { details: issues },
     );
@@ -141,7 +174,9 @@ export function compileWith<S extends z.ZodType>(
 
 /** The problems of a config error (empty for any other error). */
 export function configIssues(error: unknown): ConfigIssue[] {
-  return error instanceof BgError && error.code === "BG_ERR_CONFIG_INVALID"
+  return error instanceof BgError &&
+    (error.code === "BG_ERR_CONFIG_INVALID" || error.code === "BG_ERR_CONFIG_UNKNOWN_FIELD") &&
+    Array.isArray(error.details)
     ? (error.details as ConfigIssue[])
     : [];
 }
@@ -150,28 +185,39 @@ export function compileServiceDefinition(
   input: string | unknown,
   opts?: CompileOptions,
 ): Readonly<ServiceDefinition> {
-  return compileWith(serviceDefinitionSchema, input, opts);
+  return compileWith(serviceDefinitionSchema, input, { ...opts, kind: "a service definition" });
+}
+
+/** "a monitor config" when the role is one, "an agent config" otherwise. */
+function agentConfigKind(value: unknown): string {
+  const role = (value as { role?: unknown } | null)?.role;
+  const roles: readonly unknown[] = ["switcher", "node-agent", "monitor", "coordinator"];
+  return roles.includes(role) ? `a ${String(role)} config` : "an agent config";
 }
 
 export function compileAgentConfig(
   input: string | unknown,
   opts?: CompileOptions,
 ): Readonly<AgentConfig> {
-  return compileWith(agentConfigSchema, input, opts);
+  return compileWith(agentConfigSchema, input, { ...opts, kind: agentConfigKind });
 }
 export const compileSwitcherConfig = (
   i: string | unknown,
   o?: CompileOptions,
-): Readonly<SwitcherConfig> => compileWith(switcherConfigSchema, i, o);
+): Readonly<SwitcherConfig> =>
+  compileWith(switcherConfigSchema, i, { ...o, kind: "a switcher config" });
 export const compileNodeAgentConfig = (
   i: string | unknown,
   o?: CompileOptions,
-): Readonly<NodeAgentConfig> => compileWith(nodeAgentConfigSchema, i, o);
+): Readonly<NodeAgentConfig> =>
+  compileWith(nodeAgentConfigSchema, i, { ...o, kind: "a node-agent config" });
 export const compileMonitorConfig = (
   i: string | unknown,
   o?: CompileOptions,
-): Readonly<MonitorConfig> => compileWith(monitorConfigSchema, i, o);
+): Readonly<MonitorConfig> =>
+  compileWith(monitorConfigSchema, i, { ...o, kind: "a monitor config" });
 export const compileCoordinatorConfig = (
   i: string | unknown,
   o?: CompileOptions,
-): Readonly<CoordinatorConfig> => compileWith(coordinatorConfigSchema, i, o);
+): Readonly<CoordinatorConfig> =>
+  compileWith(coordinatorConfigSchema, i, { ...o, kind: "a coordinator config" });

@@ -11,10 +11,14 @@ const PLACEHOLDER = /\$\{([^}]*)\}/g;
 /** `${host}` and `${port}` are the node being deployed (a colour may have several). */
 export const STEP_PLACEHOLDERS = ["version", "service", "color", "host", "port"] as const;
 
+/** The placeholder rule below as one pattern, so the exported JSON Schema carries it too. */
+const PLACEHOLDERS_PATTERN = `^(?:[^$]|\\$(?!\\{[^}]*\\})|\\$\\{(?:${STEP_PLACEHOLDERS.join("|")})\\})*$`;
+
 const argvElement = z
   .string()
   .min(1, "an argv element cannot be empty")
   .max(4096)
+  .meta({ pattern: PLACEHOLDERS_PATTERN })
   .superRefine((value, ctx) => {
     for (const match of value.matchAll(PLACEHOLDER)) {
       const name = match[1] ?? "";
@@ -33,7 +37,7 @@ export const argvSchema = z
   .min(1, "a command needs at least the program name")
   .max(256);
 
-export const nodeSchema = z.object({
+export const nodeSchema = z.strictObject({
   host: z
     .string()
     .min(1)
@@ -42,7 +46,7 @@ export const nodeSchema = z.object({
   port: z.int().min(1).max(65535),
   /** SSH settings for `executor: ssh` (defaults: port 22, the agent's user). */
   ssh: z
-    .object({
+    .strictObject({
       port: z.int().min(1).max(65535).default(22),
       user: z.string().min(1).max(64).optional(),
     })
@@ -51,19 +55,18 @@ export const nodeSchema = z.object({
 export type ServiceNode = z.infer<typeof nodeSchema>;
 
 /** One node (short form) or a list of nodes, always compiled to a list. */
-const colorNodes = z.preprocess(
-  (v) => (v === undefined || Array.isArray(v) ? v : [v]),
-  z.array(nodeSchema).min(1, "a colour needs at least one node").max(64),
-);
+const colorNodes = z
+  .union([nodeSchema, z.array(nodeSchema).min(1, "a colour needs at least one node").max(64)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
 
 const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const urlPath = z.string().regex(/^\/[^\s]*$/, "expected a path starting with '/'");
 
 const jsonValue: z.ZodType<unknown> = z.json();
 
-export const httpCheckSchema = z.object({
+export const httpCheckSchema = z.strictObject({
   name: z.string().min(1).max(128),
-  request: z.object({
+  request: z.strictObject({
     method: httpMethod.default("GET"),
     path: urlPath,
     headers: z.record(z.string(), z.string()).optional(),
@@ -71,7 +74,7 @@ export const httpCheckSchema = z.object({
     body: z.string().max(65536).optional(),
   }),
   expect: z
-    .object({
+    .strictObject({
       status: z.int().min(100).max(599).default(200),
       /** Every key given must be present with this value (a JSON subset). */
       json: z.record(z.string(), jsonValue).optional(),
@@ -82,7 +85,7 @@ export const httpCheckSchema = z.object({
   timeout: durationSchema.prefault("10s"),
 });
 
-export const commandCheckSchema = z.object({
+export const commandCheckSchema = z.strictObject({
   name: z.string().min(1).max(128),
   command: argvSchema,
   timeout: durationSchema.prefault("60s"),
@@ -94,22 +97,22 @@ export type CommandCheck = z.infer<typeof commandCheckSchema>;
 export type SmokeCheck = z.infer<typeof smokeCheckSchema>;
 
 export const sloSchema = z
-  .object({
+  .strictObject({
     name: z.string().min(1).max(128),
     /** PromQL for the Prometheus source; `${service}`, `${color}`, `${instance}` are substituted. */
     query: z.string().min(1).max(2048).optional(),
     /** What the direct-scrape source computes for this SLO. */
     scrape: z
       .union([
-        z.object({
-          errorRatio: z.object({
+        z.strictObject({
+          errorRatio: z.strictObject({
             counter: z.string().default("http_requests_total"),
             statusLabel: z.string().default("status"),
             errorStatus: z.string().default("5.."),
           }),
         }),
-        z.object({
-          quantile: z.object({
+        z.strictObject({
+          quantile: z.strictObject({
             histogram: z.string().default("http_request_duration_seconds"),
             q: z.number().gt(0).lt(1),
           }),
@@ -127,20 +130,21 @@ export const sloSchema = z
   })
   .refine((s) => s.query !== undefined || s.scrape !== undefined, {
     message: "an SLO needs a query (Prometheus) or a scrape spec (direct scrape), or both",
-  });
+  })
+  .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }] });
 export type Slo = z.infer<typeof sloSchema>;
 
-export const monitorSchema = z.object({
+export const monitorSchema = z.strictObject({
   window: durationSchema.prefault("30m"),
   interval: durationSchema.prefault("60s"),
   source: z.union([
-    z.object({
+    z.strictObject({
       prometheus: z.url(),
       /** Name of an environment variable on the monitor host holding an Authorization header value. */
       auth_header_env: z.string().optional(),
       timeout: durationSchema.prefault("5s"),
     }),
-    z.object({
+    z.strictObject({
       scrape: z.literal(true),
       path: urlPath.default("/metrics"),
       timeout: durationSchema.prefault("5s"),
@@ -148,7 +152,7 @@ export const monitorSchema = z.object({
   ]),
   slos: z.array(sloSchema).min(1).max(32),
   inconclusive: z
-    .object({
+    .strictObject({
       limit: z.int().min(1).default(3),
       consecutive: z.boolean().default(false),
       on_limit: z.enum(["rollback", "warn"]).default("rollback"),
@@ -157,10 +161,10 @@ export const monitorSchema = z.object({
 });
 
 export const serviceDefinitionSchema = z
-  .object({
+  .strictObject({
     service: serviceNameSchema,
-    nodes: z.object({ blue: colorNodes, green: colorNodes }),
-    deploy: z.object({
+    nodes: z.strictObject({ blue: colorNodes, green: colorNodes }),
+    deploy: z.strictObject({
       executor: z.enum(["agent", "ssh"]).default("agent"),
       workdir: z.string().regex(/^\//, "expected an absolute path"),
       steps: z.array(argvSchema).min(1).max(64),
@@ -169,7 +173,7 @@ export const serviceDefinitionSchema = z
       step_timeout: durationSchema.optional(),
     }),
     readiness: z
-      .object({
+      .strictObject({
         path: urlPath.default("/health"),
         interval: durationSchema.prefault("1s"),
         timeout: durationSchema.prefault("2m"),
@@ -178,12 +182,12 @@ export const serviceDefinitionSchema = z
       .prefault({}),
     smoke: z.array(smokeCheckSchema).max(100).default([]),
     promotion: z
-      .object({ manual: z.boolean().default(false), timeout: durationSchema.prefault("24h") })
+      .strictObject({ manual: z.boolean().default(false), timeout: durationSchema.prefault("24h") })
       .prefault({}),
-    traffic: z.object({
+    traffic: z.strictObject({
       upstream: z.string().regex(/^[A-Za-z0-9_]+$/, "expected an nginx upstream name"),
       file: z.string().regex(/^\/.*\.conf$/, "expected an absolute path ending in .conf"),
-      verify: z.object({
+      verify: z.strictObject({
         url: z.url(),
         timeout: durationSchema.prefault("5s"),
       }),
@@ -192,6 +196,15 @@ export const serviceDefinitionSchema = z
       keepalive: z.int().min(0).max(1024).default(0),
     }),
     monitor: monitorSchema,
+  })
+  // The source/SLO rule below, for the exported JSON Schema (duplicates are runtime-only).
+  .meta({
+    if: { properties: { monitor: { properties: { source: { required: ["scrape"] } } } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
+    then: {
+      properties: { monitor: { properties: { slos: { items: { required: ["scrape"] } } } } },
+    },
+    else: { properties: { monitor: { properties: { slos: { items: { required: ["query"] } } } } } },
   })
   .superRefine((def, ctx) => {
     const seen = new Map<string, string>();

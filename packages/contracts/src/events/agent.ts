@@ -20,7 +20,7 @@ export const agentHeartbeat = defineEvent({
   consumers: ["coordinator", "`bluegreen agents`"],
   deploymentId: "none",
   audit: false,
-  data: z.object({
+  data: z.strictObject({
     role: agentRoleSchema,
     agentId: text(128),
     host: text(253),
@@ -33,7 +33,7 @@ export const agentHeartbeat = defineEvent({
     color: colorSchema.optional(),
     nodes: z
       .array(
-        z.object({
+        z.strictObject({
           node: text(300),
           healthy: z.boolean(),
           version: text(200).optional(),
@@ -65,10 +65,10 @@ export const agentRejected = defineEvent({
   producer: "every agent",
   consumers: ["CLI", "audit"],
   deploymentId: "optional",
-  data: z.object({
+  data: z.strictObject({
     code: text(64),
     message: text(2048),
-    issues: z.array(z.object({ path: text(256), message: text(512) })).max(20),
+    issues: z.array(z.strictObject({ path: text(256), message: text(512) })).max(20),
     rejectedBy: text(128),
     originalSubject: text(512),
     originalId: text(128).optional(),
@@ -93,7 +93,7 @@ export const configApplied = defineEvent({
   producer: "`bluegreen apply`",
   consumers: ["every agent", "audit"],
   deploymentId: "none",
-  data: z.object({
+  data: z.strictObject({
     revision: z.int().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     by: text(128).optional(),

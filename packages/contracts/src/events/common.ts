@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isErrorCode } from "../errors.ts";
+import { ERROR_CODES, isErrorCode } from "../errors.ts";
 import { colorSchema } from "../names.ts";
 
 /** Bounded free text, so no event can grow past the size limit through one field. */
@@ -12,7 +12,7 @@ export const nodeIdSchema = z
   .max(300)
   .regex(/^[^\s:]+:\d{1,5}$/, "expected host:port");
 
-export const nodeRefSchema = z.object({
+export const nodeRefSchema = z.strictObject({
   host: z.string().min(1).max(253),
   port: z.int().min(1).max(65535),
 });
@@ -22,9 +22,15 @@ export function nodeId(node: NodeRef): string {
   return `${node.host}:${node.port}`;
 }
 
+/** A code of the catalogue (the exported JSON Schema lists them). */
+export const errorCodeSchema = z
+  .string()
+  .refine(isErrorCode, "unknown error code")
+  .meta({ enum: ERROR_CODES });
+
 /** A coded error as it travels inside an event. */
-export const errorInfoSchema = z.object({
-  code: z.string().refine(isErrorCode, "unknown error code"),
+export const errorInfoSchema = z.strictObject({
+  code: errorCodeSchema,
   message: text(2048),
   retryable: z.boolean(),
 });

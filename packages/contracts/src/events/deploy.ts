@@ -25,7 +25,7 @@ export const deployRequested = defineEvent({
   producer: "CI, `bluegreen deploy`",
   consumers: ["coordinator"],
   deploymentId: "optional",
-  data: z.object({
+  data: z.strictObject({
     version: versionSchema,
     requestedBy: byWhomSchema.optional(),
     reason: text(512).optional(),
@@ -44,7 +44,7 @@ export const deployRejected = defineEvent({
   producer: "coordinator",
   consumers: ["CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     version: text(200),
     error: errorInfoSchema,
     runningDeploymentId: text(64).optional(),
@@ -67,7 +67,7 @@ export const deployStarted = defineEvent({
   producer: "coordinator",
   consumers: ["node-agent"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     version: versionSchema,
     color: colorSchema,
     nodes: z.array(nodeRefSchema).min(1).max(64),
@@ -90,7 +90,7 @@ export const deployProgress = defineEvent({
   producer: "node-agent",
   consumers: ["CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     node: nodeIdSchema,
     color: colorSchema,
     version: versionSchema,
@@ -122,7 +122,7 @@ export const deployReady = defineEvent({
   producer: "node-agent",
   consumers: ["coordinator", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     node: nodeIdSchema,
     color: colorSchema,
     version: versionSchema,
@@ -139,7 +139,7 @@ export const deployFailed = defineEvent({
   producer: "node-agent, coordinator",
   consumers: ["coordinator", "CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     stage: z.enum(["preflight", "deploy", "readiness", "smoke", "switch", "monitor", "rollback"]),
     error: errorInfoSchema,
     node: nodeIdSchema.optional(),
@@ -176,7 +176,7 @@ export const deploySucceeded = defineEvent({
   producer: "coordinator",
   consumers: ["CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     version: versionSchema,
     color: colorSchema,
     previousColor: optionalColorSchema,
@@ -199,14 +199,14 @@ export const deployRolledBack = defineEvent({
   producer: "coordinator",
   consumers: ["CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     version: versionSchema,
     from: colorSchema,
     to: colorSchema,
     restoredVersion: text(200).nullable().optional(),
     cause: z.enum(["slo_breach", "inconclusive_limit", "manual", "abort"]),
     breach: z
-      .object({
+      .strictObject({
         slo: text(128),
         value: z.number().nullable(),
         threshold: z.number(),
@@ -233,7 +233,7 @@ export const deployAborted = defineEvent({
   producer: "coordinator",
   consumers: ["node-agent", "CLI", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     by: byWhomSchema,
     reason: text(512).optional(),
     phase: text(32),
@@ -249,11 +249,14 @@ export const deployAwaitingPromotion = defineEvent({
   producer: "coordinator",
   consumers: ["CLI", "audit"],
   deploymentId: "required",
-  data: z.object({ version: versionSchema, color: colorSchema }),
+  data: z.strictObject({ version: versionSchema, color: colorSchema }),
   example: { version: "v1.1", color: "green" },
 });
 
-const operatorRequest = z.object({ by: byWhomSchema.optional(), reason: text(512).optional() });
+const operatorRequest = z.strictObject({
+  by: byWhomSchema.optional(),
+  reason: text(512).optional(),
+});
 
 export const deployPromoteRequested = defineEvent({
   name: "deploy.promote_requested",

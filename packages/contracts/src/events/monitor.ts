@@ -10,7 +10,7 @@ export const monitorStarted = defineEvent({
   producer: "monitor",
   consumers: ["coordinator", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     color: colorSchema,
     version: text(200).optional(),
     instances: z.array(text(300)).max(64),
@@ -38,7 +38,7 @@ export const monitorPassed = defineEvent({
   producer: "monitor",
   consumers: ["coordinator", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     color: colorSchema,
     checks: z.int().min(0),
     warnings: z.int().min(0),
@@ -55,7 +55,7 @@ export const monitorStopped = defineEvent({
   producer: "monitor",
   consumers: ["audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     color: colorSchema,
     reason: z.enum(["superseded", "deployment_ended", "switched_away"]),
     checks: z.int().min(0),
@@ -77,7 +77,7 @@ export const sloWarning = defineEvent({
   producer: "monitor",
   consumers: ["audit"],
   deploymentId: "required",
-  data: z.object({ ...sloCheck, value: z.number(), threshold: z.number() }),
+  data: z.strictObject({ ...sloCheck, value: z.number(), threshold: z.number() }),
   example: {
     slo: "p95-latency",
     color: "green",
@@ -94,7 +94,7 @@ export const sloBreached = defineEvent({
   producer: "monitor",
   consumers: ["coordinator", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     ...sloCheck,
     value: z.number(),
     threshold: z.number(),
@@ -123,7 +123,7 @@ export const sloInconclusive = defineEvent({
   producer: "monitor",
   consumers: ["coordinator", "audit"],
   deploymentId: "required",
-  data: z.object({
+  data: z.strictObject({
     ...sloCheck,
     reason: z.enum(["unreachable", "timeout", "no_data", "nan", "low_traffic", "error"]),
     detail: text(1024).optional(),

@@ -4,7 +4,7 @@ import { versionSchema } from "../version.ts";
 import { durationMsSchema, errorInfoSchema, nodeIdSchema, text } from "./common.ts";
 import { defineEvent } from "./define.ts";
 
-export const smokeCheckResultSchema = z.object({
+export const smokeCheckResultSchema = z.strictObject({
   name: text(128),
   ok: z.boolean(),
   durationMs: durationMsSchema,
@@ -13,7 +13,7 @@ export const smokeCheckResultSchema = z.object({
 });
 export type SmokeCheckResult = z.infer<typeof smokeCheckResultSchema>;
 
-const smokeReport = z.object({
+const smokeReport = z.strictObject({
   node: nodeIdSchema,
   color: colorSchema,
   version: versionSchema,

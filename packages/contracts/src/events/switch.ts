@@ -19,7 +19,7 @@ export const switchRequested = defineEvent({
   producer: "coordinator, `bluegreen switch`",
   consumers: ["switcher"],
   deploymentId: "optional",
-  data: z.object({
+  data: z.strictObject({
     to: colorSchema,
     reason: switchReasonSchema,
     expectedRevision: z.int().min(0),
@@ -36,7 +36,7 @@ export const switchRequested = defineEvent({
   },
 });
 
-export const switchTimingsSchema = z.object({
+export const switchTimingsSchema = z.strictObject({
   probeMs: durationMsSchema.optional(),
   writeMs: durationMsSchema.optional(),
   testMs: durationMsSchema.optional(),
@@ -53,7 +53,7 @@ export const switchDone = defineEvent({
   producer: "switcher",
   consumers: ["coordinator", "monitor", "audit"],
   deploymentId: "optional",
-  data: z.object({
+  data: z.strictObject({
     from: optionalColorSchema,
     to: colorSchema,
     changed: z.boolean(),
@@ -88,7 +88,7 @@ export const switchFailed = defineEvent({
   producer: "switcher",
   consumers: ["coordinator", "audit"],
   deploymentId: "optional",
-  data: z.object({
+  data: z.strictObject({
     to: colorSchema,
     reason: switchReasonSchema,
     stage: z.enum([
@@ -130,7 +130,7 @@ export const switchDrift = defineEvent({
   producer: "switcher",
   consumers: ["audit"],
   deploymentId: "none",
-  data: z.object({
+  data: z.strictObject({
     file: text(1024),
     recorded: optionalColorSchema,
     found: optionalColorSchema,
