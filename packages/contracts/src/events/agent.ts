@@ -16,8 +16,7 @@ export const agentHeartbeat = defineEvent({
   name: "agent.heartbeat",
   description:
     "An agent is alive: its role, services, colour and node health. Kept out of the audit stream (KV bucket `bluegreen_agents`, key `<role>.<agentId>`).",
-  producer: "every agent",
-  consumers: ["coordinator", "`bluegreen agents`"],
+  route: "every agent → coordinator, `bluegreen agents`",
   deploymentId: "none",
   audit: false,
   data: z.strictObject({
@@ -62,8 +61,7 @@ export const agentRejected = defineEvent({
   name: "agent.rejected",
   description:
     "An agent received something it could not accept (not JSON, not a CloudEvent, a schema violation, an unsafe version, an unknown service). The message is not retried. When the offending subject named no valid service, the service token is `_`.",
-  producer: "every agent",
-  consumers: ["CLI", "audit"],
+  route: "every agent → CLI, audit",
   deploymentId: "optional",
   data: z.strictObject({
     code: text(64),
@@ -90,8 +88,7 @@ export const agentRejected = defineEvent({
 export const configApplied = defineEvent({
   name: "config.applied",
   description: "A service definition was validated and stored in KV by `bluegreen apply`.",
-  producer: "`bluegreen apply`",
-  consumers: ["every agent", "audit"],
+  route: "`bluegreen apply` → every agent, audit",
   deploymentId: "none",
   data: z.strictObject({
     revision: z.int().min(1),

@@ -7,9 +7,7 @@ export const monitorStarted = defineEvent({
   name: "monitor.started",
   description:
     "The SLO watch began after a promotion (or resumed after a monitor restart, `resumed: true`).",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     color: colorSchema,
     version: text(200).optional(),
@@ -35,9 +33,7 @@ export const monitorStarted = defineEvent({
 export const monitorPassed = defineEvent({
   name: "monitor.passed",
   description: "The watch window ended with no breach that asks for a rollback.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     color: colorSchema,
     checks: z.int().min(0),
@@ -52,9 +48,7 @@ export const monitorStopped = defineEvent({
   name: "monitor.stopped",
   description:
     "The watch ended early without a verdict of its own: the deployment ended or a newer switch superseded it.",
-  producer: "monitor",
-  consumers: ["audit"],
-  deploymentId: "required",
+  route: "monitor → audit",
   data: z.strictObject({
     color: colorSchema,
     reason: z.enum(["superseded", "deployment_ended", "switched_away"]),
@@ -74,9 +68,7 @@ const sloCheck = {
 export const sloWarning = defineEvent({
   name: "slo.warning",
   description: "An SLO whose `on_breach` is `warn` is over its threshold; nothing is rolled back.",
-  producer: "monitor",
-  consumers: ["audit"],
-  deploymentId: "required",
+  route: "monitor → audit",
   data: z.strictObject({ ...sloCheck, value: z.number(), threshold: z.number() }),
   example: {
     slo: "p95-latency",
@@ -91,9 +83,7 @@ export const sloBreached = defineEvent({
   name: "slo.breached",
   description:
     "An SLO whose `on_breach` is `rollback` reached its failure limit: the coordinator switches traffic back.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     ...sloCheck,
     value: z.number(),
@@ -120,9 +110,7 @@ export const sloInconclusive = defineEvent({
   name: "slo.inconclusive",
   description:
     "An SLO check gave no verdict: no answer from the source, no data, NaN or too little traffic. At the limit, `action` is what the definition asks for.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     ...sloCheck,
     reason: z.enum(["unreachable", "timeout", "no_data", "nan", "low_traffic", "error"]),
