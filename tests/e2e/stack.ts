@@ -24,6 +24,7 @@ import type { JetStreamClient } from "nats";
 import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
+import { startedForSuite } from "../suite.ts";
 
 export { setFaults };
 
@@ -67,6 +68,23 @@ export async function readLock(js: JetStreamClient, service: string): Promise<Le
   const entry = await kv.get(service);
   if (entry === null || entry.operation !== "PUT") return undefined;
   return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
+}
+
+/**
+ * Starts the stack before the suite's tests (within `startTimeoutMs`) and stops it after them;
+ * `use` receives it once started.
+ */
+export function e2eStackForSuite(
+  opts: E2eStackOptions,
+  use: (stack: E2eStack) => void,
+  startTimeoutMs = 120_000,
+): void {
+  startedForSuite(
+    () => startE2eStack(opts),
+    use,
+    (stack) => stack.stop(),
+    startTimeoutMs,
+  );
 }
 
 export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStack> {
