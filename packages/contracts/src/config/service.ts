@@ -232,25 +232,15 @@ export const serviceDefinitionSchema = z
         });
       names.add(check.name);
     });
-    if ("scrape" in def.monitor.source) {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.scrape === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "scrape"],
-            message: "the direct-scrape source needs a scrape spec for every SLO",
-          });
-      });
-    } else {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.query === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "query"],
-            message: "the Prometheus source needs a query for every SLO",
-          });
-      });
-    }
+    // Each SLO needs the spec its source reads: a direct scrape reads `scrape`, Prometheus `query`.
+    const [field, message] =
+      "scrape" in def.monitor.source
+        ? (["scrape", "the direct-scrape source needs a scrape spec for every SLO"] as const)
+        : (["query", "the Prometheus source needs a query for every SLO"] as const);
+    def.monitor.slos.forEach((slo, i) => {
+      if (slo[field] === undefined)
+        ctx.addIssue({ code: "custom", path: ["monitor", "slos", i, field], message });
+    });
   });
 
 export type ServiceDefinition = z.output<typeof serviceDefinitionSchema>;

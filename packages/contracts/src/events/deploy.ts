@@ -10,7 +10,7 @@ import {
   optionalColorSchema,
   text,
 } from "./common.ts";
-import { defineEvent } from "./define.ts";
+import { type DeploymentIdRule, defineEvent } from "./define.ts";
 
 const ex = {
   service: "emily",
@@ -239,29 +239,36 @@ const operatorRequest = z.strictObject({
   reason: text(512).optional(),
 });
 
-export const deployPromoteRequested = defineEvent({
-  name: "deploy.promote_requested",
-  description: "An operator promotes a deployment waiting at its manual gate.",
-  route: "`bluegreen promote` → coordinator",
-  data: operatorRequest,
-  example: { by: "alice" },
-});
+/** An operator's request to the coordinator, sent by `bluegreen <command>`. */
+function operatorRequestEvent<N extends string>(
+  name: N,
+  command: string,
+  description: string,
+  example: z.input<typeof operatorRequest>,
+  deploymentId: DeploymentIdRule = "required",
+) {
+  const route = `\`bluegreen ${command}\` → coordinator`;
+  return defineEvent({ name, description, route, deploymentId, data: operatorRequest, example });
+}
 
-export const deployAbortRequested = defineEvent({
-  name: "deploy.abort_requested",
-  description:
-    "An operator aborts a deployment: before the switch traffic stays, after it traffic goes back.",
-  route: "`bluegreen abort` → coordinator",
-  data: operatorRequest,
-  example: { by: "alice", reason: "wrong tag" },
-});
+export const deployPromoteRequested = operatorRequestEvent(
+  "deploy.promote_requested",
+  "promote",
+  "An operator promotes a deployment waiting at its manual gate.",
+  { by: "alice" },
+);
 
-export const deployRollbackRequested = defineEvent({
-  name: "deploy.rollback_requested",
-  description:
-    "An operator asks for traffic back on the previous colour (during or after the watch window). Without a deployment id, the service's latest deployment is meant.",
-  route: "`bluegreen rollback` → coordinator",
-  deploymentId: "optional",
-  data: operatorRequest,
-  example: { by: "alice", reason: "customer reports" },
-});
+export const deployAbortRequested = operatorRequestEvent(
+  "deploy.abort_requested",
+  "abort",
+  "An operator aborts a deployment: before the switch traffic stays, after it traffic goes back.",
+  { by: "alice", reason: "wrong tag" },
+);
+
+export const deployRollbackRequested = operatorRequestEvent(
+  "deploy.rollback_requested",
+  "rollback",
+  "An operator asks for traffic back on the previous colour (during or after the watch window). Without a deployment id, the service's latest deployment is meant.",
+  { by: "alice", reason: "customer reports" },
+  "optional",
+);
