@@ -6,6 +6,8 @@ import {
   type AgentConfig,
   agentConfigSchema,
   type CoordinatorConfig,
+  type NotifierConfig,
+  notifierConfigSchema,
   coordinatorConfigSchema,
   type MonitorConfig,
   monitorConfigSchema,
@@ -191,7 +193,13 @@ export function compileServiceDefinition(
 /** "a monitor config" when the role is one, "an agent config" otherwise. */
 function agentConfigKind(value: unknown): string {
   const role = (value as { role?: unknown } | null)?.role;
-  const roles: readonly unknown[] = ["switcher", "node-agent", "monitor", "coordinator"];
+  const roles: readonly unknown[] = [
+    "switcher",
+    "node-agent",
+    "monitor",
+    "coordinator",
+    "notifier",
+  ];
   return roles.includes(role) ? `a ${String(role)} config` : "an agent config";
 }
 
@@ -221,3 +229,8 @@ export const compileCoordinatorConfig = (
   o?: CompileOptions,
 ): Readonly<CoordinatorConfig> =>
   compileWith(coordinatorConfigSchema, i, { ...o, kind: "a coordinator config" });
+export const compileNotifierConfig = (
+  i: string | unknown,
+  o?: CompileOptions,
+): Readonly<NotifierConfig> =>
+  compileWith(notifierConfigSchema, i, { ...o, kind: "a notifier config" });
