@@ -43,6 +43,9 @@ export class DeliveryEffects {
         const answer = await sink.send(delivery.cloudEvent);
         const ms = performance.now() - started;
         this.deps.metrics.sent(delivery.sink, answer.outcome, ms / 1000);
+        const lane = this.deps.lanes.get(delivery.sink);
+        if (answer.outcome === "retry") lane?.failed();
+        else lane?.succeeded();
         return { kind: "answered", answer, ms };
       }
       case "settled": {

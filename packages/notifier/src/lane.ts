@@ -1,11 +1,17 @@
 /**
  * One sink's queue of due deliveries: its own timers, its own sends in flight (at most
  * `concurrency`), its own pace (at most `ratePerSecond`, a burst spread out). Lanes share
- * nothing, so a slow or dead sink never holds back another.
+ * nothing, so a slow or dead sink never holds back another. A sink that answers "try later"
+ * (5xx, 429, timeout, refused) pauses its lane with an exponential backoff, and the lane then
+ * probes with one send at a time until one gets through: the backlog of a dead sink waits
+ * instead of each of its deliveries knocking (and spending a try) on its own.
  */
 export interface LaneOptions {
   ratePerSecond: number;
   concurrency: number;
+  /** The first pause after a failed send; doubles per failure in a row up to `pauseMaxMs`. */
+  pauseMs: number;
+  pauseMaxMs: number;
   /** Handles one due key (the runner's "due" step: send, record, schedule a retry). */
   run(key: string): Promise<void>;
   onError(key: string, err: unknown): void;
@@ -20,6 +26,8 @@ export class Lane {
   private nextSlot = 0;
   private paceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private failures = 0;
+  private pausedUntil = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: LaneOptions) {}
@@ -56,15 +64,32 @@ export class Lane {
     this.pump();
   }
 
+  /** A send got through: the lane runs at full width again. */
+  succeeded(): void {
+    this.failures = 0;
+  }
+
+  /** A send was answered "try later": the lane pauses, then probes one at a time. */
+  failed(): void {
+    this.failures++;
+    const pause = Math.min(this.opts.pauseMaxMs, this.opts.pauseMs * 2 ** (this.failures - 1));
+    this.pausedUntil = Math.max(
+      this.pausedUntil,
+      Date.now() + Math.round(pause * (0.8 + 0.2 * Math.random())),
+    );
+  }
+
   private pump(): void {
-    while (!this.stopped && this.inFlight < this.opts.concurrency && this.ready.length > 0) {
+    const width = () => (this.failures > 0 ? 1 : this.opts.concurrency);
+    while (!this.stopped && this.inFlight < width() && this.ready.length > 0) {
       const now = Date.now();
-      if (this.nextSlot > now) {
+      const slot = Math.max(this.nextSlot, this.pausedUntil);
+      if (slot > now) {
         if (this.paceTimer === undefined)
           this.paceTimer = setTimeout(() => {
             this.paceTimer = undefined;
             this.pump();
-          }, this.nextSlot - now);
+          }, slot - now);
         return;
       }
       this.nextSlot = Math.max(this.nextSlot, now - 1_000) + 1_000 / this.opts.ratePerSecond;

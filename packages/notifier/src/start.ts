@@ -147,6 +147,8 @@ export function deliveryRunner(deps: DeliveryRunnerDeps): {
       new Lane({
         ratePerSecond: sink.ratePerSecond,
         concurrency: sink.concurrency,
+        pauseMs: d.backoff,
+        pauseMaxMs: d.backoff_max,
         run: async (key) => {
           await runner.apply(key, { kind: "due" });
         },
