@@ -345,7 +345,8 @@ describe("notifier", () => {
     await kv.put(heartbeatKey("switcher", "edge-9"), encodeEvent(hb as BgEvent));
     const got = await waitFor(
       () => hook.received.find((r) => (r.json as BgEvent).type === "bluegreen.agent.stale"),
-      { what: "agent.stale at the webhook", timeoutMs: 15_000 },
+      // after a SIGKILL above, the dead process' pulls may hold the event until they expire
+      { what: "agent.stale at the webhook", timeoutMs: 30_000 },
     );
     expect((got.json as BgEvent<"agent.stale">).data).toMatchObject({
       role: "switcher",

@@ -79,6 +79,8 @@ export class Notifier {
       handler: (event) => this.handle(event as BgEvent),
       concurrency: CONSUMER_CONCURRENCY,
       ackWaitMs: ACK_WAIT_MS,
+      // Pulls left behind by a notifier that was killed hold messages until they expire.
+      pullExpiresMs: 5_000,
     });
     const every = this.deps.config.stale.check_interval;
     this.staleTimer = setInterval(() => {
