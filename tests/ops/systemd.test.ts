@@ -38,6 +38,7 @@ const MAX_EXPOSURE: Record<string, number> = {
   "bluegreen-coordinator.service": 2.0,
   "bluegreen-monitor.service": 2.0,
   "bluegreen-node-agent.service": 2.5,
+  "bluegreen-notifier.service": 2.0,
   // root, with a cut-down capability set: see the unit's header
   "bluegreen-switcher.service": 3.5,
 };
@@ -186,6 +187,7 @@ describe("what each unit promises", () => {
     expect(writable("bluegreen-coordinator.service")).toEqual([]);
     expect(writable("bluegreen-monitor.service")).toEqual([]);
     expect(writable("bluegreen-node-agent.service")).toEqual([]);
+    expect(writable("bluegreen-notifier.service")).toEqual([]);
     expect(writable("bluegreen-switcher.service")).toEqual([
       "/etc/nginx/bluegreen -/var/log/nginx -/var/lib/nginx",
     ]);

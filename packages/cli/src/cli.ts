@@ -9,6 +9,7 @@ import { applyCommand } from "./commands/apply.ts";
 import { configCommand } from "./commands/config.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
+import { notificationsCommand } from "./commands/notifications.ts";
 import { promoteCommand } from "./commands/promote.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   applyCommand,
   agentsCommand,
+  notificationsCommand,
   configCommand,
   switchCommand,
 ];

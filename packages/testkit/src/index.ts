@@ -87,6 +87,15 @@ export {
   startPrometheus,
 } from "./prometheus.ts";
 export {
+  type Mail,
+  type Received,
+  type SmtpReceiver,
+  startSmtpReceiver,
+  startWebhookReceiver,
+  verifySignature,
+  type WebhookReceiver,
+} from "./receivers.ts";
+export {
   type SampleAppFaults,
   type SampleAppHandle,
   type StartSampleAppOptions,

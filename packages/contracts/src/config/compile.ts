@@ -8,6 +8,7 @@ import {
   coordinatorConfigSchema,
   monitorConfigSchema,
   nodeAgentConfigSchema,
+  notifierConfigSchema,
   switcherConfigSchema,
 } from "./agents.ts";
 import { type ServiceDefinition, serviceDefinitionSchema } from "./service.ts";
@@ -187,7 +188,13 @@ export function compileServiceDefinition(
 /** "a monitor config" when the role is one, "an agent config" otherwise. */
 function agentConfigKind(value: unknown): string {
   const role = (value as { role?: unknown } | null)?.role;
-  const roles: readonly unknown[] = ["switcher", "node-agent", "monitor", "coordinator"];
+  const roles: readonly unknown[] = [
+    "switcher",
+    "node-agent",
+    "monitor",
+    "coordinator",
+    "notifier",
+  ];
   return roles.includes(role) ? `a ${String(role)} config` : "an agent config";
 }
 
@@ -207,3 +214,4 @@ export const compileSwitcherConfig = roleCompiler(switcherConfigSchema, "switche
 export const compileNodeAgentConfig = roleCompiler(nodeAgentConfigSchema, "node-agent");
 export const compileMonitorConfig = roleCompiler(monitorConfigSchema, "monitor");
 export const compileCoordinatorConfig = roleCompiler(coordinatorConfigSchema, "coordinator");
+export const compileNotifierConfig = roleCompiler(notifierConfigSchema, "notifier");

@@ -8,9 +8,16 @@ export const AgentRole = {
   switcher: "switcher",
   nodeAgent: "node-agent",
   monitor: "monitor",
+  notifier: "notifier",
 } as const;
 export type AgentRole = (typeof AgentRole)[keyof typeof AgentRole];
-export const agentRoleSchema = z.enum(["coordinator", "switcher", "node-agent", "monitor"]);
+export const agentRoleSchema = z.enum([
+  "coordinator",
+  "switcher",
+  "node-agent",
+  "monitor",
+  "notifier",
+]);
 
 export const agentHeartbeat = defineEvent({
   name: "agent.heartbeat",
@@ -101,5 +108,29 @@ export const configApplied = defineEvent({
     sha256: "9b74c9897bac770ffc029102a200c5de3f1e4a5f2e1f8a8f1c3e6e0f1a2b3c4d",
     by: "alice",
     file: "examples/emily/service.yaml",
+  },
+});
+
+export const agentStale = defineEvent({
+  name: "agent.stale",
+  description:
+    "An agent's last heartbeat is older than the notifier's `stale.after`, and it did not say it stopped: it crashed, hangs, or lost NATS. Published once per silence (the id is the agent and its last heartbeat's time); the service token is `_`.",
+  route: "notifier → notifier, audit",
+  deploymentId: "none",
+  data: z.strictObject({
+    role: agentRoleSchema,
+    agentId: text(128),
+    host: text(253),
+    services: z.array(text(63)).max(1000),
+    lastSeen: z.iso.datetime({ offset: true }),
+    silentMs: z.number().min(0),
+  }),
+  example: {
+    role: "switcher",
+    agentId: "switcher-edge-1",
+    host: "edge-1",
+    services: ["emily"],
+    lastSeen: "2026-11-26T10:00:00.000Z",
+    silentMs: 31_000,
   },
 });
