@@ -23,3 +23,14 @@ function byKey(a: DeploymentState, b: DeploymentState): number {
   const [ka, kb] = [`${a.service}.${a.deploymentId}`, `${b.service}.${b.deploymentId}`];
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+/** One stored deployment, or undefined when the coordinator never stored that id. */
+export async function storedDeployment(
+  js: JetStreamClient,
+  service: string,
+  deploymentId: string,
+): Promise<DeploymentState | undefined> {
+  const kv = await openBucket(js, DeploymentStore.bucket);
+  if (kv === undefined) return undefined;
+  return (await new DeploymentStore(kv).get(service, deploymentId))?.state;
+}
