@@ -1,10 +1,12 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
-import { isTerminal, newDeploymentId } from "@bluegreen/coordinator";
+import { type DeploymentState, isTerminal, newDeploymentId } from "@bluegreen/coordinator";
+import type { JetStreamClient } from "nats";
 import { durationOption, flag, options, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { storedDeployment } from "../deployments.ts";
 import { ExitCode, exitCodeOf } from "../exit-codes.ts";
+import type { CliIo } from "../io.ts";
 import { printOutcome, progressPrinter } from "../progress.ts";
 import { cliSource, whoami } from "../publish.ts";
 import { requestedByFrom } from "../requested-by.ts";
@@ -81,7 +83,7 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
     const known =
       str(values, "id") === undefined
         ? undefined
-        : await storedDeployment(js, service, deploymentId);
+        : await knownDeployment(js, service, deploymentId, io);
     if (known !== undefined && known.phase !== "rejected") {
       const ended = isTerminal(known.phase);
       if (json)
@@ -142,3 +144,24 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
     return printOutcome(io, json, result, { deploymentId, timeoutMs });
   },
 };
+
+/**
+ * The deployment stored under a given id, if any. A NATS user that may not read the
+ * deployments bucket (or a read that fails) is not an error: the request is published, and the
+ * coordinator answers a known id from what it stored.
+ */
+async function knownDeployment(
+  js: JetStreamClient,
+  service: string,
+  deploymentId: string,
+  io: CliIo,
+): Promise<DeploymentState | undefined> {
+  try {
+    return await storedDeployment(js, service, deploymentId);
+  } catch (err) {
+    io.err(
+      `could not read deployment ${deploymentId} (${err instanceof Error ? err.message : String(err)}); the coordinator will answer the request`,
+    );
+    return undefined;
+  }
+}
