@@ -63,6 +63,9 @@ let deployments: KV;
 
 const cli = (args: string[], env?: Record<string, string>) =>
   bluegreen(nats.url, args, env === undefined ? {} : { env });
+/** `bluegreen deploy <service> <version> --wait --id <id> --timeout 30s`. */
+const deployWait = (version: string, id: string, service = SERVICE) =>
+  cli(["deploy", service, version, "--wait", "--id", id, "--timeout", "30s"]);
 /** Not on any CI: the fallback `user@host` (whatever runs this suite). */
 const NO_CI = { GITHUB_ACTIONS: "", GITLAB_CI: "" };
 
@@ -165,27 +168,9 @@ describe("a typo never switches a safety check off", () => {
 
 describe("a deployment id runs once, for ever", () => {
   it("repeated after success (CLI): exit 0 at once from the stored deployment, never run twice", async () => {
-    const first = await cli([
-      "deploy",
-      SERVICE,
-      "v1.1",
-      "--wait",
-      "--id",
-      "ci-1",
-      "--timeout",
-      "30s",
-    ]);
+    const first = await deployWait("v1.1", "ci-1");
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    const again = await cli([
-      "deploy",
-      SERVICE,
-      "v1.1",
-      "--wait",
-      "--id",
-      "ci-1",
-      "--timeout",
-      "30s",
-    ]);
+    const again = await deployWait("v1.1", "ci-1");
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain("deployment ci-1 (v1.1) already ended: succeeded");
     expect(await ofDeployment("ci-1", "deploy.requested")).toHaveLength(1);
@@ -213,16 +198,7 @@ describe("a deployment id runs once, for ever", () => {
   });
 
   it("repeated after a rollback: exit 5 at once", async () => {
-    const first = await cli([
-      "deploy",
-      SERVICE,
-      "v1.2-breach",
-      "--wait",
-      "--id",
-      "ci-2",
-      "--timeout",
-      "30s",
-    ]);
+    const first = await deployWait("v1.2-breach", "ci-2");
     expect(first.code, first.stdout + first.stderr).toBe(5);
     const again = await cli(["deploy", SERVICE, "v1.2-breach", "--wait", "--id", "ci-2"]);
     expect(again.code).toBe(5);
@@ -253,20 +229,11 @@ describe("a deployment id runs once, for ever", () => {
       { what: "ci-3 at its gate", timeoutMs: 15_000 },
     );
     // Busy: ci-4 is rejected ...
-    const busy = await cli([
-      "deploy",
-      SERVICE,
-      "v1.4",
-      "--wait",
-      "--id",
-      "ci-4",
-      "--timeout",
-      "20s",
-    ]);
+    const busy = await deployWait("v1.4", "ci-4");
     expect(busy.code).toBe(3);
     expect(busy.stdout).toContain("BG_ERR_DEPLOY_BUSY");
     // ... the CLI repeating ci-3 follows it ...
-    const follower = cli(["deploy", SERVICE, "v1.3", "--wait", "--id", "ci-3", "--timeout", "30s"]);
+    const follower = deployWait("v1.3", "ci-3");
     // ... a raw repeat of ci-3 is answered "already running", with its phase.
     const [request] = await ofDeployment("ci-3", "deploy.requested");
     await nc.jetstream().publish(`bluegreen.${SERVICE}.deploy.requested`, JSON.stringify(request), {
@@ -290,23 +257,14 @@ describe("a deployment id runs once, for ever", () => {
     );
     expect(await ofDeployment("ci-3", "deploy.started")).toHaveLength(1);
     // The cause is gone: the id that was only rejected deploys.
-    const retried = await cli([
-      "deploy",
-      SERVICE,
-      "v1.4",
-      "--wait",
-      "--id",
-      "ci-4",
-      "--timeout",
-      "30s",
-    ]);
+    const retried = await deployWait("v1.4", "ci-4");
     expect(retried.code, retried.stdout + retried.stderr).toBe(0);
     expect((await ofDeployment("ci-4", "deploy.rejected")).length).toBe(1);
     expect((await ofDeployment("ci-4", "deploy.succeeded")).length).toBe(1);
   });
 
   it("a deploy for an unknown service is rejected and leaves no row in status", async () => {
-    const run = await cli(["deploy", "nosuch", "v1", "--wait", "--id", "ci-5", "--timeout", "20s"]);
+    const run = await deployWait("v1", "ci-5", "nosuch");
     expect(run.code).toBe(3);
     expect(run.stdout).toContain("BG_ERR_CONFIG_UNKNOWN_SERVICE");
     const status = await cli(["status", "--json"]);
