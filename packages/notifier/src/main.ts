@@ -1,4 +1,4 @@
-import { agentMain } from "@bluegreen/runtime";
+import { agentMain, BLUEGREEN_VERSION } from "@bluegreen/runtime";
 import { startNotifier } from "./start.ts";
 
 await agentMain({
@@ -9,6 +9,6 @@ await agentMain({
 (signed CloudEvents), Slack-compatible chats and e-mail; each delivery is recorded in KV
 (bluegreen_notifications) and retried with backoff until delivered or given up.`,
   start: startNotifier,
-  version: "0.1.0",
+  version: BLUEGREEN_VERSION,
   docs: "docs/notifier.md",
 });
