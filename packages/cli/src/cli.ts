@@ -7,6 +7,7 @@ import { abortCommand } from "./commands/abort.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { configCommand } from "./commands/config.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { promoteCommand } from "./commands/promote.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CliCommand[] = [
   agentsCommand,
   configCommand,
   switchCommand,
+  dashboardCommand,
 ];
 
 export function mainUsage(): string {
