@@ -45,6 +45,14 @@ const RECENT_EVENTS = 10_000;
 /** How often agents' liveness is recomputed (an agent goes stale without any message). */
 const LIVENESS_EVERY_MS = 5_000;
 
+/** What is missing on a server where bluegreen never ran (the agents create it). */
+function notSetUp(what: string, err: unknown): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  return /not found/i.test(reason)
+    ? new Error(`${what} does not exist yet: start the agents (or bluegreen apply) first`)
+    : (err as Error);
+}
+
 export class Hub {
   readonly deployments = new Map<string, DeploymentState>();
   private readonly byService = new Map<string, Set<string>>();
@@ -77,11 +85,17 @@ export class Hub {
   }
 
   private async bucket(name: string): Promise<KV> {
-    return this.js.views.kv(name, { bindOnly: true });
+    try {
+      return await this.js.views.kv(name, { bindOnly: true });
+    } catch (err) {
+      throw notSetUp(`KV bucket ${name}`, err);
+    }
   }
 
   private async start(): Promise<void> {
-    const stream = await this.js.streams.get(STREAM_NAME);
+    const stream = await this.js.streams.get(STREAM_NAME).catch((err: unknown) => {
+      throw notSetUp(`stream ${STREAM_NAME}`, err);
+    });
     this.lastSeq = (await stream.info()).state.last_seq;
     const [deployments, active, agents, watches, services] = await Promise.all([
       this.bucket(Buckets.deployments),
@@ -96,7 +110,6 @@ export class Hub {
     );
     const deploymentStore = new DeploymentStore(deployments);
     const activeStore = new ActiveStore(active);
-    const watchStore = new WatchStore(watches, this.logger);
     await Promise.all([
       this.follow(deployments, async (key) => {
         const loaded = await deploymentStore.load(key);
@@ -126,10 +139,10 @@ export class Hub {
       }),
       this.follow(
         watches,
-        async (service) => {
-          const loaded = await watchStore.load(service);
-          if (loaded === undefined) return undefined;
-          const w = loaded.state;
+        async (service, value) => {
+          // Each revision as it was stored: every round adds its point to the series.
+          const w = value === undefined ? undefined : WatchStore.parse(value);
+          if (w === undefined) return undefined;
           this.watches.set(service, w);
           const key = deploymentKey(service, w.deploymentId);
           this.series.set(key, addRound(this.series.get(key) ?? new Map(), w));
