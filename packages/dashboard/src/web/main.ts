@@ -353,9 +353,13 @@ const dialog = document.createElement("dialog");
 dialog.setAttribute("aria-labelledby", "confirm-title");
 dialog.innerHTML = `<form method="dialog"><h2 id="confirm-title"></h2><p id="confirm-text"></p>
 <label>Reason (recorded with the request) <input id="confirm-reason" maxlength="512"></label>
-<p class="buttons"><button value="cancel" formnovalidate>Cancel</button> <button id="confirm-ok" value="ok">Confirm</button></p></form>
+<p class="buttons"><button type="button" id="confirm-cancel">Cancel</button> <button id="confirm-ok" value="ok">Confirm</button></p></form>
 <p id="confirm-result" role="status" aria-live="polite"></p>`;
 document.body.append(dialog);
+// Enter in the reason confirms (the default button); Cancel and Escape close with no answer.
+(document.getElementById("confirm-cancel") as HTMLElement).addEventListener("click", () =>
+  dialog.close(""),
+);
 
 async function runAction(action: string, service: string, deploymentId: string): Promise<void> {
   (document.getElementById("confirm-title") as HTMLElement).textContent =
