@@ -7,6 +7,7 @@ import { abortCommand } from "./commands/abort.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { configCommand } from "./commands/config.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CliCommand[] = [
   notificationsCommand,
   configCommand,
   switchCommand,
+  dashboardCommand,
 ];
 
 export function mainUsage(): string {
