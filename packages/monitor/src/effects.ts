@@ -88,6 +88,7 @@ export class Effects {
           observe: (source, seconds) => metrics.sourceLatency(source, seconds),
         },
         watch.scrape,
+        { service, deploymentId: watch.deploymentId, instances: watch.instances },
       ),
       logger: this.deps.logger,
       ...(this.deps.now === undefined ? {} : { now: this.deps.now }),

@@ -1,7 +1,8 @@
 import { childLogger, type Logger, sleep, sleepUntil } from "@bluegreen/runtime";
 import type { WatchState } from "./decide/state.ts";
 import type { Command, Input, TargetMeasurement } from "./decide.ts";
-import type { PrometheusSource } from "./sources/prometheus.ts";
+import type { AnySource } from "./sources/index.ts";
+import { NginxSource } from "./sources/nginx.ts";
 import { ScrapeSource } from "./sources/scrape.ts";
 
 /**
@@ -18,7 +19,7 @@ export type Task = Extract<Command, { kind: "baseline" | "check" }>;
 export interface WatchLoopDeps {
   /** The transition runner for this watch's service. */
   readonly apply: (input: Input) => Promise<unknown>;
-  readonly source: PrometheusSource | ScrapeSource;
+  readonly source: AnySource;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -72,6 +73,7 @@ export class WatchLoop {
 
   /** Ends the loop after the running task, without waiting for it. */
   cancel(): void {
+    if (this.deps.source instanceof NginxSource) this.deps.source.close();
     this.stopped.abort();
     this.taskAbort.abort();
     this.wake?.();
@@ -125,7 +127,7 @@ export class WatchLoop {
       });
       return;
     }
-    await sleepUntil(task.at, signal, this.now);
+    const early = await this.slot(task, signal);
     if (signal.aborted) return;
     const startedAt = this.now();
     const slos = await this.measure();
@@ -137,8 +139,36 @@ export class WatchLoop {
       due: task.at,
       startedAt,
       slos,
+      ...(early ? { early } : {}),
       ...(source instanceof ScrapeSource ? { baselines: source.exportBaselines() } : {}),
     });
+  }
+
+  /**
+   * Waits for the check's slot; the nginx source cuts it short once its evidence of a breach is
+   * enough (true: the round runs early).
+   */
+  private async slot(
+    task: Extract<Task, { kind: "check" }>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const source = this.deps.source;
+    if (!(source instanceof NginxSource)) {
+      await sleepUntil(task.at, signal, this.now);
+      return false;
+    }
+    const waiting = new AbortController();
+    const end = () => waiting.abort();
+    signal.addEventListener("abort", end, { once: true });
+    try {
+      return await Promise.race([
+        sleepUntil(task.at, waiting.signal, this.now).then(() => false),
+        source.decisive(waiting.signal).then(() => !waiting.signal.aborted && this.now() < task.at),
+      ]);
+    } finally {
+      waiting.abort();
+      signal.removeEventListener("abort", end);
+    }
   }
 
   /** Every SLO on every target, once. */

@@ -119,6 +119,18 @@ export const sloSchema = z
         }),
       ])
       .optional(),
+    /** What the nginx source computes for this SLO from nginx's per-request windows. */
+    nginx: z
+      .union([
+        z.strictObject({
+          errorRatio: z.strictObject({
+            /** Statuses counted as errors, matched in full (like PromQL `=~`). */
+            errorStatus: z.string().default("5.."),
+          }),
+        }),
+        z.strictObject({ quantile: z.strictObject({ q: z.number().gt(0).lt(1) }) }),
+      ])
+      .optional(),
     max: z.number(),
     on_breach: z.enum(["rollback", "warn"]).default("rollback"),
     /** Breaches needed before acting (Argo's failureLimit). */
@@ -128,10 +140,11 @@ export const sloSchema = z
     /** Below this many requests in the interval a ratio is not judged (treated as no traffic). */
     min_requests: z.int().min(0).default(1),
   })
-  .refine((s) => s.query !== undefined || s.scrape !== undefined, {
-    message: "an SLO needs a query (Prometheus) or a scrape spec (direct scrape), or both",
+  .refine((s) => s.query !== undefined || s.scrape !== undefined || s.nginx !== undefined, {
+    message:
+      "an SLO needs a query (Prometheus), a scrape spec (direct scrape) or an nginx spec (nginx source)",
   })
-  .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }] });
+  .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }, { required: ["nginx"] }] });
 export type Slo = z.infer<typeof sloSchema>;
 
 export const monitorSchema = z.strictObject({
@@ -149,6 +162,25 @@ export const monitorSchema = z.strictObject({
       path: urlPath.default("/metrics"),
       timeout: durationSchema.prefault("5s"),
     }),
+    z.strictObject({
+      /** nginx's own per-request windows, published by the switcher's reader on `bgstats.<service>`. */
+      nginx: z
+        .strictObject({
+          /** No window from the reader for this long: the source is down (inconclusive). */
+          stale_after: durationSchema.prefault("1s"),
+          /** Probe requests through nginx while real traffic is below `min_requests`. */
+          probe: z
+            .strictObject({
+              request: z.strictObject({ method: httpMethod.default("GET"), path: urlPath }),
+              /** Probe requests per second. */
+              rate: z.number().gt(0).max(200),
+              /** Where nginx listens (scheme://host:port); default: the origin of `traffic.verify.url`. */
+              url: z.url().optional(),
+            })
+            .optional(),
+        })
+        .prefault({}),
+    }),
   ]),
   slos: z.array(sloSchema).min(1).max(32),
   inconclusive: z
@@ -159,6 +191,28 @@ export const monitorSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** The SLO field each source reads. */
+const SLO_FIELD = { prometheus: "query", scrape: "scrape", nginx: "nginx" } as const;
+const SOURCE_NEEDS = {
+  prometheus: "the Prometheus source needs a query for every SLO",
+  scrape: "the direct-scrape source needs a scrape spec for every SLO",
+  nginx: "the nginx source needs an nginx spec for every SLO",
+} as const;
+
+/** JSON Schema: with this source, every SLO has its field. */
+function sourceNeeds(kind: keyof typeof SLO_FIELD) {
+  return {
+    if: { properties: { monitor: { properties: { source: { required: [kind] } } } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+    then: {
+      properties: { monitor: { properties: { slos: { items: { required: [SLO_FIELD[kind]] } } } } },
+    },
+  };
+}
+
+export type ServiceDefinition = z.output<typeof serviceDefinitionSchema>;
+export type ServiceDefinitionInput = z.input<typeof serviceDefinitionSchema>;
 
 export const serviceDefinitionSchema = z
   .strictObject({
@@ -198,14 +252,7 @@ export const serviceDefinitionSchema = z
     monitor: monitorSchema,
   })
   // The source/SLO rule below, for the exported JSON Schema (duplicates are runtime-only).
-  .meta({
-    if: { properties: { monitor: { properties: { source: { required: ["scrape"] } } } } },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
-    then: {
-      properties: { monitor: { properties: { slos: { items: { required: ["scrape"] } } } } },
-    },
-    else: { properties: { monitor: { properties: { slos: { items: { required: ["query"] } } } } } },
-  })
+  .meta({ allOf: (["prometheus", "scrape", "nginx"] as const).map(sourceNeeds) })
   .superRefine((def, ctx) => {
     const seen = new Map<string, string>();
     for (const color of ["blue", "green"] as const) {
@@ -232,26 +279,15 @@ export const serviceDefinitionSchema = z
         });
       names.add(check.name);
     });
-    if ("scrape" in def.monitor.source) {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.scrape === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "scrape"],
-            message: "the direct-scrape source needs a scrape spec for every SLO",
-          });
-      });
-    } else {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.query === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "query"],
-            message: "the Prometheus source needs a query for every SLO",
-          });
-      });
-    }
+    const source = def.monitor.source;
+    const kind = "scrape" in source ? "scrape" : "nginx" in source ? "nginx" : "prometheus";
+    const field = SLO_FIELD[kind];
+    def.monitor.slos.forEach((slo, i) => {
+      if (slo[field] === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitor", "slos", i, field],
+          message: SOURCE_NEEDS[kind],
+        });
+    });
   });
-
-export type ServiceDefinition = z.output<typeof serviceDefinitionSchema>;
-export type ServiceDefinitionInput = z.input<typeof serviceDefinitionSchema>;
