@@ -382,9 +382,11 @@ function onMeasured(
 
 type Evidence = NonNullable<WatchState["evidence"]>;
 
-/** nginx source: the round's requests and probes (its first SLO's targets, summed). */
+/** nginx source: the round's requests and probes (its first nginx SLO's targets, summed). */
 function evidenceOf(slos: Readonly<Record<string, readonly TargetMeasurement[]>>) {
-  const first = Object.values(slos)[0] ?? [];
+  const fromNginx = (ts: readonly TargetMeasurement[]) =>
+    ts.some((t) => t.measurement.kind === "value" && t.measurement.probes !== undefined);
+  const first = Object.values(slos).find(fromNginx) ?? [];
   let found = false;
   const sum = { requests: 0, probes: 0 };
   for (const { measurement: m } of first) {
@@ -443,9 +445,9 @@ function passedEvent(s: WatchState, now: number): PendingEvent {
       warnings: s.warnings,
       inconclusive: s.inconclusive,
       durationMs: Math.max(0, now - s.startedAt),
-      ...(sourceKindOf(s.monitor) === "nginx"
-        ? { evidence: s.evidence ?? { requests: 0, probes: 0 } }
-        : {}),
+      ...(s.monitor.source.nginx === undefined
+        ? {}
+        : { evidence: s.evidence ?? { requests: 0, probes: 0 } }),
     },
   };
 }

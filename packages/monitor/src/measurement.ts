@@ -56,5 +56,5 @@ export interface MetricSource {
 /** The source a definition's monitor section names. */
 export function sourceKindOf(monitor: { readonly source: object }): SourceKind {
   if ("scrape" in monitor.source) return "scrape";
-  return "nginx" in monitor.source ? "nginx" : "prometheus";
+  return "prometheus" in monitor.source ? "prometheus" : "nginx";
 }

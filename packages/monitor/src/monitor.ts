@@ -319,11 +319,11 @@ function specOf(definition: Readonly<ServiceDefinition>, color: "blue" | "green"
 function withProbeUrl(definition: Readonly<ServiceDefinition>): ServiceDefinition["monitor"] {
   const { monitor } = definition;
   const source = monitor.source;
-  if (!("nginx" in source) || source.nginx.probe === undefined) return monitor;
-  if (source.nginx.probe.url !== undefined) return monitor;
+  const nginx = source.nginx;
+  if (nginx?.probe === undefined || nginx.probe.url !== undefined) return monitor;
   const url = new URL(definition.traffic.verify.url).origin;
   return {
     ...monitor,
-    source: { nginx: { ...source.nginx, probe: { ...source.nginx.probe, url } } },
-  };
+    source: { ...source, nginx: { ...nginx, probe: { ...nginx.probe, url } } },
+  } as ServiceDefinition["monitor"];
 }

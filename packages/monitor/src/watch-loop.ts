@@ -20,6 +20,8 @@ export interface WatchLoopDeps {
   /** The transition runner for this watch's service. */
   readonly apply: (input: Input) => Promise<unknown>;
   readonly source: AnySource;
+  /** The nginx source beside Prometheus or scrape: it judges the SLOs with an `nginx` spec. */
+  readonly beside?: NginxSource | undefined;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -74,6 +76,7 @@ export class WatchLoop {
   /** Ends the loop after the running task, without waiting for it. */
   cancel(): void {
     if (this.deps.source instanceof NginxSource) this.deps.source.close();
+    this.deps.beside?.close();
     this.stopped.abort();
     this.taskAbort.abort();
     this.wake?.();
@@ -152,8 +155,8 @@ export class WatchLoop {
     task: Extract<Task, { kind: "check" }>,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const source = this.deps.source;
-    if (!(source instanceof NginxSource)) {
+    const source = this.deps.source instanceof NginxSource ? this.deps.source : this.deps.beside;
+    if (source === undefined) {
       await sleepUntil(task.at, signal, this.now);
       return false;
     }
@@ -173,11 +176,12 @@ export class WatchLoop {
 
   /** Every SLO on every target, once. */
   private async measure(): Promise<Record<string, TargetMeasurement[]>> {
-    const source = this.deps.source;
+    const { source, beside } = this.deps;
     const base = { service: this.service, color: this.color };
-    await source.beginRound(this.instances);
+    await Promise.all([source.beginRound(this.instances), beside?.beginRound()]);
     const measured = await Promise.all(
       this.slos.map(async (slo) => {
+        const source = beside !== undefined && slo.nginx !== undefined ? beside : this.deps.source;
         const targets = source.targets(slo, base, this.instances);
         const answers = await Promise.all(
           targets.map(
@@ -192,6 +196,7 @@ export class WatchLoop {
       }),
     );
     source.endRound();
+    beside?.endRound();
     return Object.fromEntries(measured);
   }
 }

@@ -99,6 +99,8 @@ export interface RequestLogOptions {
 }
 
 const FILE_POLL_MS = 20;
+/** The window each reader folds requests into. */
+export const REQUEST_WINDOW_MS = 100;
 
 export class RequestLogReader {
   private readonly fold = new WindowFold();

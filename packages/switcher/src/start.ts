@@ -20,7 +20,7 @@ import { SwitchEffects } from "./effects.ts";
 import { type SwitchMetrics, switchMetrics } from "./metrics.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import { ReloadPacer } from "./reload-pacer.ts";
-import { RequestLogReader } from "./request-log.ts";
+import { REQUEST_WINDOW_MS, RequestLogReader } from "./request-log.ts";
 import { MemoryRecordStore } from "./store.ts";
 import { Switcher, type SwitchRunner, serves } from "./switcher.ts";
 
@@ -50,7 +50,7 @@ export async function startSwitcher(ctx: AgentContext<"switcher">): Promise<Star
       new RequestLogReader({
         service: log.service,
         listen: log.listen,
-        windowMs: log.window,
+        windowMs: REQUEST_WINDOW_MS,
         reader: config.agent_id,
         publish: (subject, data) => ctx.nc.publish(subject, data),
         logger: childLogger(logger, { component: "request-log" }),

@@ -95,7 +95,7 @@ export const switcherConfigSchema = z.strictObject({
   on_drift: z.enum(["reapply", "adopt", "report"]).default("reapply"),
   /**
    * nginx's per-request log lines for the monitor's nginx source: one reader per service,
-   * aggregating into short windows published on `bgstats.<service>` (core NATS, not audited).
+   * aggregating into 100 ms windows published on `bgstats.<service>` (core NATS, not audited).
    */
   request_logs: z
     .array(
@@ -108,10 +108,6 @@ export const switcherConfigSchema = z.strictObject({
             /^(udp:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+|\/.+)$/,
             "expected udp://127.0.0.1:<port> or an absolute file path",
           ),
-        /** The window length (at most 100 ms). */
-        window: durationSchema.prefault("100ms").refine((ms) => ms >= 10 && ms <= 100, {
-          message: "a window is 10ms to 100ms",
-        }),
       }),
     )
     .default([]),

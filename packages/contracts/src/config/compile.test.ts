@@ -153,6 +153,21 @@ describe("service definition compile", () => {
     expect(def.monitor.slos[0]?.nginx).toEqual({ errorRatio: { errorStatus: "5.." } });
   });
 
+  it("takes the nginx source beside Prometheus: an SLO needs a query or an nginx spec", () => {
+    const beside = emilyYaml.replace(
+      "source: { prometheus: http://localhost:9090 }",
+      "source: { prometheus: http://localhost:9090, nginx: {} }",
+    );
+    const nginxOnly = beside.replace(/^( *)query: .*\n/m, "$1nginx: { errorRatio: {} }\n");
+    expect(compileServiceDefinition(nginxOnly).monitor.source).toMatchObject({
+      nginx: { stale_after: 1_000 },
+    });
+    const neither = beside.replace(/^ *query: .*\n/m, "");
+    expect(issuesOf(() => compileServiceDefinition(neither)).join("\n")).toContain(
+      "monitor.slos.0.query: the Prometheus source needs a query for every SLO (or, with nginx beside it, an nginx spec)",
+    );
+  });
+
   it("reports YAML syntax errors with their line and column, and the line with a caret", () => {
     expect(() =>
       compileServiceDefinition("service: emily\nnodes: [\n", { source: "x.yaml" }),

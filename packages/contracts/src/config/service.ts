@@ -147,6 +147,22 @@ export const sloSchema = z
   .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }, { required: ["nginx"] }] });
 export type Slo = z.infer<typeof sloSchema>;
 
+/** The nginx source's settings, alone (`source: { nginx: … }`) or beside Prometheus or scrape. */
+const nginxSourceSchema = z.strictObject({
+  /** No window from the reader for this long: the source is down (inconclusive). */
+  stale_after: durationSchema.prefault("1s"),
+  /** Probe requests through nginx while real traffic is below `min_requests`. */
+  probe: z
+    .strictObject({
+      request: z.strictObject({ method: httpMethod.default("GET"), path: urlPath }),
+      /** Probe requests per second. */
+      rate: z.number().gt(0).max(200),
+      /** Where nginx listens (scheme://host:port); default: the origin of `traffic.verify.url`. */
+      url: z.url().optional(),
+    })
+    .optional(),
+});
+
 export const monitorSchema = z.strictObject({
   window: durationSchema.prefault("30m"),
   interval: durationSchema.prefault("60s"),
@@ -156,30 +172,18 @@ export const monitorSchema = z.strictObject({
       /** Name of an environment variable on the monitor host holding an Authorization header value. */
       auth_header_env: z.string().optional(),
       timeout: durationSchema.prefault("5s"),
+      /** The nginx source beside it: SLOs with an `nginx` spec are judged from nginx's windows. */
+      nginx: nginxSourceSchema.optional(),
     }),
     z.strictObject({
       scrape: z.literal(true),
       path: urlPath.default("/metrics"),
       timeout: durationSchema.prefault("5s"),
+      nginx: nginxSourceSchema.optional(),
     }),
     z.strictObject({
       /** nginx's own per-request windows, published by the switcher's reader on `bgstats.<service>`. */
-      nginx: z
-        .strictObject({
-          /** No window from the reader for this long: the source is down (inconclusive). */
-          stale_after: durationSchema.prefault("1s"),
-          /** Probe requests through nginx while real traffic is below `min_requests`. */
-          probe: z
-            .strictObject({
-              request: z.strictObject({ method: httpMethod.default("GET"), path: urlPath }),
-              /** Probe requests per second. */
-              rate: z.number().gt(0).max(200),
-              /** Where nginx listens (scheme://host:port); default: the origin of `traffic.verify.url`. */
-              url: z.url().optional(),
-            })
-            .optional(),
-        })
-        .prefault({}),
+      nginx: nginxSourceSchema.prefault({}),
     }),
   ]),
   slos: z.array(sloSchema).min(1).max(32),
@@ -195,15 +199,19 @@ export const monitorSchema = z.strictObject({
 /** The SLO field each source reads. */
 const SLO_FIELD = { prometheus: "query", scrape: "scrape", nginx: "nginx" } as const;
 const SOURCE_NEEDS = {
-  prometheus: "the Prometheus source needs a query for every SLO",
-  scrape: "the direct-scrape source needs a scrape spec for every SLO",
+  prometheus:
+    "the Prometheus source needs a query for every SLO (or, with nginx beside it, an nginx spec)",
+  scrape:
+    "the direct-scrape source needs a scrape spec for every SLO (or, with nginx beside it, an nginx spec)",
   nginx: "the nginx source needs an nginx spec for every SLO",
 } as const;
 
-/** JSON Schema: with this source, every SLO has its field. */
+/** JSON Schema: with this source alone, every SLO has its field. */
 function sourceNeeds(kind: keyof typeof SLO_FIELD) {
+  const alone =
+    kind === "nginx" ? { required: [kind] } : { required: [kind], not: { required: ["nginx"] } };
   return {
-    if: { properties: { monitor: { properties: { source: { required: [kind] } } } } },
+    if: { properties: { monitor: { properties: { source: alone } } } },
     // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
     then: {
       properties: { monitor: { properties: { slos: { items: { required: [SLO_FIELD[kind]] } } } } },
@@ -280,10 +288,12 @@ export const serviceDefinitionSchema = z
       names.add(check.name);
     });
     const source = def.monitor.source;
-    const kind = "scrape" in source ? "scrape" : "nginx" in source ? "nginx" : "prometheus";
+    const kind = "scrape" in source ? "scrape" : "prometheus" in source ? "prometheus" : "nginx";
     const field = SLO_FIELD[kind];
+    // With nginx beside Prometheus or scrape, an SLO with an nginx spec is judged by nginx.
+    const beside = kind !== "nginx" && source.nginx !== undefined;
     def.monitor.slos.forEach((slo, i) => {
-      if (slo[field] === undefined)
+      if (slo[field] === undefined && !(beside && slo.nginx !== undefined))
         ctx.addIssue({
           code: "custom",
           path: ["monitor", "slos", i, field],

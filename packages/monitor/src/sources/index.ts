@@ -34,18 +34,8 @@ export function createSource(
   scope?: WatchScope,
 ): AnySource {
   const source = monitor.source;
-  if ("nginx" in source) {
-    if (settings.nats === undefined || scope === undefined)
-      throw new Error("the nginx source needs the monitor's NATS connection and the watch");
-    return new NginxSource({
-      nc: settings.nats,
-      service: scope.service,
-      instances: scope.instances,
-      slos: monitor.slos,
-      settings: source.nginx,
-      probeMark: scope.deploymentId,
-    });
-  }
+  if (!("prometheus" in source) && !("scrape" in source))
+    return nginxSource(monitor, source.nginx, settings, scope);
   if ("scrape" in source) {
     return new ScrapeSource({
       path: source.path,
@@ -66,5 +56,40 @@ export function createSource(
         ? `environment variable ${envName} (monitor.source.auth_header_env) is not set on the monitor host`
         : undefined,
     observe: (s) => settings.observe?.("prometheus", s),
+  });
+}
+
+/** The nginx source beside Prometheus or scrape (SLOs with an `nginx` spec), if configured. */
+export function createBesideSource(
+  monitor: MonitorConfigSection,
+  settings: SourceSettings,
+  scope: WatchScope,
+): NginxSource | undefined {
+  const source = monitor.source;
+  if (!("prometheus" in source) && !("scrape" in source)) return undefined;
+  if (source.nginx === undefined) return undefined;
+  return nginxSource(
+    { ...monitor, slos: monitor.slos.filter((s) => s.nginx !== undefined) },
+    source.nginx,
+    settings,
+    scope,
+  );
+}
+
+function nginxSource(
+  monitor: MonitorConfigSection,
+  nginx: ConstructorParameters<typeof NginxSource>[0]["settings"],
+  settings: SourceSettings,
+  scope: WatchScope | undefined,
+): NginxSource {
+  if (settings.nats === undefined || scope === undefined)
+    throw new Error("the nginx source needs the monitor's NATS connection and the watch");
+  return new NginxSource({
+    nc: settings.nats,
+    service: scope.service,
+    instances: scope.instances,
+    slos: monitor.slos,
+    settings: nginx,
+    probeMark: scope.deploymentId,
   });
 }
