@@ -123,7 +123,7 @@ describe("the nginx source", () => {
     }
   }, 90_000);
 
-  it("the reader silent (switcher stopped): inconclusive, never a pass", async () => {
+  it("the reader down (switcher stopped): inconclusive, never a pass", async () => {
     await stack.applyDefinition((doc) =>
       doc.setIn(["monitor", "inconclusive"], { limit: 2, on_limit: "rollback" }),
     );
@@ -142,6 +142,13 @@ describe("the nginx source", () => {
         where: (e) => e.data.reason === "unreachable",
       });
       expect(inconclusive.data.detail).toMatch(/no request window/);
+      // The reader stays down until the monitor gives up on the window (then the switcher, in
+      // the same process, must run again to roll back).
+      const final = await stack.log.wait("slo.inconclusive", {
+        timeoutMs: 10_000,
+        where: (e) => e.data.limitReached === true,
+      });
+      expect(final.data).toMatchObject({ reason: "unreachable", action: "rollback" });
     } finally {
       process.kill(pid, "SIGCONT");
     }
