@@ -164,7 +164,7 @@ async function successfulDeploys(
   let failed = 0;
   for (let i = 1; i <= n; i++) {
     if (Date.now() + 30_000 > run.started + BUDGET_MS - run.reserveMs) {
-      say(`deploy ${i}/${n}: skipped, and the rest (the 5 min budget is running out)`);
+      say(`deploy ${i}/${n}: skipped, and the rest (the 7 min budget is running out)`);
       break;
     }
     const version = `v1.${i}`;
@@ -315,7 +315,7 @@ async function rollbacks(run: Run, stack: DemoStack, events: EventLog, m: number
   const times: number[] = [];
   for (let j = 1; j <= m; j++) {
     if (Date.now() + ROLLBACK_RESERVE_MS > run.started + BUDGET_MS) {
-      say(`rollback ${j}/${m}: skipped, and the rest (the 5 min budget is running out)`);
+      say(`rollback ${j}/${m}: skipped, and the rest (the 7 min budget is running out)`);
       break;
     }
     const version = `v2.${j}`;

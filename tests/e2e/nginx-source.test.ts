@@ -159,6 +159,34 @@ describe("the nginx source", () => {
     expect(result.code, result.stdout + result.stderr).not.toBe(0);
   }, 90_000);
 
+  it("beside direct scrape: the nginx SLO still ends the round early, the other is scraped", async () => {
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["monitor", "source"], { scrape: true, nginx: {} });
+      doc.deleteIn(["monitor", "slos", 1, "nginx"]);
+    });
+    const { idle } = await colours();
+    const run = stack.cli(["deploy", stack.service, "v1.5", "--wait", "--timeout", "50s"]);
+    const started = await stack.log.wait("monitor.started", {
+      timeoutMs: 40_000,
+      where: (e) => e.data.version === "v1.5",
+    });
+    expect(started.data.source).toBe("scrape");
+    const onset = Date.now();
+    await setFaults(stack.base.apps[idle], { errorRate: 1 });
+    try {
+      const result = await run;
+      expect(result.code, result.stdout + result.stderr).toBe(5);
+      const breach = named(await stack.events(deploymentIdOf(result.stdout)), "slo.breached")[0];
+      expect(breach?.data).toMatchObject({ slo: "error-ratio" });
+      expect((breach?.data ?? {}) as { query?: string }).toMatchObject({
+        query: expect.stringMatching(/^nginx errorRatio/),
+      });
+      expect(Date.parse(breach?.time ?? "") - onset).toBeLessThan(900);
+    } finally {
+      await setFaults(stack.base.apps[idle], { errorRate: 0 });
+    }
+  }, 90_000);
+
   it("a quiet service with probes: a good version passes on probes, a bad one rolls back", async () => {
     await stack.traffic.stop();
     await stack.applyDefinition((doc) => {
