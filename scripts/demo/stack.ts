@@ -42,6 +42,8 @@ export const INITIAL_VERSION = "v1.0";
 export interface DemoStackOptions {
   /** Watch through Prometheus (started here) instead of scraping the apps. */
   readonly prometheus?: boolean;
+  /** Watch with the nginx source: nginx logs each request to the switcher's reader. */
+  readonly nginxSource?: boolean;
   /** Progress lines while it starts. */
   readonly log?: (line: string) => void;
   /** Default 8s. */
@@ -143,12 +145,10 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     mkdirSync(stateDir);
     mkdirSync(upstreamDir);
     const upstreamFile = join(upstreamDir, `${DEMO_SERVICE}-active.conf`);
-    const [bluePort, greenPort, nginxPort, ...agentPorts] = (await freePorts(9)) as [
-      number,
-      number,
-      number,
-      ...number[],
-    ];
+    const [bluePort, greenPort, nginxPort, requestLogPort, ...agentPorts] = (await freePorts(
+      10,
+    )) as [number, number, number, number, ...number[]];
+    const nginxSource = options.nginxSource === true;
     const apps: Record<Color, AppNode> = {
       blue: appNode(stateDir, DEMO_SERVICE, "blue", bluePort),
       green: appNode(stateDir, DEMO_SERVICE, "green", greenPort),
@@ -190,7 +190,11 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       greenPort,
       upstreamFile,
       verifyUrl: `${nginxUrl}/health`,
-      source: prometheus === undefined ? MonitorSource.scrape : MonitorSource.prometheus,
+      source: nginxSource
+        ? MonitorSource.nginx
+        : prometheus === undefined
+          ? MonitorSource.scrape
+          : MonitorSource.prometheus,
       ...(prometheus === undefined ? {} : { prometheusUrl: prometheus.url }),
       ...(options.window === undefined ? {} : { window: options.window }),
     });
@@ -204,7 +208,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const nginx = await startNginx({
       port: nginxPort,
       siteConfig: ({ host, port }) =>
-        demoSiteConfig({ host, port, upstreamFile, upstream: definition.traffic.upstream }),
+        demoSiteConfig({
+          host,
+          port,
+          upstreamFile,
+          upstream: definition.traffic.upstream,
+          requestLogPort: nginxSource ? requestLogPort : undefined,
+        }),
     });
     cleanups.push(() => nginx.stop());
 
@@ -244,6 +254,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
         ...common(0),
         services: [DEMO_SERVICE],
         nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+        ...(nginxSource
+          ? {
+              request_logs: [
+                { service: DEMO_SERVICE, listen: `udp://127.0.0.1:${requestLogPort}` },
+              ],
+            }
+          : {}),
       }),
       ...(["blue", "green"] as const).map((color, i) =>
         startAgent("nodeAgent", AGENT_IDS[color], agentsDir, {

@@ -93,6 +93,24 @@ export const switcherConfigSchema = z.strictObject({
     .prefault({}),
   /** At start-up, when the upstream file and the recorded colour disagree. */
   on_drift: z.enum(["reapply", "adopt", "report"]).default("reapply"),
+  /**
+   * nginx's per-request log lines for the monitor's nginx source: one reader per service,
+   * aggregating into 100 ms windows published on `bgstats.<service>` (core NATS, not audited).
+   */
+  request_logs: z
+    .array(
+      z.strictObject({
+        service: serviceNameSchema,
+        /** `udp://127.0.0.1:5140` (nginx `access_log syslog:server=…`) or an absolute file path. */
+        listen: z
+          .string()
+          .regex(
+            /^(udp:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+|\/.+)$/,
+            "expected udp://127.0.0.1:<port> or an absolute file path",
+          ),
+      }),
+    )
+    .default([]),
 });
 export type SwitcherConfig = z.output<typeof switcherConfigSchema>;
 

@@ -3,6 +3,12 @@ import { colorSchema } from "../names.ts";
 import { durationMsSchema, text } from "./common.ts";
 import { defineEvent } from "./define.ts";
 
+/** nginx source: requests judged, real ones and the monitor's probes apart. */
+const evidenceSchema = z.strictObject({
+  requests: z.int().min(0),
+  probes: z.int().min(0),
+});
+
 export const monitorStarted = defineEvent({
   name: "monitor.started",
   description:
@@ -12,7 +18,7 @@ export const monitorStarted = defineEvent({
     color: colorSchema,
     version: text(200).optional(),
     instances: z.array(text(300)).max(64),
-    source: z.enum(["prometheus", "scrape"]),
+    source: z.enum(["prometheus", "scrape", "nginx"]),
     windowMs: durationMsSchema,
     intervalMs: durationMsSchema,
     deadline: z.iso.datetime({ offset: true }),
@@ -40,6 +46,8 @@ export const monitorPassed = defineEvent({
     warnings: z.int().min(0),
     inconclusive: z.int().min(0),
     durationMs: durationMsSchema,
+    /** nginx source: the requests judged over the window, real ones and probes apart. */
+    evidence: evidenceSchema.optional(),
   }),
   example: { color: "green", checks: 30, warnings: 0, inconclusive: 1, durationMs: 1_800_000 },
 });
@@ -91,6 +99,8 @@ export const sloBreached = defineEvent({
     breaches: z.int().min(1),
     limit: z.int().min(1),
     action: z.enum(["rollback"]),
+    /** nginx source: the requests the breach was judged on, real ones and probes apart. */
+    evidence: evidenceSchema.optional(),
   }),
   example: {
     slo: "error-ratio",
