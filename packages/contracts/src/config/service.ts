@@ -183,7 +183,7 @@ export const monitorSchema = z.strictObject({
     }),
     z.strictObject({
       /** nginx's own per-request windows, published by the switcher's reader on `bgstats.<service>`. */
-      nginx: nginxSourceSchema.prefault({}),
+      nginx: nginxSourceSchema,
     }),
   ]),
   slos: z.array(sloSchema).min(1).max(32),
