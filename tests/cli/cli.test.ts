@@ -232,8 +232,16 @@ describe("a deployment id runs once, for ever", () => {
     const busy = await deployWait("v1.4", "ci-4");
     expect(busy.code).toBe(3);
     expect(busy.stdout).toContain("BG_ERR_DEPLOY_BUSY");
-    // ... the CLI repeating ci-3 follows it ...
-    const follower = deployWait("v1.3", "ci-3");
+    // ... the CLI repeating ci-3 follows it (once it has read the stored deployment) ...
+    let following: () => void = () => {};
+    const read = new Promise<void>((resolve) => {
+      following = resolve;
+    });
+    const follower = bluegreen(
+      nats.url,
+      ["deploy", SERVICE, "v1.3", "--wait", "--id", "ci-3", "--timeout", "30s"],
+      { onStdout: (out) => out.includes("is already running") && following() },
+    );
     // ... a raw repeat of ci-3 is answered "already running", with its phase.
     const [request] = await ofDeployment("ci-3", "deploy.requested");
     await nc.jetstream().publish(`bluegreen.${SERVICE}.deploy.requested`, JSON.stringify(request), {
@@ -248,6 +256,7 @@ describe("a deployment id runs once, for ever", () => {
       originalId: request?.id,
     });
     expect(dataOf(inProgress).message).toContain("awaiting_promotion");
+    await Promise.race([read, follower]);
     const promoted = await cli(["promote", SERVICE, "ci-3", "--wait", "--timeout", "30s"]);
     expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0);
     const followed = await follower;

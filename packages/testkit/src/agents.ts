@@ -145,12 +145,17 @@ export interface CliResult {
 export async function bluegreen(
   natsUrl: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: {
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    onStdout?: (stdout: string) => void;
+  } = {},
 ): Promise<CliResult> {
   const result = await runCommand(process.execPath, [BINS.cli, ...args, "--server", natsUrl], {
     cwd: REPO_ROOT,
     timeoutMs: opts.timeoutMs ?? 60_000,
     ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+    ...(opts.onStdout === undefined ? {} : { onStdout: opts.onStdout }),
   });
   return {
     code: result.code,
