@@ -118,7 +118,14 @@ describe("coordinator with simulated agents", () => {
       cause: "slo_breach",
       breach: { slo: "error-ratio", value: 0.5, threshold: 0.05 },
     });
-    expect(rolledBack.data.timeToRollbackMs).toBeGreaterThanOrEqual(0);
+    // From the breach to the switch back, by the events' own times.
+    const breached = events.find((e) => e.type === "bluegreen.slo.breached");
+    const back = events.find(
+      (e) => e.type === "bluegreen.switch.done" && e.data.reason === "rollback",
+    );
+    expect(rolledBack.data.timeToRollbackMs).toBe(
+      Date.parse(back.time) - Date.parse(breached.time),
+    );
     const switches = events.filter((e) => e.type === "bluegreen.switch.requested");
     expect(switches.map((e) => [e.data.to, e.data.reason])).toEqual([
       ["blue", "promote"],
@@ -130,6 +137,23 @@ describe("coordinator with simulated agents", () => {
     );
     expect(switches[1].data.expectedRevision).toBe(promoted.data.revision);
     expect(await activeColor()).toMatchObject({ color: "green", version: "v1.1" });
+  });
+
+  it("the coordinator's own /metrics count each outcome so far and the time to rollback", async () => {
+    const text = await (await fetch(`${coordinator.url}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    expect(value('bluegreen_coordinator_deployments_total{outcome="succeeded"}')).toBe(1);
+    expect(value('bluegreen_coordinator_deployments_total{outcome="failed"}')).toBe(1);
+    expect(value('bluegreen_coordinator_deployments_total{outcome="rolled_back"}')).toBe(1);
+    expect(value("bluegreen_coordinator_time_to_rollback_seconds_count")).toBe(1);
+    expect(value("bluegreen_coordinator_leader")).toBe(1);
+    expect(value("bluegreen_coordinator_deployments_in_flight")).toBe(0);
+    expect(
+      value('bluegreen_coordinator_event_handle_seconds_count{type="bluegreen.deploy.requested"}'),
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it("refuses an unknown service, an already active version, an unsafe version (exit 3)", async () => {
@@ -235,6 +259,37 @@ describe("coordinator with simulated agents", () => {
     );
     const lease = await locks.get("_leader");
     expect(JSON.parse(new TextDecoder().decode(lease?.value)).holder).toBe("coordinator-2");
+  });
+
+  it("a service lock held by a deployment that went away is taken by the next once it lapsed", async () => {
+    const lease = (expiresAt: Date) =>
+      JSON.stringify({
+        holder: "ghost-deployment",
+        by: "coordinator-gone",
+        acquiredAt: new Date(Date.now() - 60_000).toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        term: 1,
+      });
+    // Still within its time: the service is busy with the ghost.
+    await locks.put("shop", lease(new Date(Date.now() + 60_000)));
+    const busy = await cli("deploy", "shop", "v1.7", "--wait", "--timeout", "20s");
+    expect(busy.code).toBe(3);
+    expect(busy.stdout).toContain("busy with deployment ghost-deployment");
+    // Lapsed: the next deployment takes the lock and runs to the end.
+    await locks.put("shop", lease(new Date(Date.now() - 1_000)));
+    const run = await cli("deploy", "shop", "v1.7", "--wait", "--json", "--timeout", "30s");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const succeeded = run.lines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === "bluegreen.deploy.succeeded");
+    const lock = JSON.parse(new TextDecoder().decode((await locks.get("shop"))?.value));
+    expect(lock).toMatchObject({
+      holder: succeeded.deploymentid,
+      by: "coordinator-2",
+      term: 2,
+    });
+    expect(lock).toHaveProperty("releasedAt");
+    expect(await activeColor()).toMatchObject({ version: "v1.7" });
   });
 
   it("tail --since shows the story in order; tail --json lines parse as the contract says", async () => {
