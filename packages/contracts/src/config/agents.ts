@@ -112,6 +112,12 @@ export const nodeAgentConfigSchema = z.strictObject({
       }),
     )
     .min(1),
+  /**
+   * A directory only this agent writes: it notes each step while it runs, so that after a
+   * crash the restarted agent ends the step's process group before anything else runs.
+   * Without it, a step left running by a crash is not found.
+   */
+  state_dir: z.string().optional(),
   ssh: z
     .strictObject({
       user: z.string().optional(),
