@@ -91,8 +91,13 @@ export const switcherConfigSchema = z.strictObject({
       command_timeout: durationSchema.prefault("30s"),
     })
     .prefault({}),
-  /** At start-up, when the upstream file and the recorded colour disagree. */
+  /**
+   * When the upstream file (or what nginx serves) and the recorded colour disagree: at
+   * start-up, and while running (the file is watched, and checked every `drift_interval`).
+   */
   on_drift: z.enum(["reapply", "adopt", "report"]).default("reapply"),
+  /** How often a running switcher checks each file and what nginx serves for drift. */
+  drift_interval: durationSchema.prefault("5s"),
 });
 export type SwitcherConfig = z.output<typeof switcherConfigSchema>;
 
