@@ -292,6 +292,60 @@ describe("coordinator with simulated agents", () => {
     expect(await activeColor()).toMatchObject({ version: "v1.7" });
   });
 
+  it("a node event that says it comes from a node agent, about a node it does not serve, is refused (coded agent.rejected) and changes nothing", async () => {
+    const started = await cli("deploy", "shop", "v1.8", "--manual", "--json");
+    const id = JSON.parse(started.lines[0] ?? "{}").deploymentId as string;
+    const record = async () => {
+      const entry = await deployments.get(`shop.${id}`);
+      return JSON.parse(new TextDecoder().decode(entry?.value)) as { phase: string };
+    };
+    await waitFor(
+      async () => ((await record()).phase === "awaiting_promotion" ? true : undefined),
+      {
+        what: "the deployment to wait at its gate",
+        timeoutMs: 15_000,
+      },
+    );
+    const before = await record();
+    const rejections: { code: string; originalId: string; message: string }[] = [];
+    const sub = nc.subscribe("bluegreen.shop.agent.rejected", {
+      callback: (_e, msg) => rejections.push(JSON.parse(new TextDecoder().decode(msg.data)).data),
+    });
+    // The green node agent reporting on blue's node, as the green colour.
+    const forged = {
+      specversion: "1.0",
+      id: `forged-${id}`,
+      source: "bluegreen/node-agent/node-agent-shop-green",
+      type: "bluegreen.smoke.failed",
+      time: new Date().toISOString(),
+      subject: "shop",
+      deploymentid: id,
+      datacontenttype: "application/json",
+      data: {
+        node: "127.0.0.1:18001",
+        color: "green",
+        version: "v1.8",
+        durationMs: 1,
+        checks: [],
+        error: { code: "BG_ERR_SMOKE_FAILED", message: "forged", retryable: false },
+      },
+    };
+    await nc.jetstream().publish("bluegreen.shop.smoke.failed", JSON.stringify(forged), {
+      msgID: forged.id,
+    });
+    await waitFor(() => rejections.find((r) => r.originalId === forged.id), {
+      what: "the forged event's rejection",
+      timeoutMs: 10_000,
+    });
+    sub.unsubscribe();
+    const rejected = rejections.find((r) => r.originalId === forged.id);
+    expect(rejected?.code).toBe("BG_ERR_AGENT_NOT_SERVING");
+    expect(rejected?.message).toContain("127.0.0.1:18001 is not a green node in the definition");
+    expect(await record()).toEqual(before);
+    const aborted = await cli("abort", "shop", id, "--reason", "test");
+    expect(aborted.code, aborted.stdout + aborted.stderr).toBe(0);
+  });
+
   it("tail --since shows the story in order; tail --json lines parse as the contract says", async () => {
     const text = await cli("tail", "--service", "shop", "--since", "1h");
     expect(text.code).toBe(0);
