@@ -9,6 +9,7 @@ import { applyCommand } from "./commands/apply.ts";
 import { configCommand } from "./commands/config.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
+import { natsConfigCommand } from "./commands/nats-config.ts";
 import { promoteCommand } from "./commands/promote.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CliCommand[] = [
   agentsCommand,
   configCommand,
   switchCommand,
+  natsConfigCommand,
 ];
 
 export function mainUsage(): string {
