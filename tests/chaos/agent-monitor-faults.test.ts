@@ -182,7 +182,14 @@ describe("given one colour serves and the monitor watches every promotion", () =
       action: "rollback",
     });
     const rolledBack = await waitSeen(id, "deploy.rolled_back", () => true, 5_000);
-    expect(rolledBack.data).toBeDefined();
+    expect(rolledBack.data).toMatchObject({
+      version: "v1.2",
+      from: other(before.color),
+      to: before.color,
+      restoredVersion: before.version,
+      cause: "inconclusive_limit",
+    });
+    expect(rolledBack.data).not.toHaveProperty("breach");
 
     const counts = await streamCount(id);
     expect(counts).toMatchObject({ "switch.done": 2, "deploy.rolled_back": 1 });

@@ -105,6 +105,8 @@ export interface NodeAgentOptions {
   readonly color: "blue" | "green";
   /** An `ssh:` section for the SSH executor. */
   readonly ssh?: Record<string, unknown>;
+  /** Where the agent notes running steps (`state_dir`), so a restart ends what a crash left. */
+  readonly stateDir?: string;
 }
 
 /** A node agent (its bin) serving one colour of one service, with the test's own config. */
@@ -120,6 +122,7 @@ export function startNodeAgent(
     agentConfig("node-agent", agentId, opts.natsUrl, {
       serves: [{ service: opts.service, color: opts.color }],
       ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
+      ...(opts.stateDir === undefined ? {} : { state_dir: opts.stateDir }),
     }),
   );
 }

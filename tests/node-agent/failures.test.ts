@@ -197,7 +197,14 @@ describe("node agent failures", () => {
       ok: false,
       message: "exited with code 1: smoke script: 2 failures",
     });
-    for (const check of failed.data.checks) expect(check.durationMs).toBeGreaterThanOrEqual(0);
+    // The faulty app answers every request (and /health) after 150 ms: each HTTP check took at
+    // least that, and the slow one at least what its verdict says it took.
+    for (const name of ["health", "inference", "right-colour", "fast"]) {
+      expect(checks[name]?.durationMs, name).toBeGreaterThanOrEqual(149);
+    }
+    const took = Number(/took (\d+) ms/.exec(checks.fast?.message ?? "")?.[1]);
+    expect(checks.fast?.durationMs).toBeGreaterThanOrEqual(took);
+    expect(Number.isInteger(checks.script?.durationMs)).toBe(true);
     expect(failed.data.error.code).toBe("BG_ERR_SMOKE_FAILED");
     expect(failed.data.error.message).toContain("inference, right-colour, fast, script");
   });

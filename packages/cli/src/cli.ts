@@ -10,6 +10,7 @@ import { configCommand } from "./commands/config.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
+import { natsConfigCommand } from "./commands/nats-config.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
 import { promoteCommand } from "./commands/promote.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CliCommand[] = [
   configCommand,
   switchCommand,
   dashboardCommand,
+  natsConfigCommand,
 ];
 
 export function mainUsage(): string {

@@ -1,3 +1,4 @@
+import { type Color, nodeId } from "@bluegreen/contracts";
 import {
   childLogger,
   DeferredError,
@@ -16,8 +17,13 @@ import {
   deploymentOf,
   type Input,
   isTerminal,
+  NODE_AGENT_SOURCE,
+  nodeOfEvent,
+  notServing,
   type Phase,
   rollbackTarget,
+  senderVerdict,
+  UNKNOWN_GRACE_MS,
   unknownDeployment,
 } from "./decide.ts";
 import { Effects, type EffectsDeps, replayOf } from "./effects.ts";
@@ -137,6 +143,7 @@ export class Coordinator {
     ctx: { readonly logger: Logger; readonly streamSequence?: number },
   ): Promise<void> {
     if (!this.active) throw new DeferredError("not leading");
+    if (await this.refusedSender(event, ctx)) return;
     const service = event.subject;
     let id = deploymentOf(event);
     if (id === undefined && event.type === "bluegreen.deploy.rollback_requested")
@@ -208,6 +215,39 @@ export class Coordinator {
     state: DeploymentState,
   ): Promise<void> {
     await tx.apply({ kind: "preflight", outcome: await this.effects.preflight(state) });
+  }
+
+  /**
+   * A node event from a node agent that does not serve the node: answered with a coded
+   * `agent.rejected`, the deployment untouched. An agent with no heartbeat yet (just started)
+   * is given UNKNOWN_GRACE_MS from the event's time before it is refused.
+   */
+  private async refusedSender(
+    event: ConsumedEvent,
+    ctx: { readonly logger: Logger },
+  ): Promise<boolean> {
+    const about = nodeOfEvent(event);
+    if (about === undefined || !event.source.startsWith(NODE_AGENT_SOURCE)) return false;
+    const { facts, requireHeartbeats } = this.deps;
+    const definition = await facts.definition(event.subject);
+    const nodesOf = (color: Color) => definition?.nodes[color].map((n) => nodeId(n));
+    const check = async (fresh: boolean) =>
+      senderVerdict(event, {
+        nodesOf,
+        agents: requireHeartbeats ? await facts.agents(fresh) : undefined,
+      });
+    let verdict = await check(false);
+    if (!verdict.ok && verdict.unknownAgent) verdict = await check(true);
+    if (verdict.ok) return false;
+    const age = this.clock().getTime() - Date.parse(event.time);
+    if (verdict.unknownAgent && age < UNKNOWN_GRACE_MS) throw new DeferredError(verdict.reason);
+    ctx.logger.warn(
+      { source: event.source, node: about.node, color: about.color, reason: verdict.reason },
+      "node event from an agent that does not serve the node: refused",
+    );
+    const context = { now: this.clock(), source: this.deps.source };
+    await this.deps.publish(notServing(event, about, verdict.reason, context));
+    return true;
   }
 
   /** The deployment a rollback without an id is for (those stored read only if need be). */

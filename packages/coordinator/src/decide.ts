@@ -29,11 +29,18 @@ export { type AgentSeen, busy, preflight } from "./decide/preflight.ts";
 export {
   type Candidate,
   deploymentOf,
+  notServing,
   rollbackTarget,
   UNKNOWN_GRACE_MS,
   type UnknownAnswer,
   unknownDeployment,
 } from "./decide/routing.ts";
+export {
+  NODE_AGENT_SOURCE,
+  nodeOfEvent,
+  type SenderVerdict,
+  senderVerdict,
+} from "./decide/sender.ts";
 export type { DeploymentState } from "./decide/state.ts";
 
 /**

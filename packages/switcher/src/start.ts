@@ -34,16 +34,26 @@ export async function startSwitcher(ctx: AgentContext<"switcher">): Promise<Star
   const { config, bus, definitions, logger } = ctx;
   const ports = realPorts(ctx.kv.active, childLogger(logger, { component: "switcher" }));
   const nginx = nginxSettings(config.nginx);
+  const metrics = switchMetrics(ctx.metrics);
   const runner = switchRunner({
     serves: (service) => serves(config.services, service),
     definitions,
     ports,
     nginx,
     bus,
-    metrics: switchMetrics(ctx.metrics),
+    metrics,
     logger,
   });
-  const switcher = new Switcher({ config, bus, definitions, ports, nginx, runner, logger });
+  const switcher = new Switcher({
+    config,
+    bus,
+    definitions,
+    ports,
+    nginx,
+    runner,
+    logger,
+    metrics,
+  });
   await switcher.start();
   const readers = config.request_logs.map(
     (log) =>

@@ -91,7 +91,10 @@ export const switcherConfigSchema = z.strictObject({
       command_timeout: durationSchema.prefault("30s"),
     })
     .prefault({}),
-  /** At start-up, when the upstream file and the recorded colour disagree. */
+  /**
+   * When the upstream file (or what nginx serves) and the recorded colour disagree: at
+   * start-up, and while running (the file is watched, and checked every `drift_interval`).
+   */
   on_drift: z.enum(["reapply", "adopt", "report"]).default("reapply"),
   /**
    * nginx's per-request log lines for the monitor's nginx source: one reader per service,
@@ -111,6 +114,8 @@ export const switcherConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** How often a running switcher checks each file and what nginx serves for drift. */
+  drift_interval: durationSchema.prefault("5s"),
 });
 export type SwitcherConfig = z.output<typeof switcherConfigSchema>;
 
@@ -130,6 +135,12 @@ export const nodeAgentConfigSchema = z.strictObject({
       }),
     )
     .min(1),
+  /**
+   * A directory only this agent writes: it notes each step while it runs, so that after a
+   * crash the restarted agent ends the step's process group before anything else runs.
+   * Without it, a step left running by a crash is not found.
+   */
+  state_dir: z.string().optional(),
   ssh: z
     .strictObject({
       user: z.string().optional(),

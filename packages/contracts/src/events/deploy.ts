@@ -68,6 +68,12 @@ export const deployStarted = defineEvent({
     nodes: z.array(nodeRefSchema).min(1).max(64),
     activeColor: optionalColorSchema,
     previousVersion: text(200).nullable().optional(),
+    /**
+     * When the coordinator gives up on this step (its `deploying` deadline): a node agent
+     * that receives the event later does not run it. Absent in events from before it was
+     * carried; the agent then derives it from the event's time and the definition.
+     */
+    deadline: z.iso.datetime({ offset: true }).optional(),
   }),
   example: {
     version: "v1.1",
@@ -75,6 +81,7 @@ export const deployStarted = defineEvent({
     nodes: [{ host: "10.0.0.11", port: 8000 }],
     activeColor: "blue",
     previousVersion: "v1.0",
+    deadline: "2026-03-01T12:00:45.000Z",
   },
 });
 
@@ -90,7 +97,8 @@ export const deployProgress = defineEvent({
     step: z.int().min(1),
     steps: z.int().min(1),
     command: z.array(text(1024)).max(256),
-    status: z.enum(["started", "succeeded", "failed", "timed_out", "aborted"]),
+    /** `interrupted`: the agent died while the step ran; on restart it ended the step's group. */
+    status: z.enum(["started", "succeeded", "failed", "timed_out", "aborted", "interrupted"]),
     durationMs: durationMsSchema.optional(),
     exitCode: z.int().nullable().optional(),
     outputTail: text(4096).optional(),

@@ -123,7 +123,7 @@ export const switchFailed = defineEvent({
 export const switchDrift = defineEvent({
   name: "switch.drift",
   description:
-    "At start-up the upstream file did not match the recorded active colour; `action` says whether the switcher re-applied the record, adopted the file, or only reported.",
+    "The upstream file (or, with `served`, what nginx serves) did not match the recorded active colour, found at start-up or while running (`while: running`); `action` says whether the switcher re-applied the record, adopted the file, or only reported.",
   route: "switcher → audit",
   deploymentId: "none",
   data: z.strictObject({
@@ -131,6 +131,10 @@ export const switchDrift = defineEvent({
     recorded: optionalColorSchema,
     found: optionalColorSchema,
     action: z.enum(["reapplied", "adopted", "reported"]),
+    /** The colour nginx answered with, when the file matched the record but nginx did not. */
+    served: optionalColorSchema.optional(),
+    /** When it was found: at start-up (the default) or while the switcher ran. */
+    while: z.enum(["startup", "running"]).optional(),
   }),
   example: {
     file: "/etc/nginx/bluegreen/emily-active.conf",

@@ -81,6 +81,7 @@ export function onPreflight(d: Draft, outcome: PreflightOutcome): Decision {
     nodes: plan.nodes.map((n) => ({ host: n.host, port: n.port })),
     activeColor: plan.activeColor,
     previousVersion: plan.previousVersion,
+    ...(d.state.deadline === undefined ? {} : { deadline: d.state.deadline.at }),
   });
   return d.done(`lock taken; deploying ${s.version} to ${plan.targetColor}`);
 }
