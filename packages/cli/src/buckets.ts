@@ -14,12 +14,6 @@ export async function openBucket(js: JetStreamClient, bucket: Bucket): Promise<K
   }
 }
 
-export async function keysOf(kv: KV, filter?: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const key of await kv.keys(filter)) out.push(key);
-  return out.sort();
-}
-
 export function serviceArg(value: string): string {
   if (!isServiceName(value))
     throw usageError(`'${value}' is not a service name (^[a-z][a-z0-9-]{0,62}$)`);

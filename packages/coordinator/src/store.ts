@@ -3,6 +3,7 @@ import {
   createJson,
   type Decision,
   type Held,
+  keysOf,
   type RecordStore,
   readJson,
   type StoredRecord,
@@ -64,11 +65,8 @@ export class DeploymentStore implements RecordStore<DeploymentState, Command> {
   }
 
   /** Keys of every deployment, or of one service's (`emily.*`). */
-  async keys(service?: string): Promise<string[]> {
-    const out: string[] = [];
-    const iter = await this.kv.keys(service === undefined ? undefined : `${service}.*`);
-    for await (const key of iter) out.push(key);
-    return out;
+  keys(service?: string): Promise<string[]> {
+    return keysOf(this.kv, service === undefined ? undefined : `${service}.*`);
   }
 
   /** Every readable deployment (unreadable records are reported through `onBad`). */

@@ -1,6 +1,7 @@
 import { Buckets } from "@bluegreen/contracts";
 import {
   createJson,
+  keysOf,
   type Logger,
   type RecordStore,
   type StoredRecord,
@@ -118,9 +119,7 @@ export class WatchStore implements RecordStore<WatchState, Command> {
   }
 
   /** The services that have a stored watch. */
-  async services(): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
-    return keys.sort();
+  services(): Promise<string[]> {
+    return keysOf(this.kv);
   }
 }

@@ -1,5 +1,5 @@
 import type { RecordStore, StoredRecord } from "@bluegreen/runtime";
-import { createJson, readJson, updateJson } from "@bluegreen/runtime";
+import { createJson, keysOf, readJson, updateJson } from "@bluegreen/runtime";
 import type { KV } from "nats";
 import type { Delivery, DeliveryCommand } from "./decide.ts";
 
@@ -49,8 +49,7 @@ export class DeliveryStore implements RecordStore<Delivery, DeliveryCommand> {
 
 /** Every delivery in the bucket (unreadable values skipped), newest first. */
 export async function listDeliveries(kv: KV): Promise<{ key: string; delivery: Delivery }[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
+  const keys = await keysOf(kv);
   const out: { key: string; delivery: Delivery }[] = [];
   for (const key of keys) {
     const entry = await kv.get(key);

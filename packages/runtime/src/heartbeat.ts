@@ -9,6 +9,7 @@ import {
   parseEvent,
 } from "@bluegreen/contracts";
 import type { KV } from "nats";
+import { keysOf } from "./kv.ts";
 import type { Logger } from "./logger.ts";
 
 type HeartbeatData = EventDataInput<"agent.heartbeat">;
@@ -104,9 +105,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
 /** Every valid heartbeat in the agents bucket (anything unparseable is skipped). */
 export async function readHeartbeats(kv: KV): Promise<HeartbeatEvent[]> {
   const out: HeartbeatEvent[] = [];
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
-  for (const key of keys.sort()) {
+  for (const key of await keysOf(kv)) {
     const entry = await kv.get(key);
     if (entry === null || entry.operation !== "PUT") continue;
     const parsed = parseEvent(entry.value, { expect: ["agent.heartbeat"] });

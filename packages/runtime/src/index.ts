@@ -66,6 +66,7 @@ export {
   type CasUpdateOptions,
   casUpdate,
   createJson,
+  keysOf,
   type Revisioned,
   readJson,
   updateJson,
@@ -83,6 +84,7 @@ export {
   redactUrl,
 } from "./logger.ts";
 export { type AgentMainOptions, agentMain } from "./main.ts";
+export { metricsOn } from "./metrics.ts";
 export { rejectionData } from "./rejection.ts";
 export {
   DEFAULT_SIGNALS,

@@ -139,3 +139,10 @@ export async function casUpdate<T>(
   }
   throw lastError ?? conflict(kv, key, "unknown");
 }
+
+/** The keys of a bucket (those matching `filter`, e.g. `emily.*`), sorted. */
+export async function keysOf(kv: KV, filter?: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of await kv.keys(filter)) out.push(key);
+  return out.sort();
+}

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import { metricsOn } from "@bluegreen/runtime";
+import type { Registry } from "prom-client";
 import type { SwitchResult } from "./outcome.ts";
 
 /** The switcher's own metrics, on the agent's registry (served at `/metrics`). */
@@ -10,30 +11,27 @@ export interface SwitchMetrics {
 }
 
 export function switchMetrics(registry: Registry): SwitchMetrics {
-  const duration = new Histogram({
-    name: "bluegreen_switch_duration_seconds",
-    help: "Time from taking up a switch.requested to its answer, by result",
-    labelNames: ["result"],
-    buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const switches = new Counter({
-    name: "bluegreen_switches_total",
-    help: "Switch requests answered, by result: changed, unchanged, refused (fence, readiness, unknown service: nothing touched) or failed (restored, or not recorded)",
-    labelNames: ["result"],
-    registers: [registry],
-  });
-  const testFailures = new Counter({
-    name: "bluegreen_nginx_test_failures_total",
-    help: "Times the nginx test command rejected the configuration",
-    registers: [registry],
-  });
-  const drift = new Counter({
-    name: "bluegreen_switch_drift_total",
-    help: "Drift found between an upstream file (or what nginx serves) and the recorded colour, by action (reapplied, adopted, reported) and when (startup, running)",
-    labelNames: ["action", "while"],
-    registers: [registry],
-  });
+  const m = metricsOn(registry);
+  const duration = m.histogram(
+    "bluegreen_switch_duration_seconds",
+    "Time from taking up a switch.requested to its answer, by result",
+    ["result"],
+    [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  const switches = m.counter(
+    "bluegreen_switches_total",
+    "Switch requests answered, by result: changed, unchanged, refused (fence, readiness, unknown service: nothing touched) or failed (restored, or not recorded)",
+    ["result"],
+  );
+  const testFailures = m.counter(
+    "bluegreen_nginx_test_failures_total",
+    "Times the nginx test command rejected the configuration",
+  );
+  const drift = m.counter(
+    "bluegreen_switch_drift_total",
+    "Drift found between an upstream file (or what nginx serves) and the recorded colour, by action (reapplied, adopted, reported) and when (startup, running)",
+    ["action", "while"],
+  );
   for (const result of ["changed", "unchanged", "refused", "failed"] as const) {
     switches.inc({ result }, 0);
   }

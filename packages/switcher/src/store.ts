@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { type ActiveRecord, activeRecordSchema, BgError } from "@bluegreen/contracts";
 import {
   createJson,
+  keysOf,
   type Logger,
   type RecordStore,
   readJson,
@@ -88,10 +89,8 @@ export class ActiveStore {
   }
 
   /** The services that have a record. */
-  async services(): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
-    return keys.sort();
+  services(): Promise<string[]> {
+    return keysOf(this.kv);
   }
 }
 

@@ -1,8 +1,9 @@
 import { Buckets } from "@bluegreen/contracts";
 import { isTerminal } from "@bluegreen/coordinator";
+import { keysOf } from "@bluegreen/runtime";
 import { ActiveStore } from "@bluegreen/switcher";
 import { flag } from "../args.ts";
-import { keysOf, openBucket, serviceArg } from "../buckets.ts";
+import { openBucket, serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { readDeployments } from "../deployments.ts";
 import { ExitCode } from "../exit-codes.ts";

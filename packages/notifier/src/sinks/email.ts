@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createTransport, type Transporter } from "nodemailer";
 import type { SendAnswer } from "../decide.ts";
 import { DEFAULT_SUBJECT, DEFAULT_TEMPLATE, messageFields, renderTemplate } from "../render.ts";
-import type { Sink } from "./sink.ts";
+import { type Sink, sinkOf } from "./sink.ts";
 
 export interface EmailSettings {
   name: string;
@@ -51,12 +51,10 @@ export function emailSink(s: EmailSettings): Sink {
     maxConnections: s.concurrency,
     logger: false,
   });
-  return {
-    name: s.name,
-    type: "email",
-    ratePerSecond: s.ratePerSecond,
-    concurrency: s.concurrency,
-    async send(cloudEvent): Promise<SendAnswer> {
+  return sinkOf(
+    s,
+    "email",
+    async (cloudEvent): Promise<SendAnswer> => {
       const fields = messageFields(
         cloudEvent as Parameters<typeof messageFields>[0],
         s.dashboardUrl,
@@ -75,6 +73,6 @@ export function emailSink(s: EmailSettings): Sink {
         return classifySmtp(err);
       }
     },
-    close: () => transport.close(),
-  };
+    () => transport.close(),
+  );
 }

@@ -12,6 +12,24 @@ export interface Sink {
   close?(): void;
 }
 
+/** A sink from its settings' common part, its type and how it sends. */
+export function sinkOf(
+  settings: { name: string; ratePerSecond: number; concurrency: number },
+  type: Sink["type"],
+  send: Sink["send"],
+  close?: () => void,
+): Sink {
+  const { name, ratePerSecond, concurrency } = settings;
+  return {
+    name,
+    type,
+    ratePerSecond,
+    concurrency,
+    send,
+    ...(close === undefined ? {} : { close }),
+  };
+}
+
 /**
  * An HTTP answer, classified: 2xx delivered; 429 and 408 retried (after Retry-After when
  * given); any other 4xx final (the request itself is wrong: retrying cannot help); 5xx,

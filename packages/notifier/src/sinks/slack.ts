@@ -1,7 +1,7 @@
 import { httpCall } from "@bluegreen/runtime";
 import type { SendAnswer } from "../decide.ts";
 import { DEFAULT_TEMPLATE, messageFields, renderTemplate } from "../render.ts";
-import { classifyHttp, type Sink } from "./sink.ts";
+import { classifyHttp, type Sink, sinkOf } from "./sink.ts";
 
 export interface SlackSettings {
   name: string;
@@ -28,22 +28,16 @@ export function slackBody(
 }
 
 export function slackSink(s: SlackSettings): Sink {
-  return {
-    name: s.name,
-    type: "slack",
-    ratePerSecond: s.ratePerSecond,
-    concurrency: s.concurrency,
-    async send(cloudEvent): Promise<SendAnswer> {
-      return classifyHttp(
-        await httpCall({
-          url: s.url,
-          method: "POST",
-          json: slackBody(cloudEvent, s.template, s.dashboardUrl),
-          headers: { "user-agent": "bluegreen-notifier" },
-          timeoutMs: s.timeoutMs,
-          maxBodyBytes: 1024,
-        }),
-      );
-    },
-  };
+  return sinkOf(s, "slack", async (cloudEvent): Promise<SendAnswer> => {
+    return classifyHttp(
+      await httpCall({
+        url: s.url,
+        method: "POST",
+        json: slackBody(cloudEvent, s.template, s.dashboardUrl),
+        headers: { "user-agent": "bluegreen-notifier" },
+        timeoutMs: s.timeoutMs,
+        maxBodyBytes: 1024,
+      }),
+    );
+  });
 }

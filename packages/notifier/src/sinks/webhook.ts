@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { httpCall } from "@bluegreen/runtime";
 import type { SendAnswer } from "../decide.ts";
-import { classifyHttp, type Sink } from "./sink.ts";
+import { classifyHttp, type Sink, sinkOf } from "./sink.ts";
 
 /** The headers of a signed webhook (docs/notifier.md shows how a receiver checks them). */
 export const SIGNATURE_HEADER = "x-bluegreen-signature";
@@ -26,34 +26,28 @@ export interface WebhookSettings {
 
 /** POSTs the CloudEvent as it is (structured mode), signed over the timestamp and the body. */
 export function webhookSink(s: WebhookSettings): Sink {
-  return {
-    name: s.name,
-    type: "webhook",
-    ratePerSecond: s.ratePerSecond,
-    concurrency: s.concurrency,
-    async send(cloudEvent): Promise<SendAnswer> {
-      const body = JSON.stringify(cloudEvent);
-      const timestamp = String(Math.floor((s.now?.() ?? Date.now()) / 1000));
-      const headers: Record<string, string> = {
-        ...s.headers,
-        "content-type": "application/cloudevents+json; charset=utf-8",
-        "user-agent": "bluegreen-notifier",
-        [TIMESTAMP_HEADER]: timestamp,
-      };
-      const id = (cloudEvent as { id?: unknown }).id;
-      if (typeof id === "string") headers["idempotency-key"] = id;
-      if (s.signingSecret !== undefined)
-        headers[SIGNATURE_HEADER] = signature(s.signingSecret, timestamp, body);
-      return classifyHttp(
-        await httpCall({
-          url: s.url,
-          method: "POST",
-          headers,
-          body,
-          timeoutMs: s.timeoutMs,
-          maxBodyBytes: 1024,
-        }),
-      );
-    },
-  };
+  return sinkOf(s, "webhook", async (cloudEvent): Promise<SendAnswer> => {
+    const body = JSON.stringify(cloudEvent);
+    const timestamp = String(Math.floor((s.now?.() ?? Date.now()) / 1000));
+    const headers: Record<string, string> = {
+      ...s.headers,
+      "content-type": "application/cloudevents+json; charset=utf-8",
+      "user-agent": "bluegreen-notifier",
+      [TIMESTAMP_HEADER]: timestamp,
+    };
+    const id = (cloudEvent as { id?: unknown }).id;
+    if (typeof id === "string") headers["idempotency-key"] = id;
+    if (s.signingSecret !== undefined)
+      headers[SIGNATURE_HEADER] = signature(s.signingSecret, timestamp, body);
+    return classifyHttp(
+      await httpCall({
+        url: s.url,
+        method: "POST",
+        headers,
+        body,
+        timeoutMs: s.timeoutMs,
+        maxBodyBytes: 1024,
+      }),
+    );
+  });
 }
