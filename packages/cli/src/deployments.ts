@@ -13,13 +13,33 @@ export async function readDeployments(
   const kv = await openBucket(js, DeploymentStore.bucket);
   if (kv === undefined) return [];
   const loaded = await new DeploymentStore(kv).list(service);
-  return loaded
-    .map((d) => d.state)
-    .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || byKey(a, b));
+  return newestFirst(loaded.map((d) => d.state));
+}
+
+/** Newest first; between two requested at the same time, the lower key first. */
+export function newestFirst(states: Iterable<DeploymentState>): DeploymentState[] {
+  return [...states].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || byKey(a, b));
 }
 
 /** The order of the KV keys (`<service>.<deploymentId>`), as `Array.prototype.sort` has it. */
 function byKey(a: DeploymentState, b: DeploymentState): number {
   const [ka, kb] = [`${a.service}.${a.deploymentId}`, `${b.service}.${b.deploymentId}`];
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** How long a deployment id the coordinator has not stored yet is looked for (a fresh request). */
+export const NOT_FOUND_GRACE_MS = 3_000;
+
+/** The stored deployment with that id (any service); it is looked for a few times. */
+export async function findDeployment(
+  js: JetStreamClient,
+  deploymentId: string,
+  graceMs: number,
+): Promise<DeploymentState | undefined> {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const found = (await readDeployments(js)).find((d) => d.deploymentId === deploymentId);
+    if (found !== undefined || Date.now() >= until) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -14,6 +14,8 @@ export {
   type Input,
   isTerminal,
   Phase,
+  freezeNow,
+  planOf,
   preflight,
 } from "./decide.ts";
 export { LEADER_KEY, LeaderElection, type LeaderEvents } from "./leader.ts";

@@ -12,7 +12,12 @@ export const historyCommand: CliCommand = {
   usage: `usage: bluegreen history <service> [--limit 20] [--json]
 
 Every deployment of <service> the coordinator recorded, newest first: id, version, outcome
-(or current phase), when it was requested, how long it took, and why it ended.
+(or current phase), when it was requested, how long it took, and why it ended. A rollback
+(\`rollback --to\`) or a retry is marked next to its version.
+
+options:
+  --limit <n>   at most this many deployments (default 20)
+  --json        one JSON line per deployment: the record the coordinator stored
 
 examples:
   bluegreen history emily
@@ -42,7 +47,7 @@ examples:
         (d.plan ? `${d.plan.activeColor ?? "-"} → ${d.plan.targetColor}` : "");
       rows.push([
         d.deploymentId,
-        d.version,
+        d.kind === undefined ? d.version : `${d.version} (${d.kind})`,
         d.outcome?.trafficAtRisk ? `${d.phase} (TRAFFIC AT RISK)` : d.phase,
         d.requestedAt.replace("T", " ").slice(0, 19),
         `${Math.round(took / 1000)}s`,
