@@ -558,6 +558,37 @@ describe("CI", () => {
   });
 });
 
+describe("deploy freezes", () => {
+  const freezeKeys = [
+    `$KV.${Buckets.locks}._freeze.${SERVICE}`,
+    `$KV.${Buckets.locks}._freeze._all`,
+  ];
+
+  it("the operator sets and lifts them (KV key and event), but cannot touch a service lock", async () => {
+    const subjects = [
+      ...freezeKeys,
+      "bluegreen._.freeze.set",
+      eventSubject(SERVICE, "freeze.lifted"),
+      `$KV.${Buckets.locks}.${SERVICE}`,
+    ];
+    const refused = await refusedPublishes(Role.operator, subjects);
+    expect([...refused]).toEqual([`$KV.${Buckets.locks}.${SERVICE}`]);
+  });
+
+  it.each(ROLES.filter((r) => r !== Role.operator))(
+    "%s may not set or lift one",
+    async (role) => {
+      const subjects = [
+        ...freezeKeys,
+        eventSubject(SERVICE, "freeze.set"),
+        eventSubject(SERVICE, "freeze.lifted"),
+      ];
+      const refused = await refusedPublishes(role, subjects);
+      expect([...refused].sort()).toEqual([...subjects].sort());
+    },
+  );
+});
+
 describe("the passwords file", () => {
   it("the example defines exactly the variables the config uses, one per role", () => {
     const used = [...readFileSync(NATS_CONFIG_PATH, "utf8").matchAll(/\$(BG_NATS_\w+)/g)].map(
