@@ -11,10 +11,10 @@ export {
   type DeploymentState,
   decide,
   deploymentIdOf,
+  freezeNow,
   type Input,
   isTerminal,
   Phase,
-  freezeNow,
   planOf,
   preflight,
 } from "./decide.ts";
