@@ -1,7 +1,7 @@
 import type { BgEvent } from "@bluegreen/contracts";
-import type { DeploymentState } from "@bluegreen/coordinator";
+import { type DeploymentState, isTerminal } from "@bluegreen/coordinator";
 import { str, usageError, type Values } from "./args.ts";
-import { ExitCode } from "./exit-codes.ts";
+import { ExitCode, exitCodeOf } from "./exit-codes.ts";
 
 /**
  * `--until switched|done`: how far a wait follows a deployment. `done` (the default) waits for
@@ -31,20 +31,7 @@ export function untilSwitched(
 
 /** The exit code of a stored deployment that ended (or switched, with `switched`). */
 export function storedOutcome(state: DeploymentState, until: Until): ExitCode | undefined {
-  switch (state.phase) {
-    case "succeeded":
-      return ExitCode.ok;
-    case "rejected":
-      return ExitCode.rejected;
-    case "failed":
-      return ExitCode.failed;
-    case "rolled_back":
-      return ExitCode.rolledBack;
-    case "aborted":
-      return ExitCode.aborted;
-    case "monitoring":
-      return until === "switched" ? ExitCode.ok : undefined;
-    default:
-      return undefined;
-  }
+  // a terminal phase is named after the event that ended the deployment (deploy.<phase>)
+  if (isTerminal(state.phase)) return exitCodeOf(`bluegreen.deploy.${state.phase}`);
+  return state.phase === "monitoring" && until === "switched" ? ExitCode.ok : undefined;
 }

@@ -1,4 +1,4 @@
-import { flag, positional, str } from "../args.ts";
+import { flag, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { readDeployments } from "../deployments.ts";
@@ -44,6 +44,7 @@ examples:
       const follow = { ...values, wait: true, until: str(values, "until") ?? "switched" };
       return requestDeploy({ ...ctx, values: follow }, { service, version: to, kind: "rollback" });
     }
+    if (str(values, "until") !== undefined) throw usageError("--until goes with --to <version>");
     const js = (await nats({ follow: true })).jetstream();
     let deploymentId = positionals[1];
     if (deploymentId === undefined) {
