@@ -15,6 +15,7 @@ declare -A PACKAGES=(
   [openssl]=openssl
   [ip]=iproute2
   [systemd-analyze]=systemd
+  [chromium]=chromium
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }

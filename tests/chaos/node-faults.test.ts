@@ -26,6 +26,7 @@ import {
   consumerSettled,
   countingStep,
   counts,
+  deployEnded,
   killStepProcesses,
   only,
   repeatedIds,
@@ -43,7 +44,6 @@ let knownHosts: string;
 /** The node agent serving green now (the demo's own is stopped: the test configures its own). */
 let green: AgentProcess | undefined;
 
-const deploymentIdOf = (stdout: string) => /deploying \S+ \S+ as (\S+)/.exec(stdout)?.[1] ?? "";
 const lines = (file: string) => {
   try {
     return readFileSync(file, "utf8").split("\n").filter(Boolean);
@@ -121,12 +121,8 @@ async function deploy(
   const startedAt = Date.now();
   const run = stack.cli(["deploy", stack.service, version, "--wait", "--timeout", "90s"], 100_000);
   const [result] = await Promise.all([run, started.then(during)]);
-  const deploymentId = deploymentIdOf(result.stdout);
   return {
-    code: result.code,
-    output: result.stdout + result.stderr,
-    deploymentId,
-    events: await stack.events(deploymentId),
+    ...(await deployEnded(result, (id) => stack.events(id))),
     startedAt,
     endedAt: Date.now(),
   };

@@ -47,6 +47,7 @@ const ROLE_CONFIG: Record<AgentRoleName, string> = {
   switcher: `services: [${SERVICE}]\n`,
   "node-agent": `serves:\n  - { service: ${SERVICE}, color: blue }\n`,
   monitor: `services: [${SERVICE}]\n`,
+  notifier: `sinks:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\nroutes:\n  - { events: ["deploy.*"], sinks: [hook] }\n`,
 };
 
 let dir: TempDir;

@@ -3,6 +3,7 @@
 
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import type { AnyBgEvent } from "@bluegreen/contracts";
 import { renderUpstream } from "@bluegreen/switcher";
 import { type ManagedProcess, SwitcherRig, spawnProcess } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,18 +23,34 @@ afterAll(async () => {
   await rig?.stop();
 });
 
+type DriftEvent = Extract<AnyBgEvent, { type: "bluegreen.switch.drift" }>;
+type Switcher = Awaited<ReturnType<SwitcherRig["startAgent"]>>;
+
+/**
+ * Starts a switcher with `on_drift: onDrift`, waits for its drift event with `action`, and runs
+ * `then` on it before the switcher stops.
+ */
+async function afterDrift(
+  onDrift: "reapply" | "adopt" | "report",
+  action: string,
+  then: (drift: DriftEvent, agent: Switcher) => Promise<void>,
+): Promise<void> {
+  const agent = await rig.startAgent({ on_drift: onDrift });
+  try {
+    const drift = await rig.log.waitFor("bluegreen.switch.drift", (e) => e.data.action === action);
+    await then(drift, agent);
+  } finally {
+    await agent.stop();
+  }
+}
+
 describe("switcher: drift at start-up", () => {
   it("given the record says blue but the file was switched to green by hand, when the switcher starts with on_drift: reapply, then it re-applies blue and reports the drift", async () => {
     await rig.handSwitch("green");
     await rig.untilServes("green");
     const before = await rig.active();
 
-    const agent = await rig.startAgent({ on_drift: "reapply" });
-    try {
-      const drift = await rig.log.waitFor(
-        "bluegreen.switch.drift",
-        (e) => e.data.action === "reapplied",
-      );
+    await afterDrift("reapply", "reapplied", async (drift, agent) => {
       expect(drift.data).toEqual({
         file: rig.upstreamFile,
         recorded: "blue",
@@ -51,9 +68,7 @@ describe("switcher: drift at start-up", () => {
           found: "green",
         }),
       );
-    } finally {
-      await agent.stop();
-    }
+    });
   });
 
   it("given the file was edited to green and never reloaded, when the switcher starts with on_drift: adopt, then nginx serves the file and the record takes its colour", async () => {
@@ -61,12 +76,7 @@ describe("switcher: drift at start-up", () => {
     expect((await rig.throughNginx()).color).toBe("blue");
     const before = await rig.active();
 
-    const agent = await rig.startAgent({ on_drift: "adopt" });
-    try {
-      const drift = await rig.log.waitFor(
-        "bluegreen.switch.drift",
-        (e) => e.data.action === "adopted",
-      );
+    await afterDrift("adopt", "adopted", async (drift) => {
       expect(drift.data).toMatchObject({ recorded: "blue", found: "green" });
       const after = await rig.active();
       expect(after.revision).toBe(before.revision + 1);
@@ -77,9 +87,7 @@ describe("switcher: drift at start-up", () => {
       });
       expect(rig.fileColor()).toBe("green");
       expect((await rig.untilServes("green")).generation).toBe("edited-by-hand");
-    } finally {
-      await agent.stop();
-    }
+    });
   });
 
   it("given the file was switched back to blue by hand, when the switcher starts with on_drift: report, then it only reports", async () => {
@@ -88,12 +96,7 @@ describe("switcher: drift at start-up", () => {
     const before = await rig.active();
     const reloads = rig.reloads();
 
-    const agent = await rig.startAgent({ on_drift: "report" });
-    try {
-      const drift = await rig.log.waitFor(
-        "bluegreen.switch.drift",
-        (e) => e.data.action === "reported",
-      );
+    await afterDrift("report", "reported", async (drift, agent) => {
       expect(drift.data).toMatchObject({ recorded: "green", found: "blue" });
       expect(agent.logs).toContainEqual(
         expect.objectContaining({ level: "warn", msg: "drift: upstream file and record differ" }),
@@ -102,9 +105,7 @@ describe("switcher: drift at start-up", () => {
       expect(rig.fileColor()).toBe("blue");
       expect(rig.reloads()).toBe(reloads);
       expect((await rig.throughNginx()).color).toBe("blue");
-    } finally {
-      await agent.stop();
-    }
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 import { BgError, ERROR_CATALOGUE } from "@bluegreen/contracts";
-import type { Bus } from "@bluegreen/runtime";
+import { BLUEGREEN_VERSION, type Bus } from "@bluegreen/runtime";
 import type { NatsConnection } from "nats";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, parse } from "./args.ts";
 import type { CliCommand } from "./command.ts";
@@ -8,9 +8,11 @@ import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { configCommand } from "./commands/config.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { freezeCommand, unfreezeCommand } from "./commands/freeze.ts";
 import { historyCommand } from "./commands/history.ts";
+import { notificationsCommand } from "./commands/notifications.ts";
 import { promoteCommand } from "./commands/promote.ts";
 import { retryCommand } from "./commands/retry.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
@@ -33,12 +35,14 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   applyCommand,
   agentsCommand,
+  notificationsCommand,
   configCommand,
   switchCommand,
   waitCommand,
   retryCommand,
   freezeCommand,
   unfreezeCommand,
+  dashboardCommand,
   completionCommand(() => COMMANDS),
 ];
 
@@ -46,7 +50,8 @@ export function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `usage: bluegreen <command> [options]
 
-Blue/green deployments behind nginx, driven over NATS. Every command takes --help.
+Blue/green deployments behind nginx, driven over NATS. Every command takes --help;
+\`bluegreen --version\` prints the version.
 
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
@@ -92,7 +97,8 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
     const arg = argv[i] ?? "";
     if (!arg.startsWith("-"))
       return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
-    if (arg === "--help" || arg === "-h") return { name: arg, rest: argv.slice(i + 1) };
+    if (arg === "--help" || arg === "-h" || arg === "--version")
+      return { name: arg, rest: argv.slice(i + 1) };
     if (takesValue.has(arg)) i++;
   }
   return { name: undefined, rest: [...argv] };
@@ -104,6 +110,10 @@ export async function main(
   opts: { signal?: AbortSignal } = {},
 ): Promise<ExitCode> {
   const { name, rest } = splitCommand(argv);
+  if (name === "--version") {
+    io.out(`bluegreen ${BLUEGREEN_VERSION}`);
+    return ExitCode.ok;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = COMMANDS.find((c) => c.name === rest[0]);
     io.out(topic === undefined ? mainUsage() : `${topic.usage}\n\n${GLOBAL_HELP}`);

@@ -3,6 +3,14 @@ import type { JetStreamClient } from "nats";
 import { openBucket } from "./buckets.ts";
 
 /**
+ * A request rejected because its service was never defined: not a deployment of anything
+ * (the coordinator stores none now; records stored before are left out of status and history).
+ */
+export function neverDefined(d: DeploymentState): boolean {
+  return d.phase === "rejected" && d.outcome?.code === "BG_ERR_CONFIG_UNKNOWN_SERVICE";
+}
+
+/**
  * The deployments the coordinator stored, read through its store, newest first (unreadable
  * records are skipped; between two requested at the same time, the lower key comes first).
  */
@@ -16,15 +24,31 @@ export async function readDeployments(
   return newestFirst(loaded.map((d) => d.state));
 }
 
-/** Newest first; between two requested at the same time, the lower key first. */
+/**
+ * Newest first, leaving out requests for a service that was never defined; between two
+ * requested at the same time, the lower key first.
+ */
 export function newestFirst(states: Iterable<DeploymentState>): DeploymentState[] {
-  return [...states].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || byKey(a, b));
+  return [...states]
+    .filter((d) => !neverDefined(d))
+    .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || byKey(a, b));
 }
 
 /** The order of the KV keys (`<service>.<deploymentId>`), as `Array.prototype.sort` has it. */
 function byKey(a: DeploymentState, b: DeploymentState): number {
   const [ka, kb] = [`${a.service}.${a.deploymentId}`, `${b.service}.${b.deploymentId}`];
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** One stored deployment, or undefined when the coordinator never stored that id. */
+export async function storedDeployment(
+  js: JetStreamClient,
+  service: string,
+  deploymentId: string,
+): Promise<DeploymentState | undefined> {
+  const kv = await openBucket(js, DeploymentStore.bucket);
+  if (kv === undefined) return undefined;
+  return (await new DeploymentStore(kv).get(service, deploymentId))?.state;
 }
 
 /** How long a deployment id the coordinator has not stored yet is looked for (a fresh request). */

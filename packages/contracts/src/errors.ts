@@ -153,6 +153,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Check the id with `bluegreen status` or `bluegreen history`.",
   },
+  BG_ERR_DEPLOY_IN_PROGRESS: {
+    message:
+      "deployment {deploymentId} of '{service}' is already running ({phase}); this request changes nothing",
+    retryable: false,
+    fix: "Nothing to fix: the deployment with this id runs once. Wait for its closing event (`bluegreen deploy --wait` with the same --id follows it).",
+  },
   BG_ERR_DEPLOY_WRONG_PHASE: {
     message: "deployment {deploymentId} is {phase}: cannot {action}",
     retryable: false,

@@ -89,8 +89,11 @@ export class Coordinator {
       shouldStore,
       pendingToFinish: (stored) => this.effects.pendingToFinish(stored),
       onTransition: (key, before, decision) => this.transitioned(key, before, decision),
-      onUnchanged: (key, input, decision) =>
-        this.log(key).debug({ input: input.kind, note: decision.note }, "no change"),
+      onUnchanged: (key, input, decision) => {
+        // An answer without a change (a repeated request) is logged like a transition.
+        if (decision.commands.length > 0) this.log(key).info({ input: input.kind }, decision.note);
+        else this.log(key).debug({ input: input.kind, note: decision.note }, "no change");
+      },
       onFinishing: (key, stored) => {
         const { replay, ageMs } = replayOf(stored.state, clock());
         if (replay !== "none")
@@ -129,7 +132,10 @@ export class Coordinator {
    * A consumed event: find its deployment and apply it. `ctx.logger` is the event's logger,
    * built on first use (most events log nothing of their own).
    */
-  async onEvent(event: ConsumedEvent, ctx: { readonly logger: Logger }): Promise<void> {
+  async onEvent(
+    event: ConsumedEvent,
+    ctx: { readonly logger: Logger; readonly streamSequence?: number },
+  ): Promise<void> {
     if (!this.active) throw new DeferredError("not leading");
     const service = event.subject;
     let id = deploymentOf(event);
@@ -138,7 +144,11 @@ export class Coordinator {
     if (id === undefined) return this.unknown(event, undefined, ctx);
     const deploymentId = id;
     await this.runner.within(keyOf(service, deploymentId), async (tx) => {
-      const decision = await tx.apply({ kind: "event", event });
+      const decision = await tx.apply({
+        kind: "event",
+        event,
+        ...(ctx.streamSequence === undefined ? {} : { seq: ctx.streamSequence }),
+      });
       if (decision.state === undefined) await this.unknown(event, deploymentId, ctx);
     });
   }

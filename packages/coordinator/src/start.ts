@@ -1,6 +1,7 @@
 import { filterSubject } from "@bluegreen/contracts";
 import {
   type AgentContext,
+  BLUEGREEN_VERSION,
   type Consumption,
   childLogger,
   type StartedAgent,
@@ -15,7 +16,8 @@ import { DeploymentStore } from "./store.ts";
 import { streamLookup } from "./stream-lookup.ts";
 import { DeadlineTimers } from "./timers.ts";
 
-export const VERSION = "0.1.0";
+/** The version of bluegreen (the root package.json's). */
+export const VERSION = BLUEGREEN_VERSION;
 
 /** The event families the coordinator reads (one durable consumer each on nats-server 2.9). */
 const FAMILIES = ["deploy", "smoke", "switch", "monitor", "slo"] as const;

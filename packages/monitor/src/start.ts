@@ -1,11 +1,12 @@
 import { Buckets } from "@bluegreen/contracts";
-import type { AgentContext, StartedAgent } from "@bluegreen/runtime";
+import { type AgentContext, BLUEGREEN_VERSION, type StartedAgent } from "@bluegreen/runtime";
 import { createMonitorMetrics } from "./metrics.ts";
 import { Monitor } from "./monitor.ts";
 import { WatchStore } from "./store.ts";
 
 /** The monitor's version, as `--version` and the heartbeat say. */
-export const VERSION = "0.1.0";
+/** The version of bluegreen (the root package.json's). */
+export const VERSION = BLUEGREEN_VERSION;
 
 /** Wiring: config → bus, the watch store, metrics → the monitor; the `start` of `runAgent`. */
 export async function startMonitor(ctx: AgentContext<"monitor">): Promise<StartedAgent> {
@@ -14,6 +15,7 @@ export async function startMonitor(ctx: AgentContext<"monitor">): Promise<Starte
     bus: ctx.bus,
     store: new WatchStore(ctx.kv.watches, ctx.logger),
     definitions: ctx.definitions,
+    nats: ctx.nc,
     metrics: createMonitorMetrics(ctx.metrics),
     logger: ctx.logger,
   });

@@ -1,9 +1,15 @@
-import { type AgentContext, type RunAgentOptions, runAgent } from "@bluegreen/runtime";
+import {
+  type AgentContext,
+  BLUEGREEN_VERSION,
+  type RunAgentOptions,
+  runAgent,
+} from "@bluegreen/runtime";
 import { createNodeAgentMetrics } from "./metrics.ts";
 import { NodeAgent } from "./node-agent.ts";
 import { ResultStore } from "./store.ts";
 
-export const NODE_AGENT_VERSION = "0.1.0";
+/** The version of bluegreen (the root package.json's). */
+export const NODE_AGENT_VERSION = BLUEGREEN_VERSION;
 
 export type StartNodeAgentOptions = Omit<
   RunAgentOptions<"node-agent">,

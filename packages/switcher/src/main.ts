@@ -1,4 +1,4 @@
-import { agentMain } from "@bluegreen/runtime";
+import { agentMain, BLUEGREEN_VERSION } from "@bluegreen/runtime";
 import { startSwitcher } from "./start.ts";
 
 await agentMain({
@@ -8,6 +8,6 @@ await agentMain({
 answers switch.requested with switch.done / switch.failed (nginx test, reload, verification
 through nginx), checks the files for drift at start-up.`,
   start: startSwitcher,
-  version: "0.1.0",
+  version: BLUEGREEN_VERSION,
   docs: "docs/switcher.md",
 });

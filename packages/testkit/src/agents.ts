@@ -141,15 +141,16 @@ export interface CliResult {
   lines: string[];
 }
 
-/** Runs `bluegreen <args>` against `natsUrl`, as CI would. */
+/** Runs `bluegreen <args>` against `natsUrl`, as CI would (`env` added to this process's). */
 export async function bluegreen(
   natsUrl: string,
   args: readonly string[],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const result = await runCommand(process.execPath, [BINS.cli, ...args, "--server", natsUrl], {
     cwd: REPO_ROOT,
     timeoutMs: opts.timeoutMs ?? 60_000,
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });
   return {
     code: result.code,

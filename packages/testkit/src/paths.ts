@@ -13,6 +13,7 @@ export const BINS = {
   switcher: join(REPO_ROOT, "packages/switcher/bin/bluegreen-switcher.js"),
   nodeAgent: join(REPO_ROOT, "packages/node-agent/bin/bluegreen-node-agent.js"),
   monitor: join(REPO_ROOT, "packages/monitor/bin/bluegreen-monitor.js"),
+  notifier: join(REPO_ROOT, "packages/notifier/bin/bluegreen-notifier.js"),
   cli: join(REPO_ROOT, "packages/cli/bin/bluegreen.js"),
 } as const;
 export type AgentBin = Exclude<keyof typeof BINS, "cli">;

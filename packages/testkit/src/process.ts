@@ -455,11 +455,12 @@ export async function spawnProcess(options: SpawnProcessOptions): Promise<Manage
 export async function runCommand(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number; input?: string } = {},
+  options: { cwd?: string; timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const input = options.input;
   const child = spawn(command, [...args], {
     cwd: options.cwd,
+    ...(options.env === undefined ? {} : { env: options.env }),
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,13 +1,17 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
-import { newDeploymentId } from "@bluegreen/coordinator";
+import { type DeploymentState, isTerminal, newDeploymentId } from "@bluegreen/coordinator";
+import type { JetStreamClient } from "nats";
 import { durationOption, flag, options, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand, CliContext } from "../command.ts";
+import { storedDeployment } from "../deployments.ts";
 import { printDeployPlan } from "../dry-run.ts";
-import { ExitCode } from "../exit-codes.ts";
+import { ExitCode, exitCodeOf } from "../exit-codes.ts";
+import type { CliIo } from "../io.ts";
 import { printOutcome, progressPrinter } from "../progress.ts";
 import { cliSource, whoami } from "../publish.ts";
-import { untilOption, untilSwitched } from "../until.ts";
+import { requestedByFrom } from "../requested-by.ts";
+import { storedOutcome, untilOption, untilSwitched } from "../until.ts";
 import { watchDeployment } from "../wait.ts";
 
 /** A deploy as `deploy`, `rollback --to` and `retry` request it. */
@@ -39,8 +43,9 @@ options:
   --queue            if the service is busy, wait for the running deployment instead of
                      being rejected
   --manual           stop after the smoke checks until \`bluegreen promote\`
-  --id <id>          deployment id (default d-<yyyymmdd>-<random>); repeat it to retry
-                     the same request safely (the stream drops the duplicate)
+  --id <id>          deployment id (default d-<yyyymmdd>-<random>); an id runs once, for
+                     ever: repeated, it follows the running deployment or exits at once
+                     with the outcome it had (an id only rejected may deploy again)
   --reason <text>    recorded with the request
 
 examples:
@@ -69,6 +74,8 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
 /**
  * Publishes a `deploy.requested` (options from the command line: --id, --reason, --queue,
  * --manual, --json, --wait, --until, --timeout) and, with --wait, follows it to its outcome.
+ * A deployment id runs once, for ever: with --id, a deployment already stored under it is
+ * followed (or its outcome reported) instead of being requested again.
  */
 export async function requestDeploy(
   { values, io, nats, bus }: CliContext,
@@ -86,16 +93,18 @@ export async function requestDeploy(
   const deploymentId = str(values, "id") ?? newDeploymentId();
   const json = flag(values, "json");
   const timeoutMs = durationOption(values, "timeout", 60 * 60_000);
-  const early = untilSwitched(untilOption(values));
+  const until = untilOption(values);
+  const early = untilSwitched(until);
   const reason = str(values, "reason");
   const request = createEvent("deploy.requested", {
     service,
     source: cliSource(),
     deploymentId,
-    id: `${deploymentId}.request`,
+    // Its own id: a retry of the same deployment id reaches the coordinator, which answers it.
+    id: `${deploymentId}.request.${Date.now().toString(36)}`,
     data: {
       version,
-      requestedBy: whoami(),
+      requestedBy: requestedByFrom(process.env, whoami),
       ...(reason === undefined ? {} : { reason }),
       ...(flag(values, "queue") ? { queue: true } : {}),
       ...(flag(values, "manual") ? { manualPromotion: true } : {}),
@@ -103,11 +112,61 @@ export async function requestDeploy(
       ...(retryOf === undefined ? {} : { retryOf }),
     },
   });
-  const nc = await nats({ follow: flag(values, "wait") });
+  const wait = flag(values, "wait");
+  const nc = await nats({ follow: wait });
   const js = nc.jetstream();
   const since = new Date(Date.now() - 2_000);
+  // A deployment id runs once: a known one is answered from what the coordinator stored.
+  const known =
+    str(values, "id") === undefined
+      ? undefined
+      : await knownDeployment(js, service, deploymentId, io);
+  if (known !== undefined && known.phase !== "rejected") {
+    const ended = isTerminal(known.phase);
+    if (json)
+      io.out(
+        JSON.stringify({
+          deploymentId,
+          service,
+          known: true,
+          phase: known.phase,
+          version: known.version,
+          ...(known.outcome === undefined
+            ? {}
+            : {
+                outcome: known.outcome.event,
+                ...(known.outcome.code === undefined ? {} : { code: known.outcome.code }),
+              }),
+        }),
+      );
+    else
+      io.out(
+        `deployment ${deploymentId} (${known.version}) ${ended ? `already ended: ${known.phase}` : `is already running: ${known.phase}`}${known.outcome?.message === undefined ? "" : ` (${known.outcome.message})`}; not requested again`,
+      );
+    if (!wait) return ExitCode.ok;
+    if (ended)
+      return (
+        exitCodeOf(`bluegreen.${known.outcome?.event ?? ""}`) ??
+        storedOutcome(known, until) ??
+        ExitCode.failed
+      );
+    // with --until switched, a deployment already past its switch is there
+    const reached = storedOutcome(known, until);
+    if (reached !== undefined) return reached;
+    const followed = await watchDeployment(js, {
+      service,
+      deploymentId,
+      requestId: known.requestId,
+      since,
+      timeoutMs,
+      onEvent: progressPrinter(io, json),
+      connection: nc,
+      ...(early === undefined ? {} : { until: early }),
+    });
+    return printOutcome(io, json, followed, { deploymentId, timeoutMs });
+  }
   const ack = await (await bus()).publish(request, { validated: true });
-  if (!flag(values, "wait")) {
+  if (!wait) {
     if (json)
       io.out(JSON.stringify({ deploymentId, service, version, eventId: request.id, seq: ack.seq }));
     else
@@ -128,4 +187,25 @@ export async function requestDeploy(
     ...(early === undefined ? {} : { until: early }),
   });
   return printOutcome(io, json, result, { deploymentId, timeoutMs });
+}
+
+/**
+ * The deployment stored under a given id, if any. A NATS user that may not read the
+ * deployments bucket (or a read that fails) is not an error: the request is published, and the
+ * coordinator answers a known id from what it stored.
+ */
+async function knownDeployment(
+  js: JetStreamClient,
+  service: string,
+  deploymentId: string,
+  io: CliIo,
+): Promise<DeploymentState | undefined> {
+  try {
+    return await storedDeployment(js, service, deploymentId);
+  } catch (err) {
+    io.err(
+      `could not read deployment ${deploymentId} (${err instanceof Error ? err.message : String(err)}); the coordinator will answer the request`,
+    );
+    return undefined;
+  }
 }

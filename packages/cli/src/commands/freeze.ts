@@ -13,6 +13,7 @@ import type { CliCommand, CliContext } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { describeFreeze } from "../freezes.ts";
 import { cliSource, whoami } from "../publish.ts";
+import { requestedByFrom } from "../requested-by.ts";
 
 /** `<service>` or `--all`: the KV key's service part and the event's subject. */
 function target(values: Values, positionals: readonly string[]) {
@@ -80,7 +81,7 @@ examples:
     const until = untilArg(values);
     const record: FreezeRecord = {
       scope: t.scope,
-      by: whoami(),
+      by: requestedByFrom(process.env, whoami),
       reason: reason.slice(0, 512),
       at: new Date().toISOString(),
       ...(until === undefined ? {} : { until }),
@@ -129,7 +130,11 @@ examples:
         createEvent("freeze.lifted", {
           service: t.subject,
           source: cliSource(),
-          data: { scope: t.scope, by: whoami(), ...(reason === undefined ? {} : { reason }) },
+          data: {
+            scope: t.scope,
+            by: requestedByFrom(process.env, whoami),
+            ...(reason === undefined ? {} : { reason }),
+          },
         }),
         { validated: true },
       );

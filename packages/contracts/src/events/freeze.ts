@@ -11,8 +11,7 @@ export const freezeSet = defineEvent({
   name: "freeze.set",
   description:
     "An operator froze deploys of a service (or of every service: subject `_`, scope `all`) until a time or until lifted. While it holds, the coordinator rejects `deploy.requested` with BG_ERR_DEPLOY_FROZEN; a rollback is still allowed. The state is the KV key `_freeze.<service>` (or `_freeze._all`) of `bluegreen_locks`.",
-  producer: "`bluegreen freeze`",
-  consumers: ["audit"],
+  route: "`bluegreen freeze` → audit",
   deploymentId: "none",
   data: z.strictObject({
     scope: freezeScopeSchema,
@@ -32,8 +31,7 @@ export const freezeLifted = defineEvent({
   name: "freeze.lifted",
   description:
     "An operator lifted a freeze (`bluegreen unfreeze`); deploys are accepted again. A freeze whose `until` passed lapses by itself, without this event.",
-  producer: "`bluegreen unfreeze`",
-  consumers: ["audit"],
+  route: "`bluegreen unfreeze` → audit",
   deploymentId: "none",
   data: z.strictObject({
     scope: freezeScopeSchema,
