@@ -526,6 +526,17 @@ describe("CI", () => {
     expect(await send()).toMatchObject({ stream: STREAM_NAME, seq: first.seq, duplicate: true });
   });
 
+  it("reads the stored deployments, as `bluegreen wait <id>` does, but cannot write them", async () => {
+    const nc = await connectAs(Role.ci);
+    const kv = await nc.jetstream().views.kv(Buckets.deployments, { bindOnly: true });
+    await kv.status();
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    for (const key of keys) expect(await kv.get(key)).not.toBeNull();
+    const refused = await refusedPublishes(Role.ci, [`$KV.${Buckets.deployments}.${SERVICE}.x`]);
+    expect([...refused]).toEqual([`$KV.${Buckets.deployments}.${SERVICE}.x`]);
+  });
+
   it("may do nothing else: no other request, no KV write, no stream or consumer admin, no acks", async () => {
     const forbidden = [
       eventSubject(SERVICE, "deploy.abort_requested"),
@@ -560,6 +571,34 @@ describe("CI", () => {
     expect(refusal?.isPermissionError()).toBe(true);
     expect(refusal?.message).toMatch(/subscription to "bluegreen\.>"/i);
     expect(sub.isClosed()).toBe(true);
+  });
+});
+
+describe("deploy freezes", () => {
+  const freezeKeys = [
+    `$KV.${Buckets.locks}._freeze.${SERVICE}`,
+    `$KV.${Buckets.locks}._freeze._all`,
+  ];
+
+  it("the operator sets and lifts them (KV key and event), but cannot touch a service lock", async () => {
+    const subjects = [
+      ...freezeKeys,
+      "bluegreen._.freeze.set",
+      eventSubject(SERVICE, "freeze.lifted"),
+      `$KV.${Buckets.locks}.${SERVICE}`,
+    ];
+    const refused = await refusedPublishes(Role.operator, subjects);
+    expect([...refused]).toEqual([`$KV.${Buckets.locks}.${SERVICE}`]);
+  });
+
+  it.each(ROLES.filter((r) => r !== Role.operator))("%s may not set or lift one", async (role) => {
+    const subjects = [
+      ...freezeKeys,
+      eventSubject(SERVICE, "freeze.set"),
+      eventSubject(SERVICE, "freeze.lifted"),
+    ];
+    const refused = await refusedPublishes(role, subjects);
+    expect([...refused].sort()).toEqual([...subjects].sort());
   });
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, main } from "./cli.ts";
+import { SHELLS } from "./commands/completion.ts";
 import type { CliIo } from "./io.ts";
 
 function capture(): CliIo & { stdout: string[]; stderr: string[] } {
@@ -48,5 +49,35 @@ describe("bluegreen", () => {
     const io = capture();
     expect(await main(["deploy", "emily", "v1;reboot", "-s", "nats://127.0.0.1:1"], io)).toBe(3);
     expect(io.stderr[0]).toMatch(/^BG_ERR_VERSION_UNSAFE: version 'v1;reboot' is refused/);
+  });
+
+  it("every flag of every command is explained in its help (not only in the usage line)", () => {
+    for (const command of COMMANDS) {
+      const body = command.usage.split("\n").slice(1).join("\n");
+      for (const [long, spec] of Object.entries(command.options)) {
+        const shown = new RegExp(`^\\s+(-${spec.short ?? "-"}, )?--${long}\\b`, "m");
+        expect(body, `${command.name} --${long}`).toMatch(shown);
+      }
+    }
+  });
+
+  it("bare `bluegreen` prints the help and exits 0", async () => {
+    const io = capture();
+    expect(await main([], io)).toBe(0);
+    expect(io.stdout.join("\n")).toMatch(/^usage: bluegreen <command>/);
+    for (const command of COMMANDS) expect(io.stdout.join("\n")).toContain(`  ${command.name} `);
+  });
+
+  it("completion: a script per shell naming every command and its flags; another shell is exit 2", async () => {
+    for (const shell of Object.keys(SHELLS)) {
+      const io = capture();
+      expect(await main(["completion", shell], io)).toBe(0);
+      const script = io.stdout.join("\n");
+      for (const command of COMMANDS)
+        expect(script, `${shell} ${command.name}`).toContain(command.name);
+      expect(script).toContain("until");
+      expect(script).toContain("dry-run");
+    }
+    expect(await main(["completion", "tcsh"], capture())).toBe(2);
   });
 });

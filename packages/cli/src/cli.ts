@@ -6,17 +6,21 @@ import type { CliCommand } from "./command.ts";
 import { abortCommand } from "./commands/abort.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
+import { completionCommand } from "./commands/completion.ts";
 import { configCommand } from "./commands/config.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
+import { freezeCommand, unfreezeCommand } from "./commands/freeze.ts";
 import { historyCommand } from "./commands/history.ts";
 import { natsConfigCommand } from "./commands/nats-config.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
 import { promoteCommand } from "./commands/promote.ts";
+import { retryCommand } from "./commands/retry.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
 import { statusCommand } from "./commands/status.ts";
 import { switchCommand } from "./commands/switch.ts";
 import { tailCommand } from "./commands/tail.ts";
+import { waitCommand } from "./commands/wait-cmd.ts";
 import { type CliConnectOptions, closeCli, connectCli, connectSettings } from "./connection.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { type CliIo, processIo } from "./io.ts";
@@ -35,8 +39,13 @@ export const COMMANDS: readonly CliCommand[] = [
   notificationsCommand,
   configCommand,
   switchCommand,
+  waitCommand,
+  retryCommand,
+  freezeCommand,
+  unfreezeCommand,
   dashboardCommand,
   natsConfigCommand,
+  completionCommand(() => COMMANDS),
 ];
 
 export function mainUsage(): string {
@@ -54,7 +63,9 @@ ${GLOBAL_HELP}
 examples:
   bluegreen apply -f examples/emily/service.yaml
   bluegreen deploy emily v1.1 --wait
+  bluegreen status emily --watch
   bluegreen tail --service emily --since 1h
+  source <(bluegreen completion bash)
 
 exit codes: 0 ok · 1 error · 2 usage · 3 rejected · 4 failed · 5 rolled back · 6 timed out ·
 7 aborted (docs/cli.md)`;
@@ -95,7 +106,11 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
   return { name: undefined, rest: [...argv] };
 }
 
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<ExitCode> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  opts: { signal?: AbortSignal } = {},
+): Promise<ExitCode> {
   const { name, rest } = splitCommand(argv);
   if (name === "--version") {
     io.out(`bluegreen ${BLUEGREEN_VERSION}`);
@@ -104,7 +119,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = COMMANDS.find((c) => c.name === rest[0]);
     io.out(topic === undefined ? mainUsage() : `${topic.usage}\n\n${GLOBAL_HELP}`);
-    return name === undefined ? ExitCode.usage : ExitCode.ok;
+    return ExitCode.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
@@ -128,6 +143,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       positionals,
       io,
       nats,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       bus: async (opts) => {
         bus ??= cliBus(await nats(opts));
         return bus;

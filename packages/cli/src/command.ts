@@ -16,6 +16,8 @@ export interface CliContext {
   nats(opts?: CliConnectOptions): Promise<NatsConnection>;
   /** The bus over that same connection: what the CLI publishes goes through it. */
   bus(opts?: CliConnectOptions): Promise<Bus>;
+  /** Ends a command that runs until stopped (`status --watch`); Ctrl-C does it otherwise. */
+  signal?: AbortSignal;
 }
 
 /** One `bluegreen` subcommand, in its own file. */

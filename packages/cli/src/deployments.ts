@@ -21,8 +21,15 @@ export async function readDeployments(
   const kv = await openBucket(js, DeploymentStore.bucket);
   if (kv === undefined) return [];
   const loaded = await new DeploymentStore(kv).list(service);
-  return loaded
-    .map((d) => d.state)
+  return newestFirst(loaded.map((d) => d.state));
+}
+
+/**
+ * Newest first, leaving out requests for a service that was never defined; between two
+ * requested at the same time, the lower key first.
+ */
+export function newestFirst(states: Iterable<DeploymentState>): DeploymentState[] {
+  return [...states]
     .filter((d) => !neverDefined(d))
     .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || byKey(a, b));
 }
@@ -42,4 +49,21 @@ export async function storedDeployment(
   const kv = await openBucket(js, DeploymentStore.bucket);
   if (kv === undefined) return undefined;
   return (await new DeploymentStore(kv).get(service, deploymentId))?.state;
+}
+
+/** How long a deployment id the coordinator has not stored yet is looked for (a fresh request). */
+export const NOT_FOUND_GRACE_MS = 3_000;
+
+/** The stored deployment with that id (any service); it is looked for a few times. */
+export async function findDeployment(
+  js: JetStreamClient,
+  deploymentId: string,
+  graceMs: number,
+): Promise<DeploymentState | undefined> {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const found = (await readDeployments(js)).find((d) => d.deploymentId === deploymentId);
+    if (found !== undefined || Date.now() >= until) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -17,7 +17,8 @@ export function summarize(event: AnyBgEvent): string {
   switch (event.type) {
     case "bluegreen.deploy.requested": {
       const d = event.data;
-      return `${d.version}${by(d.requestedBy)}${why(d.reason)}${d.queue ? " [queue]" : ""}${d.manualPromotion ? " [manual promotion]" : ""}`;
+      const kind = d.kind === undefined ? "" : ` [${d.kind}${d.retryOf ? ` of ${d.retryOf}` : ""}]`;
+      return `${d.version}${by(d.requestedBy)}${why(d.reason)}${d.queue ? " [queue]" : ""}${d.manualPromotion ? " [manual promotion]" : ""}${kind}`;
     }
     case "bluegreen.deploy.rejected":
       return `${event.data.version}: ${event.data.error.code}: ${event.data.error.message}`;
@@ -87,6 +88,10 @@ export function summarize(event: AnyBgEvent): string {
       return `${event.data.slo} on ${event.data.color}: ${event.data.reason} (${event.data.count}/${event.data.limit})${event.data.limitReached ? ` → ${event.data.action ?? "limit reached"}` : ""}`;
     case "bluegreen.config.applied":
       return `revision ${event.data.revision} sha256 ${event.data.sha256.slice(0, 12)}${by(event.data.by)}`;
+    case "bluegreen.freeze.set":
+      return `${event.data.scope === "all" ? "every service" : event.subject} frozen${by(event.data.by)} until ${event.data.until ?? "lifted"}${why(event.data.reason)}`;
+    case "bluegreen.freeze.lifted":
+      return `${event.data.scope === "all" ? "every service" : event.subject} unfrozen${by(event.data.by)}${why(event.data.reason)}`;
     case "bluegreen.agent.rejected":
       return `${event.data.code}: ${event.data.message} [${event.data.rejectedBy}]`;
     case "bluegreen.agent.heartbeat":

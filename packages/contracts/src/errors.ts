@@ -143,6 +143,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Nothing to fix; request a new deploy when ready.",
   },
+  BG_ERR_DEPLOY_FROZEN: {
+    message: "service '{service}' is frozen by {by} until {until}: {reason}",
+    retryable: true,
+    fix: "Wait for the freeze to end or lift it (`bluegreen unfreeze`); a rollback (`bluegreen rollback --to`) is still allowed.",
+  },
   BG_ERR_DEPLOY_NOT_FOUND: {
     message: "no deployment '{deploymentId}' for '{service}'",
     retryable: false,

@@ -20,3 +20,31 @@ export const activeRecordSchema = z.object({
     .optional(),
 });
 export type ActiveRecord = z.infer<typeof activeRecordSchema>;
+
+/**
+ * A deploy freeze (bucket `bluegreen_locks`, key `_freeze.<service>`, or `_freeze._all` for
+ * every service), written by `bluegreen freeze` and deleted by `bluegreen unfreeze`. The
+ * coordinator reads it in pre-flight: while it holds (no `until`, or `until` still ahead), a
+ * deploy is rejected with BG_ERR_DEPLOY_FROZEN; a rollback is let through.
+ */
+export const freezeRecordSchema = z.object({
+  scope: z.enum(["service", "all"]),
+  by: z.string().max(128),
+  reason: z.string().max(512),
+  at: z.iso.datetime({ offset: true }),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+export type FreezeRecord = z.infer<typeof freezeRecordSchema>;
+
+/** The key of every service's freeze in `bluegreen_locks`. */
+export const FREEZE_ALL = "_all";
+
+/** `_freeze.emily` (or `_freeze._all` for every service): no service name starts with `_`. */
+export function freezeKey(service: string | typeof FREEZE_ALL): string {
+  return `_freeze.${service}`;
+}
+
+/** Whether a freeze still holds at `now` (one without `until` holds until lifted). */
+export function freezeHolds(freeze: FreezeRecord, now: Date): boolean {
+  return freeze.until === undefined || Date.parse(freeze.until) > now.getTime();
+}

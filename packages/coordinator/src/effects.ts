@@ -94,10 +94,11 @@ export class Effects {
   /** Pre-flight: the definition, the active colour and the heartbeats, then the service lock. */
   async preflight(state: DeploymentState): Promise<PreflightOutcome> {
     const { facts, locks, requireHeartbeats, heartbeatMaxAgeMs } = this.deps;
-    const [definition, active, agents] = await Promise.all([
+    const [definition, active, agents, freezes] = await Promise.all([
       facts.definition(state.service),
       facts.active(state.service),
       requireHeartbeats ? facts.agents() : Promise.resolve([]),
+      facts.freezes(state.service),
     ]);
     const outcome = preflight(
       {
@@ -107,6 +108,8 @@ export class Effects {
         definition,
         active,
         agents,
+        freezes,
+        kind: state.kind,
       },
       { requireHeartbeats, heartbeatMaxAgeMs, now: this.deps.clock() },
     );

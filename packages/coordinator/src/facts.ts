@@ -1,6 +1,10 @@
 import {
   type ActiveRecord,
   activeRecordSchema,
+  FREEZE_ALL,
+  type FreezeRecord,
+  freezeKey,
+  freezeRecordSchema,
   type ServiceDefinition,
 } from "@bluegreen/contracts";
 import {
@@ -24,7 +28,7 @@ export class FactReader {
   private heartbeats: { at: number; agents: Promise<AgentSeen[]> } | undefined;
 
   constructor(
-    private readonly kv: { services: KV; active: KV; agents: KV },
+    private readonly kv: { services: KV; active: KV; agents: KV; locks: KV },
     private readonly definitions: ServiceDefinitions,
     private readonly logger: Logger,
   ) {}
@@ -46,6 +50,20 @@ export class FactReader {
   async active(service: string): Promise<{ record: ActiveRecord; revision: number } | undefined> {
     const entry = await readJson(this.kv.active, service, activeRecordSchema);
     return entry === undefined ? undefined : { record: entry.value, revision: entry.revision };
+  }
+
+  /** The freezes of the service and of every service (`bluegreen freeze`), as stored. */
+  async freezes(service: string): Promise<FreezeRecord[]> {
+    const keys = [freezeKey(service), freezeKey(FREEZE_ALL)];
+    const entries = await Promise.all(
+      keys.map((key) =>
+        readJson(this.kv.locks, key, freezeRecordSchema).catch((err: unknown) => {
+          this.logger.warn({ err, key }, "stored freeze is unreadable; ignored");
+          return undefined;
+        }),
+      ),
+    );
+    return entries.flatMap((e) => (e === undefined ? [] : [e.value]));
   }
 
   /** Every heartbeat not stopped (a read reused for a second unless `fresh`). */

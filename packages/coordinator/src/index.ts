@@ -11,9 +11,11 @@ export {
   type DeploymentState,
   decide,
   deploymentIdOf,
+  freezeNow,
   type Input,
   isTerminal,
   Phase,
+  planOf,
   preflight,
 } from "./decide.ts";
 export { LEADER_KEY, LeaderElection, type LeaderEvents } from "./leader.ts";

@@ -18,6 +18,9 @@ Every agent's last heartbeat (KV bucket bluegreen_agents): role, id, host, state
 services (and colour and nodes) it serves, and how long ago it was seen. An agent is
 alive when its last heartbeat is younger than three of its intervals.
 
+options:
+  --json   one JSON line per agent (with \`alive\`)
+
 examples:
   bluegreen agents
   bluegreen agents --json | jq 'select(.alive == false)'`,

@@ -13,7 +13,12 @@ export const historyCommand: CliCommand = {
 
 Every deployment of <service> the coordinator recorded, newest first: id, version, outcome
 (or current phase), when it was requested, how long it took, and why it ended (a rollback:
-its cause, e.g. the SLO breached with its value and threshold).
+its cause, e.g. the SLO breached with its value and threshold). A rollback (\`rollback --to\`)
+or a retry is marked next to its version.
+
+options:
+  --limit <n>   at most this many deployments (default 20)
+  --json        one JSON line per deployment: the record the coordinator stored
 
 examples:
   bluegreen history emily
@@ -41,7 +46,7 @@ examples:
       const detail = detailOf(d);
       rows.push([
         d.deploymentId,
-        d.version,
+        d.kind === undefined ? d.version : `${d.version} (${d.kind})`,
         d.outcome?.trafficAtRisk ? `${d.phase} (TRAFFIC AT RISK)` : d.phase,
         d.requestedAt.replace("T", " ").slice(0, 19),
         `${Math.round(took / 1000)}s`,

@@ -19,6 +19,12 @@ the sink, the event and its service, the status (pending: waiting for a send or 
 delivered; failed: a final answer, or given up after the tries or age limit), the tries,
 the last answer, and when it last changed.
 
+options:
+  --status <status>   only deliveries in this status: pending, delivered or failed
+  --sink <name>       only deliveries to this sink (its name in the notifier's config)
+  --limit <n>         at most this many deliveries (default 50)
+  --json              one JSON line per delivery (without the event itself)
+
 examples:
   bluegreen notifications --status failed
   bluegreen notifications --sink ops-hook --limit 100 --json | jq .lastResult`,

@@ -1,96 +1,197 @@
-import { Buckets } from "@bluegreen/contracts";
-import { isTerminal } from "@bluegreen/coordinator";
-import { keysOf } from "@bluegreen/runtime";
-import { ActiveStore } from "@bluegreen/switcher";
+import { deploymentKey } from "@bluegreen/contracts";
+import type { DeploymentState } from "@bluegreen/coordinator";
+import { DeploymentStore } from "@bluegreen/coordinator";
+import type { JetStreamClient } from "nats";
 import { flag } from "../args.ts";
 import { openBucket, serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
-import { readDeployments } from "../deployments.ts";
+import { newestFirst } from "../deployments.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { age, table } from "../table.ts";
+import { describeFreeze } from "../freezes.ts";
+import type { CliIo } from "../io.ts";
+import {
+  describeWatch,
+  parseDeployment,
+  readStatus,
+  readSurroundings,
+  rowCells,
+  type ServiceStatus,
+  type Surroundings,
+  statusRows,
+} from "../status-data.ts";
+import { table } from "../table.ts";
+
+/** How often `--watch` reads the active colour, freezes, SLO values and agents again. */
+const REFRESH_MS = 1_000;
+
+function jsonOf(r: ServiceStatus) {
+  return {
+    service: r.service,
+    active: r.active === undefined ? null : { ...r.active.record, revision: r.active.revision },
+    inFlight: r.running.map((d) => ({
+      deploymentId: d.deploymentId,
+      version: d.version,
+      phase: d.phase,
+      since: d.phaseSince,
+      ...(d.kind === undefined ? {} : { kind: d.kind }),
+    })),
+    last:
+      r.last === undefined
+        ? null
+        : {
+            deploymentId: r.last.deploymentId,
+            version: r.last.version,
+            outcome: r.last.phase,
+            at: r.last.outcome?.at ?? r.last.updatedAt,
+          },
+    frozen: r.freeze ?? null,
+    watch:
+      r.watch === undefined
+        ? null
+        : {
+            deploymentId: r.watch.deploymentId,
+            color: r.watch.color,
+            checks: r.watch.checks,
+            deadline: new Date(r.watch.deadline).toISOString(),
+            slos: Object.fromEntries(
+              Object.entries(r.watch.slos).map(([name, c]) => [name, c.last?.value ?? null]),
+            ),
+          },
+    agents: r.agents,
+  };
+}
+
+/** The table, and under each service its freeze, its running watch and its agents. */
+function render(rows: readonly ServiceStatus[]): string[] {
+  if (rows.length === 0)
+    return ["no services (apply a definition: bluegreen apply -f service.yaml)"];
+  const lines: string[] = [];
+  const cells = [["SERVICE", "ACTIVE", "IN FLIGHT", "PHASE", "LAST"]];
+  const notes = new Map<number, string[]>();
+  for (const r of rows) {
+    cells.push(...rowCells(r, true));
+    const extra: string[] = [];
+    if (r.freeze !== undefined) extra.push(`  ${describeFreeze(r.freeze)}`);
+    if (r.watch !== undefined) extra.push(`  watch ${r.watch.color}: ${describeWatch(r.watch)}`);
+    extra.push(`  agents: ${r.agents.join(", ") || "none"}`);
+    notes.set(cells.length - 1, extra);
+  }
+  table(cells).forEach((line, i) => {
+    lines.push(line);
+    lines.push(...(notes.get(i) ?? []));
+  });
+  return lines;
+}
+
+/** A service's state in one line, without anything that changes by itself (elapsed time). */
+function changeLine(r: ServiceStatus): string {
+  const parts = rowCells(r, false).map((cells) => cells.join(" "));
+  if (r.freeze !== undefined) parts.push(describeFreeze(r.freeze));
+  if (r.watch !== undefined) parts.push(`watching ${r.watch.color}`);
+  return parts.join(" | ");
+}
+
+/**
+ * `status --watch`: every deployment write seen through a KV watch of bluegreen_deployments
+ * (so no phase is missed), the rest read again every second. On a terminal the table is
+ * redrawn in place; otherwise a line is printed per service whose state changed.
+ */
+async function watchStatus(
+  js: JetStreamClient,
+  io: CliIo,
+  only: string | undefined,
+  signal: AbortSignal,
+): Promise<ExitCode> {
+  const deployments = new Map<string, DeploymentState>();
+  let around: Surroundings = await readSurroundings(js, only);
+  const printed = new Map<string, string>();
+  const draw = () => {
+    const rows = statusRows(around, newestFirst(deployments.values()), only);
+    if (io.tty) {
+      io.out(`\x1b[H\x1b[2J${render(rows).join("\n")}`);
+      return;
+    }
+    for (const r of rows) {
+      const line = changeLine(r);
+      if (printed.get(r.service) === line) continue;
+      printed.set(r.service, line);
+      io.out(`${new Date().toISOString().slice(11, 23)}  ${line}`);
+    }
+  };
+  const kv = await openBucket(js, DeploymentStore.bucket);
+  const watch = await kv?.watch(only === undefined ? {} : { key: deploymentKey(only, "*") });
+  const stop = () => watch?.stop();
+  signal.addEventListener("abort", stop, { once: true });
+  const refresh = setInterval(() => {
+    readSurroundings(js, only)
+      .then((next) => {
+        around = next;
+        if (!signal.aborted) draw();
+      })
+      .catch(() => undefined);
+  }, REFRESH_MS);
+  try {
+    draw();
+    if (watch === undefined) await new Promise((r) => signal.addEventListener("abort", r));
+    else
+      for await (const entry of watch) {
+        if (entry.operation !== "PUT") deployments.delete(entry.key);
+        else {
+          const state = parseDeployment(entry.value);
+          if (state !== undefined && (only === undefined || state.service === only))
+            deployments.set(entry.key, state);
+        }
+        draw();
+      }
+  } finally {
+    clearInterval(refresh);
+    signal.removeEventListener("abort", stop);
+  }
+  return ExitCode.ok;
+}
 
 export const statusCommand: CliCommand = {
   name: "status",
-  summary: "what serves each service, and the deployments in flight",
-  usage: `usage: bluegreen status [service] [--json]
+  summary: "what serves each service, the deployments in flight, freezes, watches, agents",
+  usage: `usage: bluegreen status [service] [--watch] [--json]
 
 For each service (or one): the active colour and version (and the revision of that record,
-the switch fence), the deployment in flight with its phase, and the last deployment's
-outcome.
+the switch fence), the deployment in flight with its phase and how long it has been in it, the
+last deployment's outcome, a freeze (\`bluegreen freeze\`), the SLO values of a running watch,
+and the agents serving it (fresh heartbeats).
+
+options:
+  --watch   keep watching: on a terminal the table is redrawn in place (every change and every
+            second); otherwise one line per service whose state changed. Ctrl-C ends it (exit 0)
+  --json    one JSON line per service (with --watch: the table's lines stay text)
 
 examples:
   bluegreen status
+  bluegreen status emily --watch
   bluegreen status emily --json`,
-  options: { json: { type: "boolean" } },
-  async run({ values, positionals, io, nats }) {
+  options: { json: { type: "boolean" }, watch: { type: "boolean" } },
+  async run({ values, positionals, io, nats, signal }) {
     const only = positionals[0] === undefined ? undefined : serviceArg(positionals[0]);
-    const js = (await nats()).jetstream();
-    const [activeKv, servicesKv] = await Promise.all([
-      openBucket(js, Buckets.active),
-      openBucket(js, Buckets.services),
-    ]);
-    const actives = activeKv === undefined ? undefined : new ActiveStore(activeKv);
-    const deployments = await readDeployments(js, only);
-    const names = new Set<string>(only === undefined ? [] : [only]);
-    if (only === undefined) {
-      for (const key of servicesKv ? await keysOf(servicesKv) : []) names.add(key);
-      for (const key of actives ? await actives.services() : []) names.add(key);
-      for (const d of deployments) names.add(d.service);
+    const js = (await nats({ follow: flag(values, "watch") })).jetstream();
+    if (flag(values, "watch")) {
+      const ctl = new AbortController();
+      signal?.addEventListener("abort", () => ctl.abort(), { once: true });
+      const onSignal = () => ctl.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        return await watchStatus(js, io, only, ctl.signal);
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
     }
-    const rows = [];
-    for (const service of [...names].sort()) {
-      const active = await actives?.get(service);
-      const mine = deployments.filter((d) => d.service === service);
-      const running = mine.filter((d) => !isTerminal(d.phase));
-      const last = mine.find((d) => isTerminal(d.phase));
-      rows.push({ service, active, running, last });
-    }
+    const rows = await readStatus(js, only);
     if (flag(values, "json")) {
-      for (const r of rows)
-        io.out(
-          JSON.stringify({
-            service: r.service,
-            active:
-              r.active === undefined ? null : { ...r.active.record, revision: r.active.revision },
-            inFlight: r.running.map((d) => ({
-              deploymentId: d.deploymentId,
-              version: d.version,
-              phase: d.phase,
-              since: d.phaseSince,
-            })),
-            last:
-              r.last === undefined
-                ? null
-                : {
-                    deploymentId: r.last.deploymentId,
-                    version: r.last.version,
-                    outcome: r.last.phase,
-                    at: r.last.outcome?.at ?? r.last.updatedAt,
-                  },
-          }),
-        );
+      for (const r of rows) io.out(JSON.stringify(jsonOf(r)));
       return ExitCode.ok;
     }
-    if (rows.length === 0) {
-      io.out("no services (apply a definition: bluegreen apply -f service.yaml)");
-      return ExitCode.ok;
-    }
-    const lines: string[][] = [["SERVICE", "ACTIVE", "IN FLIGHT", "PHASE", "LAST"]];
-    for (const r of rows) {
-      const active =
-        r.active === undefined
-          ? "-"
-          : `${r.active.record.color} ${r.active.record.version ?? "?"} (r${r.active.revision})`;
-      const first = r.running[0];
-      const inFlight = first === undefined ? "-" : `${first.deploymentId} ${first.version}`;
-      const phase = first === undefined ? "-" : `${first.phase} ${age(first.phaseSince)}`;
-      const last =
-        r.last === undefined ? "-" : `${r.last.deploymentId} ${r.last.version} ${r.last.phase}`;
-      lines.push([r.service, active, inFlight, phase, last]);
-      for (const more of r.running.slice(1))
-        lines.push(["", "", `${more.deploymentId} ${more.version}`, more.phase, ""]);
-    }
-    for (const line of table(lines)) io.out(line);
+    for (const line of render(rows)) io.out(line);
     return ExitCode.ok;
   },
 };

@@ -18,6 +18,11 @@ request is fenced on the active-colour record as read now: if another switch hap
 it is refused. The switcher probes the target's readiness first and verifies through nginx.
 Exits 0 when nginx serves <color>, 4 when the switch failed (traffic stays), 3 if refused.
 
+options:
+  --reason <text>   recorded with the request
+  --timeout <dur>   how long to wait for the switcher's answer (default 60s): exit 6
+  --json            JSON lines: the events as published
+
 examples:
   bluegreen switch emily blue --reason "green host maintenance"`,
   options: { timeout: { type: "string" }, reason: { type: "string" }, json: { type: "boolean" } },

@@ -22,7 +22,7 @@ export const deployRequested = defineEvent({
   name: "deploy.requested",
   description:
     "CI or an operator asks for a version of a service to be deployed. The `deploymentid` extension is optional: without it the event id becomes the deployment id.",
-  route: "CI, `bluegreen deploy` → coordinator",
+  route: "CI, `bluegreen deploy`, `bluegreen rollback --to`, `bluegreen retry` → coordinator",
   deploymentId: "optional",
   data: z.strictObject({
     version: versionSchema,
@@ -32,6 +32,13 @@ export const deployRequested = defineEvent({
     queue: z.boolean().optional(),
     /** Stop after smoke checks and wait for `deploy.promote_requested`. */
     manualPromotion: z.boolean().optional(),
+    /**
+     * What kind of deploy: `rollback` (`bluegreen rollback --to`: allowed while the service is
+     * frozen) or `retry` (`bluegreen retry`); absent for a plain deploy.
+     */
+    kind: z.enum(["rollback", "retry"]).optional(),
+    /** With `kind: retry`: the deployment this one repeats. */
+    retryOf: text(64).optional(),
   }),
   example: { version: "v1.1", requestedBy: "ci:github/emily#412" },
 });

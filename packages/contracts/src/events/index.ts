@@ -14,6 +14,7 @@ import {
   deployStarted,
   deploySucceeded,
 } from "./deploy.ts";
+import { freezeLifted, freezeSet } from "./freeze.ts";
 import {
   monitorPassed,
   monitorStarted,
@@ -52,6 +53,8 @@ export const EVENTS = {
   "slo.warning": sloWarning,
   "slo.breached": sloBreached,
   "slo.inconclusive": sloInconclusive,
+  "freeze.set": freezeSet,
+  "freeze.lifted": freezeLifted,
   "config.applied": configApplied,
   "agent.heartbeat": agentHeartbeat,
   "agent.rejected": agentRejected,
@@ -69,6 +72,7 @@ export { AgentRole, agentRoleSchema } from "./agent.ts";
 export type { ErrorInfo, NodeRef } from "./common.ts";
 export { errorInfoSchema, nodeId, nodeIdSchema, nodeRefSchema } from "./common.ts";
 export type { DeploymentIdRule, EventSpec } from "./define.ts";
+export { freezeScopeSchema } from "./freeze.ts";
 export type { SmokeCheckResult } from "./smoke.ts";
 export { smokeCheckResultSchema } from "./smoke.ts";
 export type { SwitchReason } from "./switch.ts";

@@ -36,6 +36,8 @@ export function newDeployment(
     requestedAt: now,
     ...(event.data.requestedBy === undefined ? {} : { requestedBy: event.data.requestedBy }),
     ...(event.data.reason === undefined ? {} : { reason: event.data.reason }),
+    ...(event.data.kind === undefined ? {} : { kind: event.data.kind }),
+    ...(event.data.retryOf === undefined ? {} : { retryOf: event.data.retryOf }),
     queued,
     manualPromotion: event.data.manualPromotion ?? false,
     nodes: {},

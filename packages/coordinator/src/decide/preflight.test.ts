@@ -125,4 +125,60 @@ describe("preflight", () => {
   it("skips the heartbeat checks when told to", () => {
     expect(preflight(facts({ agents: [] }), { ...opts, requireHeartbeats: false }).ok).toBe(true);
   });
+
+  describe("a freeze", () => {
+    const freeze = (until?: string, scope: "service" | "all" = "service") => ({
+      scope,
+      by: "alice@ops-1",
+      reason: "incident 4711",
+      at: "2026-11-26T09:00:00.000Z",
+      ...(until === undefined ? {} : { until }),
+    });
+    const cases: {
+      name: string;
+      freezes: ReturnType<typeof freeze>[];
+      kind?: "rollback" | "retry";
+      code: string | undefined;
+    }[] = [
+      { name: "until lifted rejects a deploy", freezes: [freeze()], code: "BG_ERR_DEPLOY_FROZEN" },
+      {
+        name: "until a later time rejects a deploy",
+        freezes: [freeze("2026-11-26T11:00:00.000Z")],
+        code: "BG_ERR_DEPLOY_FROZEN",
+      },
+      {
+        name: "of every service rejects a deploy",
+        freezes: [freeze(undefined, "all")],
+        code: "BG_ERR_DEPLOY_FROZEN",
+      },
+      {
+        name: "rejects a retry too",
+        freezes: [freeze()],
+        kind: "retry",
+        code: "BG_ERR_DEPLOY_FROZEN",
+      },
+      { name: "lets a rollback through", freezes: [freeze()], kind: "rollback", code: undefined },
+      {
+        name: "that expired lets a deploy through",
+        freezes: [freeze("2026-11-26T10:00:00.000Z")],
+        code: undefined,
+      },
+    ];
+    for (const c of cases)
+      it(c.name, () => {
+        const out = preflight(facts({ freezes: c.freezes, kind: c.kind }), opts);
+        expect(out.ok ? undefined : out.code).toBe(c.code);
+      });
+
+    it("names who froze it, why and until when", () => {
+      const out = preflight(
+        facts({ freezes: [freeze("2026-11-26T10:30:00.000Z"), freeze(undefined, "all")] }),
+        opts,
+      );
+      expect(out).toMatchObject({
+        ok: false,
+        params: { service: "emily", by: "alice@ops-1", reason: "incident 4711", until: "lifted" },
+      });
+    });
+  });
 });

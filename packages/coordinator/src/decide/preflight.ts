@@ -2,6 +2,8 @@ import {
   type ActiveRecord,
   type AgentRole,
   type Color,
+  type FreezeRecord,
+  freezeHolds,
   nodeId,
   otherColor,
   type ServiceDefinition,
@@ -33,6 +35,10 @@ export interface PreflightFacts {
   definition: Readonly<ServiceDefinition> | undefined;
   active: { record: ActiveRecord; revision: number } | undefined;
   agents: readonly AgentSeen[];
+  /** The service's freeze and the freeze of every service, as stored (expired ones too). */
+  freezes?: readonly FreezeRecord[];
+  /** A rollback (`bluegreen rollback --to`) goes through a freeze. */
+  kind?: "rollback" | "retry" | undefined;
 }
 
 export interface PreflightOptions {
@@ -112,6 +118,18 @@ export function preflight(facts: PreflightFacts, opts: PreflightOptions): Prefli
     };
   if (definition === undefined)
     return { ok: false, code: "BG_ERR_CONFIG_UNKNOWN_SERVICE", params: { service } };
+  const freeze = facts.kind === "rollback" ? undefined : freezeNow(facts.freezes ?? [], opts.now);
+  if (freeze !== undefined)
+    return {
+      ok: false,
+      code: "BG_ERR_DEPLOY_FROZEN",
+      params: {
+        service,
+        by: freeze.by,
+        reason: freeze.reason,
+        until: freeze.until ?? "lifted",
+      },
+    };
   if (active !== undefined && active.record.version === version)
     return {
       ok: false,
@@ -129,6 +147,13 @@ export function preflight(facts: PreflightFacts, opts: PreflightOptions): Prefli
       };
   }
   return { ok: true, plan };
+}
+
+/** The freeze that holds at `now` (the one lasting longest when both do), or undefined. */
+export function freezeNow(freezes: readonly FreezeRecord[], now: Date): FreezeRecord | undefined {
+  const holding = freezes.filter((f) => freezeHolds(f, now));
+  const end = (f: FreezeRecord) => (f.until === undefined ? Infinity : Date.parse(f.until));
+  return holding.sort((a, b) => end(b) - end(a))[0];
 }
 
 /** The refusal for a service whose lock another deployment holds. */

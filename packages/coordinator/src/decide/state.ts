@@ -117,6 +117,10 @@ export const deploymentStateSchema = z.object({
   requestedAt: iso,
   requestedBy: z.string().max(128).optional(),
   reason: z.string().max(512).optional(),
+  /** `rollback` (`bluegreen rollback --to`) or `retry` (`bluegreen retry`); absent: a deploy. */
+  kind: z.enum(["rollback", "retry"]).optional(),
+  /** With `kind: retry`: the deployment this one repeats. */
+  retryOf: z.string().max(64).optional(),
   queued: z.boolean(),
   manualPromotion: z.boolean(),
   plan: planSchema.optional(),
