@@ -10,44 +10,42 @@ export interface NotifierMetrics {
   pending(sink: string, count: number): void;
 }
 
-export function notifierMetrics(registry: Registry, sinks: readonly string[]): NotifierMetrics {
-  const m = metricsOn(registry);
-  const deliveries = m.counter(
-    "bluegreen_notifier_deliveries_total",
+/** What each metric means (its HELP line). */
+const HELP = {
+  bluegreen_notifier_deliveries_total:
     "Deliveries settled, by sink and status: delivered, or failed (a final answer, or given up after the tries or age limit)",
-    ["sink", "status"],
-  );
-  const sends = m.counter(
-    "bluegreen_notifier_sends_total",
+  bluegreen_notifier_sends_total:
     "Send attempts, by sink and outcome: ok, retry (5xx, 429, timeout, refused) or final (other 4xx)",
-    ["sink", "outcome"],
-  );
-  const routed = m.counter(
-    "bluegreen_notifier_routed_total",
-    "Deliveries recorded for a routed event, by sink",
-    ["sink"],
-  );
+  bluegreen_notifier_routed_total: "Deliveries recorded for a routed event, by sink",
+  bluegreen_notifier_delivery_seconds:
+    "Time from a delivery's record to its settling, by sink and status",
+  bluegreen_notifier_send_seconds: "One send's duration, by sink",
+  bluegreen_notifier_pending: "Deliveries waiting for a send or a retry, by sink",
+  bluegreen_notifier_agent_stale_total:
+    "agent.stale events published (an agent's heartbeats stopped)",
+} as const;
+const NOTIFIER_DELIVERY_SECONDS_BUCKETS = [
+  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
+];
+const NOTIFIER_SEND_SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function notifierMetrics(registry: Registry, sinks: readonly string[]): NotifierMetrics {
+  const m = metricsOn(registry, HELP);
+  const deliveries = m.counter("bluegreen_notifier_deliveries_total", ["sink", "status"]);
+  const sends = m.counter("bluegreen_notifier_sends_total", ["sink", "outcome"]);
+  const routed = m.counter("bluegreen_notifier_routed_total", ["sink"]);
   const latency = m.histogram(
     "bluegreen_notifier_delivery_seconds",
-    "Time from a delivery's record to its settling, by sink and status",
     ["sink", "status"],
-    [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    NOTIFIER_DELIVERY_SECONDS_BUCKETS,
   );
   const sendTime = m.histogram(
     "bluegreen_notifier_send_seconds",
-    "One send's duration, by sink",
     ["sink"],
-    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    NOTIFIER_SEND_SECONDS_BUCKETS,
   );
-  const pending = m.gauge(
-    "bluegreen_notifier_pending",
-    "Deliveries waiting for a send or a retry, by sink",
-    ["sink"],
-  );
-  const stale = m.counter(
-    "bluegreen_notifier_agent_stale_total",
-    "agent.stale events published (an agent's heartbeats stopped)",
-  );
+  const pending = m.gauge("bluegreen_notifier_pending", ["sink"]);
+  const stale = m.counter("bluegreen_notifier_agent_stale_total");
   for (const sink of sinks) {
     for (const status of ["delivered", "failed"]) deliveries.inc({ sink, status }, 0);
     pending.set({ sink }, 0);

@@ -1,20 +1,29 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /**
- * An agent's metrics on its registry (served at `/metrics`), declared one per line:
- * `const m = metricsOn(registry); const switches = m.counter("bluegreen_…", "help", ["result"])`.
+ * An agent's metrics on its registry (served at `/metrics`), one line each, their help texts
+ * in one table beside them:
+ *
+ *   const m = metricsOn(registry, HELP);
+ *   const switches = m.counter("bluegreen_switches_total", ["result"]);
  */
-export function metricsOn(registry: Registry) {
+export function metricsOn<H extends Record<string, string>>(registry: Registry, help: H) {
+  type Name = keyof H & string;
+  const base = <L extends string>(name: Name, labelNames: readonly L[]) => ({
+    name,
+    help: help[name] as string,
+    labelNames,
+    registers: [registry],
+  });
   return {
-    counter: <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-      new Counter<L>({ name, help, labelNames, registers: [registry] }),
-    gauge: <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-      new Gauge<L>({ name, help, labelNames, registers: [registry] }),
+    counter: <L extends string>(name: Name, labelNames: readonly L[] = []) =>
+      new Counter<L>(base(name, labelNames)),
+    gauge: <L extends string>(name: Name, labelNames: readonly L[] = []) =>
+      new Gauge<L>(base(name, labelNames)),
     histogram: <L extends string>(
-      name: string,
-      help: string,
+      name: Name,
       labelNames: readonly L[],
       buckets: readonly number[],
-    ) => new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers: [registry] }),
+    ) => new Histogram<L>({ ...base(name, labelNames), buckets: [...buckets] }),
   };
 }

@@ -10,28 +10,24 @@ export interface SwitchMetrics {
   drift(action: string, found: "startup" | "running"): void;
 }
 
-export function switchMetrics(registry: Registry): SwitchMetrics {
-  const m = metricsOn(registry);
-  const duration = m.histogram(
-    "bluegreen_switch_duration_seconds",
+/** What each metric means (its HELP line). */
+const HELP = {
+  bluegreen_switch_duration_seconds:
     "Time from taking up a switch.requested to its answer, by result",
-    ["result"],
-    [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  );
-  const switches = m.counter(
-    "bluegreen_switches_total",
+  bluegreen_switches_total:
     "Switch requests answered, by result: changed, unchanged, refused (fence, readiness, unknown service: nothing touched) or failed (restored, or not recorded)",
-    ["result"],
-  );
-  const testFailures = m.counter(
-    "bluegreen_nginx_test_failures_total",
-    "Times the nginx test command rejected the configuration",
-  );
-  const drift = m.counter(
-    "bluegreen_switch_drift_total",
+  bluegreen_nginx_test_failures_total: "Times the nginx test command rejected the configuration",
+  bluegreen_switch_drift_total:
     "Drift found between an upstream file (or what nginx serves) and the recorded colour, by action (reapplied, adopted, reported) and when (startup, running)",
-    ["action", "while"],
-  );
+} as const;
+const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function switchMetrics(registry: Registry): SwitchMetrics {
+  const m = metricsOn(registry, HELP);
+  const duration = m.histogram("bluegreen_switch_duration_seconds", ["result"], DURATION_BUCKETS);
+  const switches = m.counter("bluegreen_switches_total", ["result"]);
+  const testFailures = m.counter("bluegreen_nginx_test_failures_total");
+  const drift = m.counter("bluegreen_switch_drift_total", ["action", "while"]);
   for (const result of ["changed", "unchanged", "refused", "failed"] as const) {
     switches.inc({ result }, 0);
   }

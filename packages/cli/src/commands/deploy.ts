@@ -116,6 +116,23 @@ export async function requestDeploy(
   const nc = await nats({ follow: wait });
   const js = nc.jetstream();
   const since = new Date(Date.now() - 2_000);
+  /** Follows the deployment from its request's event on, to its outcome's exit code. */
+  const follow = async (requestId: string) =>
+    printOutcome(
+      io,
+      json,
+      await watchDeployment(js, {
+        service,
+        deploymentId,
+        requestId,
+        since,
+        timeoutMs,
+        onEvent: progressPrinter(io, json),
+        connection: nc,
+        ...(early === undefined ? {} : { until: early }),
+      }),
+      { deploymentId, timeoutMs },
+    );
   // A deployment id runs once: a known one is answered from what the coordinator stored.
   const known =
     str(values, "id") === undefined
@@ -153,17 +170,7 @@ export async function requestDeploy(
     // with --until switched, a deployment already past its switch is there
     const reached = storedOutcome(known, until);
     if (reached !== undefined) return reached;
-    const followed = await watchDeployment(js, {
-      service,
-      deploymentId,
-      requestId: known.requestId,
-      since,
-      timeoutMs,
-      onEvent: progressPrinter(io, json),
-      connection: nc,
-      ...(early === undefined ? {} : { until: early }),
-    });
-    return printOutcome(io, json, followed, { deploymentId, timeoutMs });
+    return follow(known.requestId);
   }
   const ack = await (await bus()).publish(request, { validated: true });
   if (!wait) {
@@ -176,17 +183,7 @@ export async function requestDeploy(
     return ExitCode.ok;
   }
   if (!json) io.out(`deploying ${service} ${version} as ${deploymentId}`);
-  const result = await watchDeployment(js, {
-    service,
-    deploymentId,
-    requestId: request.id,
-    since,
-    timeoutMs,
-    onEvent: progressPrinter(io, json),
-    connection: nc,
-    ...(early === undefined ? {} : { until: early }),
-  });
-  return printOutcome(io, json, result, { deploymentId, timeoutMs });
+  return follow(request.id);
 }
 
 /**

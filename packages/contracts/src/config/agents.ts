@@ -3,6 +3,9 @@ import { durationSchema } from "../duration.ts";
 import { agentIdSchema, colorSchema, serviceNameSchema } from "../names.ts";
 import { argvSchema } from "./service.ts";
 
+/** A path on the agent's own host (a secret, a certificate, a directory). */
+const hostPath = z.string().optional();
+
 /**
  * Each agent's own local config: NATS, identity, and host-local facts. Small on purpose;
  * everything about a service lives in its definition in KV.
@@ -14,18 +17,18 @@ export const natsConfigSchema = z
     user: z.string().optional(),
     /** Prefer pass_file or an environment variable; never logged. */
     pass: z.string().optional(),
-    pass_file: z.string().optional(),
+    pass_file: hostPath,
     token: z.string().optional(),
-    token_file: z.string().optional(),
+    token_file: hostPath,
     /** nkey seed file (SU...). */
-    nkey_seed_file: z.string().optional(),
+    nkey_seed_file: hostPath,
     /** A .creds file (JWT + nkey seed). */
-    creds_file: z.string().optional(),
+    creds_file: hostPath,
     tls: z
       .strictObject({
-        ca_file: z.string().optional(),
-        cert_file: z.string().optional(),
-        key_file: z.string().optional(),
+        ca_file: hostPath,
+        cert_file: hostPath,
+        key_file: hostPath,
         /** Name the server certificate must carry (defaults to the host of the URL). */
         server_name: z.string().optional(),
       })
@@ -140,11 +143,11 @@ export const nodeAgentConfigSchema = z.strictObject({
    * crash the restarted agent ends the step's process group before anything else runs.
    * Without it, a step left running by a crash is not found.
    */
-  state_dir: z.string().optional(),
+  state_dir: hostPath,
   ssh: z
     .strictObject({
       user: z.string().optional(),
-      key_file: z.string().optional(),
+      key_file: hostPath,
       /** Name of an environment variable holding the key's passphrase; never logged. */
       passphrase_env: z.string().optional(),
       /** Use the running ssh-agent (SSH_AUTH_SOCK). */
@@ -254,7 +257,7 @@ export const emailSinkSchema = z.strictObject({
     /** Refuse to send without TLS (STARTTLS required). */
     require_tls: z.boolean().default(false),
     /** A CA bundle to trust (a private CA). */
-    ca_file: z.string().optional(),
+    ca_file: hostPath,
     user: z.string().optional(),
     password: secretSchema.optional(),
   }),
