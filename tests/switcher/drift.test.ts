@@ -216,6 +216,10 @@ describe("switcher: drift while running", () => {
 
 describe("switcher: the agent process", () => {
   it("starts from its bin with --config, repairs drift, answers a switch, and exits 0 on SIGTERM", async () => {
+    // Given: the file says the colour the record does not (a hand switch while no switcher ran).
+    const recorded = (await rig.active()).record?.color === "blue" ? "blue" : "green";
+    const other = recorded === "blue" ? "green" : "blue";
+    await rig.handSwitch(other);
     const configPath = rig.dir.file("switcher.yaml");
     await writeFile(
       configPath,
@@ -241,17 +245,17 @@ describe("switcher: the agent process", () => {
         what: "the switcher to be running",
         timeoutMs: 20_000,
       });
-      // The record says green (adopted above) while the file says blue: re-applied at start.
-      expect(rig.fileColor()).toBe("green");
-      const answer = await rig.switchTo("blue", { reason: "rollback" });
+      // The file said the other colour: re-applied at start.
+      expect(rig.fileColor()).toBe(recorded);
+      const answer = await rig.switchTo(other, { reason: "rollback" });
       expect(answer).toMatchObject({
         type: "bluegreen.switch.done",
         source: "bluegreen/switcher/switcher-bin",
-        data: { from: "green", to: "blue", changed: true },
+        data: { from: recorded, to: other, changed: true },
       });
-      await rig.untilServes("blue");
+      await rig.untilServes(other);
       expect((await rig.active()).record).toMatchObject({
-        color: "blue",
+        color: other,
         reason: "rollback",
         version: "v1.0",
       });

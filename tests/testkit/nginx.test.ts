@@ -9,6 +9,7 @@ import {
   startNginx,
   startSampleApp,
   type TempDir,
+  waitFor,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -80,7 +81,12 @@ server {
       version: "1.0.0",
       instance: blue.instance,
     });
-    expect(readFileSync(nginx.accessLogPath, "utf8")).toContain("GET /health");
+    // nginx writes the access log line once the response is sent: a moment after we read it.
+    const logged = await waitFor(
+      () => (readFileSync(nginx.accessLogPath, "utf8").includes("GET /health") ? true : undefined),
+      { what: "the request in nginx's access log", timeoutMs: 5_000 },
+    );
+    expect(logged).toBe(true);
   });
 
   it("passes its own config test, and fails a broken one without touching the running config", async () => {
