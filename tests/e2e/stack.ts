@@ -59,6 +59,8 @@ export interface E2eStackOptions {
   window?: string;
   /** Run on this cluster (started and stopped by the caller), with R<size> stream and buckets. */
   natsCluster?: NatsCluster;
+  /** Run the agents and the CLI from this single executable (tests/release), not the sources. */
+  executable?: string;
 }
 
 /** The service lock as stored (undefined when never taken or released by delete). */
@@ -73,7 +75,9 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
   const base = await startDemoStack({
     window: opts.window ?? "4s",
     ...(opts.natsCluster === undefined ? {} : { natsCluster: opts.natsCluster }),
+    ...(opts.executable === undefined ? {} : { executable: opts.executable }),
   });
+  const exe = { executable: opts.executable };
   const natsServers = base.natsUrls.join(",");
   const nginxUrl = `http://127.0.0.1:${base.nginx.port}`;
   const traffic = startTraffic({
@@ -104,16 +108,20 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
       const doc = parseDocument(originalDefinition);
       change(doc);
       writeFileSync(base.definitionPath, doc.toString({ lineWidth: 0 }));
-      const applied = await bluegreen(natsServers, ["apply", "-f", base.definitionPath]);
+      const applied = await bluegreen(natsServers, ["apply", "-f", base.definitionPath], exe);
       if (applied.code !== 0) throw new Error(`apply exited ${applied.code}: ${applied.stderr}`);
     },
     killCoordinator: () => coordinator.kill(),
     restartCoordinator: async () => {
-      coordinator = await respawnAgent("coordinator", coordinator);
+      coordinator = await respawnAgent(
+        "coordinator",
+        coordinator,
+        exe.executable === undefined ? {} : { executable: exe.executable },
+      );
       respawned.push(coordinator);
     },
     cli: (args, timeoutMs) =>
-      bluegreen(natsServers, args, timeoutMs === undefined ? {} : { timeoutMs }),
+      bluegreen(natsServers, args, timeoutMs === undefined ? exe : { ...exe, timeoutMs }),
     stop: async () => {
       log.stop();
       await traffic.stop();

@@ -21,6 +21,7 @@ export { type Lease, leaseSchema } from "./lease.ts";
 export { Leases } from "./lock.ts";
 export {
   COORDINATOR_DURABLE,
+  COORDINATOR_MAIN,
   type CoordinatorOptions,
   startCoordinator,
   VERSION,

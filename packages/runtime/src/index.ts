@@ -116,3 +116,4 @@ export {
   TransitionRunner,
   type TransitionSpec,
 } from "./transition.ts";
+export { VERSION } from "./version.ts";

@@ -1,13 +1,4 @@
 import { agentMain } from "@bluegreen/runtime";
-import { startSwitcher } from "./start.ts";
+import { SWITCHER_MAIN } from "./start.ts";
 
-await agentMain({
-  command: "bluegreen-switcher",
-  role: "switcher",
-  description: `Runs the switcher agent on the nginx host: owns each served service's active-upstream file,
-answers switch.requested with switch.done / switch.failed (nginx test, reload, verification
-through nginx), checks the files for drift at start-up.`,
-  start: startSwitcher,
-  version: "0.1.0",
-  docs: "docs/switcher.md",
-});
+await agentMain(SWITCHER_MAIN);
