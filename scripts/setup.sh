@@ -15,6 +15,9 @@ declare -A PACKAGES=(
   [openssl]=openssl
   [ip]=iproute2
   [systemd-analyze]=systemd
+  [lintian]=lintian
+  [nix-instantiate]=nix-bin
+  [dpkg-deb]=dpkg
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
