@@ -15,14 +15,18 @@
 //   4. rollbacks: M deployments whose new colour gets 50 % 5xx as soon as `monitor.started`
 //                 arrives, timed from the fault to nginx serving the previous colour on fresh
 //                 connections (bench/e2e-served.ts); the median is `rollback_p50_ms`.
+//   5. nginx:     a second stack whose monitor watches with the nginx source (nginx logs each
+//                 request to the switcher's reader, 100 ms windows), under steady traffic of
+//                 at least 50 requests a second: M rollbacks as in 4; `rollback_nginx_p50_ms`.
 //
 // The guide runs before the rollbacks on purpose: its query has no instance label and a 5 min
 // rate window, so errors injected into any node in the last 5 minutes would breach its first
 // check.
 //
-// The whole bench stops itself after 5 minutes at most, and leaves no process behind. Ends with
+// The whole bench stops itself after 7 minutes at most, and leaves no process behind. Ends with
 // one JSON line: {"bench":"e2e","deploys":N,"requests":…,"failed_requests":…,
-// "rollback_p50_ms":…,"guide_rollback_ms":…,"agent_rss_mb":{…}}.
+// "rollback_p50_ms":…,"guide_rollback_ms":…,"agent_rss_mb":{…},"rollback_nginx_p50_ms":…,
+// "nginx_traffic_rps":…}.
 
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -47,7 +51,11 @@ import { type DemoStack, startDemoStack } from "../scripts/demo/stack.ts";
 import { GUIDE_CHECK_INTERVAL_MS, guideWatch, writeSwitchScript } from "./e2e-guide.ts";
 import { servedFrom, type Target } from "./e2e-served.ts";
 
-const BUDGET_MS = 300_000;
+const BUDGET_MS = 420_000;
+/** The nginx phase's stack start-up, kept aside with its rollbacks. */
+const NGINX_RESERVE_MS = 30_000;
+/** Traffic loops in the nginx phase (one request at a time each, a new connection per request). */
+const NGINX_LOOPS = 4;
 /** Long enough for the breach to land inside the watch; every successful deploy waits it out. */
 const WINDOW = "8s";
 const FAULT = { errorRate: 0.5 };
@@ -156,7 +164,7 @@ async function successfulDeploys(
   let failed = 0;
   for (let i = 1; i <= n; i++) {
     if (Date.now() + 30_000 > run.started + BUDGET_MS - run.reserveMs) {
-      say(`deploy ${i}/${n}: skipped, and the rest (the 5 min budget is running out)`);
+      say(`deploy ${i}/${n}: skipped, and the rest (the 7 min budget is running out)`);
       break;
     }
     const version = `v1.${i}`;
@@ -307,7 +315,7 @@ async function rollbacks(run: Run, stack: DemoStack, events: EventLog, m: number
   const times: number[] = [];
   for (let j = 1; j <= m; j++) {
     if (Date.now() + ROLLBACK_RESERVE_MS > run.started + BUDGET_MS) {
-      say(`rollback ${j}/${m}: skipped, and the rest (the 5 min budget is running out)`);
+      say(`rollback ${j}/${m}: skipped, and the rest (the 7 min budget is running out)`);
       break;
     }
     const version = `v2.${j}`;
@@ -345,6 +353,34 @@ async function rollbacks(run: Run, stack: DemoStack, events: EventLog, m: number
   return times;
 }
 
+/** Phase 5: the same rollbacks on a stack watched with the nginx source, ≥ 50 requests a second. */
+async function nginxPhase(run: Run, m: number): Promise<{ times: number[]; rps: number | null }> {
+  await run.traffic?.stop();
+  await run.stack?.stop();
+  run.traffic = undefined;
+  say("nginx: a second stack, watched with the nginx source");
+  const stack = await startDemoStack({ nginxSource: true, window: WINDOW, log: say });
+  run.stack = stack;
+  const loops = Array.from({ length: NGINX_LOOPS }, () =>
+    startTraffic({ url: `${stack.nginx.url}/api/v1/memory`, pauseMs: 5, maxDurationMs: BUDGET_MS }),
+  );
+  run.traffic = {
+    samples: [],
+    stop: async () => void (await Promise.all(loops.map((l) => l.stop()))),
+  };
+  const from = Date.now();
+  const events = new EventLog(stack.nc);
+  const times = await rollbacks({ ...run, id: `${run.id}-n` }, stack, events, m);
+  const seconds = (Date.now() - from) / 1000;
+  const sent = loops.reduce((a, l) => a + l.samples.filter((x) => x.at >= from).length, 0);
+  const rps = seconds > 0 ? Math.round(sent / seconds) : null;
+  say(
+    `nginx: rollbacks, fault → nginx serving the previous colour: ${JSON.stringify(times)} ms; traffic ${rps} requests/s`,
+  );
+  events.stop();
+  return { times, rps };
+}
+
 async function shutdown(run: Run): Promise<void> {
   await run.traffic?.stop();
   await run.stack?.stop().catch((error: unknown) => say(`stopping the stack: ${String(error)}`));
@@ -357,7 +393,10 @@ export default async function e2e(args: string[]): Promise<void> {
   const run: Run = {
     id: `e2e-${markThisRun().slice(5)}`,
     started: Date.now(),
-    reserveMs: (opts.guide ? GUIDE_RESERVE_MS : 0) + opts.rollbacks * ROLLBACK_RESERVE_MS,
+    reserveMs:
+      (opts.guide ? GUIDE_RESERVE_MS : 0) +
+      NGINX_RESERVE_MS +
+      2 * opts.rollbacks * ROLLBACK_RESERVE_MS,
   };
   const watchdog = setTimeout(() => {
     say(`over the ${BUDGET_MS / 1000} s budget: stopping everything`);
@@ -399,6 +438,7 @@ export default async function e2e(args: string[]): Promise<void> {
     if (p50 !== null && guideMs !== null) {
       say(`p50 ${p50} ms against the guide's ${guideMs} ms: ${(guideMs / p50).toFixed(1)}× faster`);
     }
+    const nginx = await nginxPhase(run, opts.rollbacks);
     say(`took ${secs(Date.now() - run.started)}; load average ${load()}`);
     result = {
       bench: "e2e",
@@ -408,6 +448,8 @@ export default async function e2e(args: string[]): Promise<void> {
       rollback_p50_ms: p50,
       guide_rollback_ms: guideMs,
       agent_rss_mb: rss,
+      rollback_nginx_p50_ms: median(nginx.times),
+      nginx_traffic_rps: nginx.rps,
     };
   } finally {
     clearTimeout(watchdog);

@@ -32,7 +32,7 @@ import {
   startNats,
   waitFor,
 } from "@bluegreen/testkit";
-import { connect } from "nats";
+import { connect, type KV } from "nats";
 
 const MAX_SERVICES = 5_000;
 const MAX_CONCURRENT = 1_000;
@@ -46,14 +46,14 @@ function option(args: string[], name: string, fallback: number, max: number): nu
   return n;
 }
 
-function percentile(values: readonly number[], p: number): number {
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[
     Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   ] as number;
 }
-const round = (n: number) => Math.round(n * 10) / 10;
+export const round = (n: number) => Math.round(n * 10) / 10;
 
 /** CPU time (user + system) a process used so far. */
 function cpuTimeMs(pid: number): number {
@@ -61,8 +61,8 @@ function cpuTimeMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-const serviceName = (i: number) => `svc-${String(i).padStart(4, "0")}`;
-const definition = (service: string, i: number) => `service: ${service}
+export const serviceName = (i: number) => `svc-${String(i).padStart(4, "0")}`;
+export const definition = (service: string, i: number) => `service: ${service}
 nodes:
   blue:  { host: 127.0.0.1, port: ${20_000 + (i % 20_000)} }
   green: { host: 127.0.0.2, port: ${20_000 + (i % 20_000)} }
@@ -75,6 +75,44 @@ monitor:
   source: { scrape: true }
   slos: [{ name: error-ratio, scrape: { errorRatio: {} }, max: 0.05 }]
 `;
+
+/** `services` definitions in KV, fifty at a time. */
+export async function storeDefinitions(kv: KV, services: number): Promise<void> {
+  for (let i = 0; i < services; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, services - i) }, (_, k) =>
+        putDefinition(kv, definition(serviceName(i + k), i + k)),
+      ),
+    );
+  }
+}
+
+/** Heartbeats of the simulated node agent, switcher and monitor every 2 s; returns the stop. */
+export async function simHeartbeats(kv: KV): Promise<() => void> {
+  const beat = async () => {
+    for (const role of ["node-agent", "switcher", "monitor"] as const) {
+      const hb = createEvent("agent.heartbeat", {
+        service: "_",
+        source: `bluegreen/${role}/sim`,
+        data: {
+          role,
+          agentId: `${role}-sim`,
+          host: "bench",
+          pid: process.pid,
+          version: "0.1.0",
+          state: "running",
+          startedAt: new Date().toISOString(),
+          intervalMs: 2_000,
+          services: ["*"],
+        },
+      });
+      await kv.put(`${role}.${role}-sim`, encodeEvent(hb as BgEvent));
+    }
+  };
+  await beat();
+  const beating = setInterval(() => void beat().catch(() => undefined), 2_000);
+  return () => clearInterval(beating);
+}
 
 /** p99 of a Prometheus histogram (linear inside the bucket, as histogram_quantile does). */
 function histogramQuantile(text: string, metric: string, q: number): number {
@@ -114,13 +152,7 @@ export default async function fleet(args: string[]): Promise<void> {
 
   // 1 000 definitions, and blue serving v1.0 for the services that will deploy.
   let t = performance.now();
-  for (let i = 0; i < services; i += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, services - i) }, (_, k) =>
-        putDefinition(kv.services, definition(serviceName(i + k), i + k)),
-      ),
-    );
-  }
+  await storeDefinitions(kv.services, services);
   const sim = await new SimAgents(nc, {
     onPublished: (event, at) => inputStored(event, at),
   }).start();
@@ -132,28 +164,7 @@ export default async function fleet(args: string[]): Promise<void> {
       reason: "adopted",
     });
   // Heartbeats of the simulated agents, so pre-flight checks them as in production.
-  const beat = async () => {
-    for (const role of ["node-agent", "switcher", "monitor"] as const) {
-      const hb = createEvent("agent.heartbeat", {
-        service: "_",
-        source: `bluegreen/${role}/sim`,
-        data: {
-          role,
-          agentId: `${role}-sim`,
-          host: "bench",
-          pid: process.pid,
-          version: "0.1.0",
-          state: "running",
-          startedAt: new Date().toISOString(),
-          intervalMs: 2_000,
-          services: ["*"],
-        },
-      });
-      await kv.agents.put(`${role}.${role}-sim`, encodeEvent(hb as BgEvent));
-    }
-  };
-  await beat();
-  const beating = setInterval(() => void beat().catch(() => undefined), 2_000);
+  const stopBeating = await simHeartbeats(kv.agents);
   console.log(`fleet: ${services} definitions stored in ${Math.round(performance.now() - t)} ms`);
 
   t = performance.now();
@@ -278,7 +289,7 @@ export default async function fleet(args: string[]): Promise<void> {
   const hwmKb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? Number.NaN);
   const cpuMs = cpuTimeMs(coordinator.process.pid) - cpuBefore;
   const completed = [...outcomes.values()].filter((o) => o === "bluegreen.deploy.succeeded").length;
-  clearInterval(beating);
+  stopBeating();
   sub.unsubscribe();
   await sim.stop();
   await coordinator.stop();

@@ -18,6 +18,7 @@ declare -A PACKAGES=(
   [lintian]=lintian
   [nix-instantiate]=nix-bin
   [dpkg-deb]=dpkg
+  [chromium]=chromium
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }

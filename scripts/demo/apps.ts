@@ -56,7 +56,7 @@ export async function stopApp(node: AppNode): Promise<void> {
 /** The running app's pid, or undefined. */
 export async function appPid(node: AppNode): Promise<number | undefined> {
   const result = await runCommand(process.execPath, [SAMPLE_APP_CTL, "status", "--dir", node.dir], {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
   });
   try {
     const status = JSON.parse(result.stdout) as { pid: number | null };

@@ -7,7 +7,11 @@ import { LOCAL_SERVICE, renderLocalDefinition } from "../../examples/local/defin
 
 export const DEMO_SERVICE = LOCAL_SERVICE;
 
-export const MonitorSource = { scrape: "scrape", prometheus: "prometheus" } as const;
+export const MonitorSource = {
+  scrape: "scrape",
+  prometheus: "prometheus",
+  nginx: "nginx",
+} as const;
 export type MonitorSource = (typeof MonitorSource)[keyof typeof MonitorSource];
 
 export interface DemoDefinitionOptions {
@@ -29,6 +33,7 @@ const RATE = "[5s]";
 /** The `monitor` section: error ratio (rollback) and p95 latency (warn), watched briefly. */
 export function demoMonitor(opts: DemoDefinitionOptions): Record<string, unknown> {
   const prometheus = opts.source === MonitorSource.prometheus;
+  const nginx = opts.source === MonitorSource.nginx;
   if (prometheus && opts.prometheusUrl === undefined) {
     throw new Error("the Prometheus source needs prometheusUrl");
   }
@@ -37,12 +42,17 @@ export function demoMonitor(opts: DemoDefinitionOptions): Record<string, unknown
   return {
     window: opts.window ?? "8s",
     interval: "1s",
-    source: prometheus ? { prometheus: opts.prometheusUrl } : { scrape: true },
+    source: prometheus
+      ? { prometheus: opts.prometheusUrl }
+      : nginx
+        ? { nginx: {} }
+        : { scrape: true },
     slos: [
       {
         name: "error-ratio",
         query: errorRatio,
         scrape: { errorRatio: {} },
+        ...(nginx ? { nginx: { errorRatio: {} } } : {}),
         max: 0.05,
         on_breach: "rollback",
         min_requests: 3,
@@ -51,6 +61,7 @@ export function demoMonitor(opts: DemoDefinitionOptions): Record<string, unknown
         name: "p95-latency",
         query: p95,
         scrape: { quantile: { q: 0.95 } },
+        ...(nginx ? { nginx: { quantile: { q: 0.95 } } } : {}),
         max: 2.0,
         on_breach: "warn",
       },

@@ -67,7 +67,18 @@ async function play(args: DemoArgs, runId: string, run: Run): Promise<boolean> {
   rule(
     `starting the stack on 127.0.0.1 (${args.prometheus ? "Prometheus" : "direct-scrape"} monitor source)`,
   );
-  const stack = await startDemoStack({ prometheus: args.prometheus, log: say });
+  const notified: string[] = [];
+  const stack = await startDemoStack({
+    prometheus: args.prometheus,
+    log: say,
+    notify: (delivery) => {
+      const event = delivery.json as { type?: string; subject?: string; deploymentid?: string };
+      notified.push(`${event.deploymentid} ${event.type}`);
+      say(
+        `webhook receiver got ${event.type} for ${event.subject} ${event.deploymentid} (signature ${delivery.signed ? "ok" : "BAD"})`,
+      );
+    },
+  });
   run.stack = stack;
   out(`\nwhere each piece listens (run ${MARKER}=${runId}, temp dir ${stack.dir}):`);
   for (const l of await stack.listeners()) {
@@ -101,6 +112,12 @@ async function play(args: DemoArgs, runId: string, run: Run): Promise<boolean> {
   results.push(await storyRollback(ctx));
   await sleep(1_500); // traffic back on green, for a line or two
   await run.traffic.stop();
+  // The notifier posts each outcome to the receiver: give the last one a moment to arrive.
+  const outcomes = results.map((r) => r.deploymentId);
+  const delivered = () => outcomes.filter((id) => notified.some((n) => n.startsWith(`${id} `)));
+  for (let waited = 0; delivered().length < outcomes.length && waited < 10_000; waited += 100)
+    await sleep(100);
+  say(`notifier: ${delivered().length} of ${outcomes.length} outcomes delivered to the webhook`);
 
   rule("summary");
   for (const line of summaryLines(results, Date.now() - t0)) out(line);

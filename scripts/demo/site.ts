@@ -9,13 +9,29 @@ export interface DemoSiteOptions {
   readonly upstreamFile: string;
   /** The definition's `traffic.upstream`. */
   readonly upstream: string;
+  /** The switcher's request-log reader (UDP on loopback), for the monitor's nginx source. */
+  readonly requestLogPort?: number | undefined;
 }
 
-export function demoSiteConfig(opts: DemoSiteOptions): string {
-  return `include ${JSON.stringify(opts.upstreamFile)};
+/** The JSON line per request the switcher's reader folds (examples/emily/nginx-site.conf). */
+export const REQUEST_LOG_FORMAT = `log_format bluegreen_json escape=json '{"upstream":"$upstream_addr","status":"$status","rt":"$upstream_response_time","msec":"$msec","probe":"$http_x_bluegreen_probe"}';`;
 
+export function demoSiteConfig(opts: DemoSiteOptions): string {
+  const requestLog =
+    opts.requestLogPort === undefined
+      ? ""
+      : `    access_log syslog:server=127.0.0.1:${opts.requestLogPort},tag=bluegreen,nohostname bluegreen_json;
+`;
+  return `include ${JSON.stringify(opts.upstreamFile)};
+${
+  opts.requestLogPort === undefined
+    ? ""
+    : `${REQUEST_LOG_FORMAT}
+`
+}
 server {
     listen ${opts.host}:${opts.port};
+${requestLog}
     # Which node answered, and which upstream file the answering worker loaded: the
     # switcher's verification reads both (see examples/emily/nginx-site.conf).
     add_header X-Upstream-Addr $upstream_addr always;

@@ -2,10 +2,12 @@
 // nginx (site config including the switcher's upstream file), two sample-app nodes (blue v1.0
 // serving, green v1.0 idle), the service definition applied with the real CLI, the
 // active-colour record (blue), the switcher, a node agent per colour, the monitor and the
-// coordinator; Prometheus too with `prometheus: true`. Tests can reuse it as it is. With
+// coordinator; Prometheus too with `prometheus: true`, and with `notify` the notifier posting
+// the deployments' outcomes to a webhook receiver in this process. Tests can reuse it as it is. With
 // `natsCluster` it runs on a cluster the caller started: every agent and the CLI get all its
 // URLs, and the agents ask for the stream and the KV buckets with `replicas` replicas.
 
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Color, compileServiceDefinition, type ServiceDefinition } from "@bluegreen/contracts";
@@ -19,11 +21,13 @@ import {
   type NatsServer,
   type Nginx,
   type Prometheus,
+  type Received,
   seedActiveRecord,
   startAgent,
   startNats,
   startNginx,
   startPrometheus,
+  startWebhookReceiver,
   type TempDir,
   waitForHeartbeats,
 } from "@bluegreen/testkit";
@@ -38,6 +42,8 @@ export const INITIAL_VERSION = "v1.0";
 export interface DemoStackOptions {
   /** Watch through Prometheus (started here) instead of scraping the apps. */
   readonly prometheus?: boolean;
+  /** Watch with the nginx source: nginx logs each request to the switcher's reader. */
+  readonly nginxSource?: boolean;
   /** Progress lines while it starts. */
   readonly log?: (line: string) => void;
   /** Default 8s. */
@@ -54,6 +60,11 @@ export interface DemoStackOptions {
   readonly replicas?: number;
   /** Start the agents from this single executable (`npm run release`), not the sources. */
   readonly executable?: string;
+  /**
+   * Start the notifier too, with a webhook sink posting each deployment's outcome (and SLO
+   * breaches) to a receiver in this process, which checks the signature and calls this.
+   */
+  readonly notify?: (delivery: Received) => void;
 }
 
 export interface Listener {
@@ -93,7 +104,16 @@ const AGENT_IDS = {
   green: "node-agent-green",
   monitor: "monitor-demo",
   coordinator: "coordinator-demo",
+  notifier: "notifier-demo",
 } as const;
+
+/** What the demo's notifier routes to its webhook receiver. */
+export const NOTIFIED_EVENTS = [
+  "deploy.succeeded",
+  "deploy.rolled_back",
+  "deploy.failed",
+  "slo.breached",
+] as const;
 
 const NEEDS_HEARTBEAT: readonly string[] = [
   AGENT_IDS.switcher,
@@ -127,12 +147,10 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     mkdirSync(stateDir);
     mkdirSync(upstreamDir);
     const upstreamFile = join(upstreamDir, `${DEMO_SERVICE}-active.conf`);
-    const [bluePort, greenPort, nginxPort, ...agentPorts] = (await freePorts(8)) as [
-      number,
-      number,
-      number,
-      ...number[],
-    ];
+    const [bluePort, greenPort, nginxPort, requestLogPort, ...agentPorts] = (await freePorts(
+      10,
+    )) as [number, number, number, number, ...number[]];
+    const nginxSource = options.nginxSource === true;
     const apps: Record<Color, AppNode> = {
       blue: appNode(stateDir, DEMO_SERVICE, "blue", bluePort),
       green: appNode(stateDir, DEMO_SERVICE, "green", greenPort),
@@ -174,7 +192,11 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       greenPort,
       upstreamFile,
       verifyUrl: `${nginxUrl}/health`,
-      source: prometheus === undefined ? MonitorSource.scrape : MonitorSource.prometheus,
+      source: nginxSource
+        ? MonitorSource.nginx
+        : prometheus === undefined
+          ? MonitorSource.scrape
+          : MonitorSource.prometheus,
       ...(prometheus === undefined ? {} : { prometheusUrl: prometheus.url }),
       ...(options.window === undefined ? {} : { window: options.window }),
     });
@@ -188,7 +210,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const nginx = await startNginx({
       port: nginxPort,
       siteConfig: ({ host, port }) =>
-        demoSiteConfig({ host, port, upstreamFile, upstream: definition.traffic.upstream }),
+        demoSiteConfig({
+          host,
+          port,
+          upstreamFile,
+          upstream: definition.traffic.upstream,
+          requestLogPort: nginxSource ? requestLogPort : undefined,
+        }),
     });
     cleanups.push(() => nginx.stop());
 
@@ -233,6 +261,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
           ...common(0),
           services: [DEMO_SERVICE],
           nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+          ...(nginxSource
+            ? {
+                request_logs: [
+                  { service: DEMO_SERVICE, listen: `udp://127.0.0.1:${requestLogPort}` },
+                ],
+              }
+            : {}),
         },
         startOpts,
       ),
@@ -274,6 +309,41 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       ),
     ]);
     for (const result of started) if (result.status === "fulfilled") agents.push(result.value);
+    const notify = options.notify;
+    let receiverUrl: string | undefined;
+    if (notify !== undefined && started.every((r) => r.status === "fulfilled")) {
+      log("starting the notifier, posting outcomes to a webhook receiver in this process");
+      const secret = randomBytes(24).toString("hex");
+      const secretFile = tmp.file("notifier-hook.key");
+      writeFileSync(secretFile, secret, { mode: 0o600 });
+      const receiver = await startWebhookReceiver({ secret, onReceive: notify });
+      cleanups.push(() => receiver.stop());
+      receiverUrl = receiver.url;
+      agents.push(
+        await startAgent(
+          "notifier",
+          AGENT_IDS.notifier,
+          agentsDir,
+          {
+            role: "notifier",
+            agent_id: AGENT_IDS.notifier,
+            ...common(5),
+            sinks: [
+              {
+                name: "demo-hook",
+                type: "webhook",
+                url: `${receiver.url}/bluegreen`,
+                signing_secret: { file: secretFile },
+              },
+            ],
+            routes: [
+              { services: [DEMO_SERVICE], events: [...NOTIFIED_EVENTS], sinks: ["demo-hook"] },
+            ],
+          },
+          startOpts,
+        ),
+      );
+    }
     const failed = started.find((r) => r.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 
@@ -299,6 +369,9 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
         where: `http://127.0.0.1:${agentPorts[i]}/metrics`,
         pid: a.process.pid,
       })),
+      ...(receiverUrl === undefined
+        ? []
+        : [{ name: "webhook receiver", where: receiverUrl, pid: process.pid }]),
     ];
 
     return {

@@ -1,9 +1,11 @@
-// The one-file bundle of the `bluegreen` executable (the CLI and the four agents): esbuild from
-// the sources to a CommonJS file with every dependency inside, which plain node runs
-// (packages/cli/bin/bluegreen.js, the npm package) and which the single executable embeds.
+// The one-file bundle of the `bluegreen` executable (the CLI, its dashboard and the five
+// agents): esbuild from the sources to a CommonJS file with every dependency inside, which
+// plain node runs (packages/cli/bin/bluegreen.js, the npm package) and which the single
+// executable embeds. The dashboard's page assets are built first and embedded as a constant.
 
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { buildAssets } from "@bluegreen/dashboard";
 import { build, type Plugin } from "esbuild";
 import { REPO } from "./paths.ts";
 
@@ -28,6 +30,30 @@ const withoutNativeAddons: Plugin = {
   },
 };
 
+/**
+ * esbuild itself stays out: only the dashboard imports it, to build its assets from the
+ * sources, which the bundle never does (it carries them built).
+ */
+const withoutEsbuild: Plugin = {
+  name: "without-esbuild",
+  setup(b) {
+    b.onResolve({ filter: /^esbuild$/ }, (args) => ({ path: args.path, namespace: "no-esbuild" }));
+    b.onLoad({ filter: /.*/, namespace: "no-esbuild" }, () => ({
+      contents: `throw new Error("esbuild: left out of the bundle (the dashboard's assets are embedded)");`,
+      loader: "js",
+    }));
+  },
+};
+
+/** The dashboard's assets as `loadAssets` reads them from __BLUEGREEN_DASHBOARD_ASSETS__. */
+async function embeddedDashboardAssets(): Promise<string> {
+  const assets = await buildAssets();
+  const out: Record<string, { type: string; base64: string }> = {};
+  for (const [name, asset] of assets)
+    out[name] = { type: asset.type, base64: asset.body.toString("base64") };
+  return JSON.stringify(JSON.stringify(out));
+}
+
 export async function bundle(): Promise<{ path: string; bytes: number }> {
   const result = await build({
     entryPoints: [join(REPO, "packages/cli/src/main.ts")],
@@ -37,9 +63,13 @@ export async function bundle(): Promise<{ path: string; bytes: number }> {
     target: "node20",
     format: "cjs",
     conditions: ["bluegreen-source"],
-    plugins: [withoutNativeAddons],
+    plugins: [withoutNativeAddons, withoutEsbuild],
+    define: { __BLUEGREEN_DASHBOARD_ASSETS__: await embeddedDashboardAssets() },
     legalComments: "none",
     logLevel: "warning",
+    // Only the dashboard's asset paths use import.meta, and the bundle never reads them (it
+    // carries the assets): their emptiness is expected.
+    logOverride: { "empty-import-meta": "silent" },
     minifySyntax: true,
     minifyWhitespace: true,
   });

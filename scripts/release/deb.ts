@@ -1,5 +1,5 @@
-// The Debian package and the tarball: the single executable, the four systemd units (the
-// repository's, run from the executable), the example configs, the nginx include directory,
+// The Debian package and the tarball: the single executable, the five agents' systemd units
+// and the dashboard's (the repository's, run from the executable), the example configs, the nginx include directory,
 // the `bluegreen` system user made in postinst. Nothing is enabled or started on install.
 
 import { execFileSync } from "node:child_process";
@@ -24,7 +24,11 @@ export const UNITS = [
   { role: "switcher", example: "examples/emily/switcher.yaml" },
   { role: "node-agent", example: "examples/emily/node-agent-blue.yaml" },
   { role: "monitor", example: "examples/emily/monitor.yaml" },
+  { role: "notifier", example: "examples/emily/notifier.yaml" },
 ] as const;
+
+/** The dashboard's unit (`bluegreen dashboard --shared …`; settings in /etc/bluegreen/dashboard.env). */
+export const DASHBOARD_UNIT = "bluegreen-dashboard.service";
 
 export const INSTALLED_EXECUTABLE = "/usr/bin/bluegreen";
 export const UNIT_DIR = "/lib/systemd/system";
@@ -48,6 +52,24 @@ export function packagedUnit(role: string, executable = INSTALLED_EXECUTABLE): s
     .replace(/^Documentation=.*$/m, "Documentation=man:bluegreen(1)");
   if (!out.includes(`ExecStart=${executable} agent ${role} `))
     throw new Error(`deploy/systemd/bluegreen-${role}.service: no ExecStart to rewrite`);
+  return out;
+}
+
+/** The dashboard's unit as packaged: ExecStart runs the installed executable's `dashboard`. */
+export function packagedDashboardUnit(executable = INSTALLED_EXECUTABLE): string {
+  const text = readFileSync(join(REPO, "deploy/systemd", DASHBOARD_UNIT), "utf8");
+  const out = text
+    .replace(
+      /^ExecStart=\/usr\/local\/bin\/bluegreen dashboard /m,
+      `ExecStart=${executable} dashboard `,
+    )
+    .replace(
+      /^# Install: .*\n(# .*\n)*?(# .*dashboard\.env\n)(# .*\n)?/m,
+      `# Installed by the bluegreen package: ${executable}; NATS settings in /etc/bluegreen/dashboard.env\n# (NATS_URL, NATS_CREDS or NATS_USER/NATS_PASSWORD), user bluegreen (made by the package).\n# Not enabled on install.\n`,
+    )
+    .replace(/^Documentation=.*$/m, "Documentation=man:bluegreen(1)");
+  if (!out.includes(`ExecStart=${executable} dashboard `))
+    throw new Error(`deploy/systemd/${DASHBOARD_UNIT}: no ExecStart to rewrite`);
   return out;
 }
 
@@ -149,9 +171,10 @@ bluegreen \\- blue/green deployments behind nginx, driven over NATS
 .B bluegreen \\-\\-version
 .SH DESCRIPTION
 The command line (deploy, status, tail, history, promote, abort, rollback, apply, agents,
-config, switch: \\fBbluegreen \\-\\-help\\fR) and the four agents (coordinator, switcher,
-node\\-agent, monitor: \\fBbluegreen agent \\-\\-help\\fR) in one executable. The agents run
-from the bluegreen\\-<role>.service units, configured in /etc/bluegreen/<role>.yaml.
+config, switch, notifications, dashboard: \\fBbluegreen \\-\\-help\\fR) and the five agents
+(coordinator, switcher, node\\-agent, monitor, notifier: \\fBbluegreen agent \\-\\-help\\fR) in
+one executable. The agents run from the bluegreen\\-<role>.service units, configured in
+/etc/bluegreen/<role>.yaml; the shared dashboard from bluegreen\\-dashboard.service.
 .SH SEE ALSO
 /usr/share/doc/bluegreen/
 `;
@@ -172,6 +195,7 @@ function stage(root: string, executable: string, version: string): void {
     write(join(root, etc.slice(1)), readFileSync(join(REPO, example)));
     conffiles.push(etc);
   }
+  write(join(root, UNIT_DIR.slice(1), DASHBOARD_UNIT), packagedDashboardUnit());
   write(
     join(root, "usr/lib/sysusers.d/bluegreen.conf"),
     readFileSync(join(REPO, "deploy/sysusers.d/bluegreen.conf")),
@@ -200,10 +224,11 @@ Suggests: nginx, nats-server
 Section: admin
 Priority: optional
 Description: blue/green deployments behind nginx, driven over NATS
- One executable: the bluegreen command line (deploy, status, tail, rollback...)
- and its four agents (coordinator, switcher, node-agent, monitor), with their
- systemd units, example configs in /etc/bluegreen and the nginx include
- directory /etc/nginx/bluegreen. Nothing is enabled or started on install.
+ One executable: the bluegreen command line (deploy, status, tail, rollback,
+ the dashboard...) and its five agents (coordinator, switcher, node-agent,
+ monitor, notifier), with their systemd units, example configs in
+ /etc/bluegreen and the nginx include directory /etc/nginx/bluegreen.
+ Nothing is enabled or started on install.
 `,
   );
   write(join(root, "usr/share/lintian/overrides/bluegreen"), LINTIAN_OVERRIDES);
@@ -247,6 +272,7 @@ export function buildTarball(executable: string, version: string): { path: strin
     writeFileSync(join(root, "systemd", `bluegreen-${role}.service`), packagedUnit(role));
     copyFileSync(join(REPO, example), join(root, "examples", `${role}.yaml.example`));
   }
+  writeFileSync(join(root, "systemd", DASHBOARD_UNIT), packagedDashboardUnit());
   copyFileSync(
     join(REPO, "deploy/sysusers.d/bluegreen.conf"),
     join(root, "systemd/bluegreen.sysusers.conf"),

@@ -14,6 +14,7 @@ import {
 import { type AgentProcess, freePort, respawnAgent, waitFor } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
+import { countByName } from "./switcher-kill.ts";
 
 const WINDOW_MS = 8_000;
 const INCONCLUSIVE_LIMIT = 5;
@@ -67,12 +68,7 @@ async function activeColor(): Promise<Color | undefined> {
 
 /** The deployment's events in the stream (the audit log), by type. */
 async function streamCount(deploymentId: string): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const e of await stack.events(deploymentId)) {
-    const name = e.type.replace("bluegreen.", "");
-    counts[name] = (counts[name] ?? 0) + 1;
-  }
-  return counts;
+  return countByName(await stack.events(deploymentId));
 }
 
 const other = (color: Color): Color => (color === "blue" ? "green" : "blue");
@@ -186,7 +182,14 @@ describe("given one colour serves and the monitor watches every promotion", () =
       action: "rollback",
     });
     const rolledBack = await waitSeen(id, "deploy.rolled_back", () => true, 5_000);
-    expect(rolledBack.data).toBeDefined();
+    expect(rolledBack.data).toMatchObject({
+      version: "v1.2",
+      from: other(before.color),
+      to: before.color,
+      restoredVersion: before.version,
+      cause: "inconclusive_limit",
+    });
+    expect(rolledBack.data).not.toHaveProperty("breach");
 
     const counts = await streamCount(id);
     expect(counts).toMatchObject({ "switch.done": 2, "deploy.rolled_back": 1 });

@@ -6,30 +6,26 @@
 // acknowledged. Reuses the switcher suites' rig (nats-server, nginx with the example site, two
 // sample apps, the definition and the record in KV, the stream log).
 
-import { existsSync } from "node:fs";
-import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { STREAM_NAME } from "@bluegreen/contracts";
 import { colorOfFile, generationOfFile, renderUpstream } from "@bluegreen/switcher";
 import {
   type AgentProcess,
   agentConfig,
-  makeTempDir,
   processGroupMembers,
   RIG_SERVICE as SERVICE,
   SwitcherRig,
   startAgent,
-  type TempDir,
   waitFor,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hangingReload, ownAgents } from "./switcher-kill.ts";
 
 const AGENT_ID = "switcher-crash";
 /** The switcher's consumer redelivers an unacknowledged request after its ack wait (10 s). */
 const REDELIVERY_MS = 10_000;
 
 let rig: SwitcherRig;
-let work: TempDir;
-const started: AgentProcess[] = [];
 
 /** Starts the switcher bin under AGENT_ID (one durable consumer) with the given reload argv. */
 async function startSwitcher(
@@ -39,7 +35,7 @@ async function startSwitcher(
   const agent = await startAgent(
     "switcher",
     name,
-    work.path,
+    own.work.path,
     agentConfig("switcher", AGENT_ID, rig.nats.url, {
       services: [SERVICE],
       nginx: {
@@ -50,7 +46,7 @@ async function startSwitcher(
       // on_drift is left out: the default (reapply) is what is tested.
     }),
   );
-  started.push(agent);
+  own.agents.push(agent);
   return agent;
 }
 
@@ -65,14 +61,13 @@ function completeRenderingOf(content: string): string | null {
 
 beforeAll(async () => {
   rig = await SwitcherRig.start();
-  work = await makeTempDir("agent-switcher-crash");
 }, 60_000);
 
 afterAll(async () => {
-  for (const agent of started) await agent.stop().catch(() => undefined);
   await rig?.stop();
-  await work?.remove();
 }, 60_000);
+
+const own = ownAgents("agent-switcher-crash");
 
 describe("switcher killed between writing the upstream file and reloading nginx", () => {
   it("given blue serves and the reload hangs, when the switcher is SIGKILLed there and started again, then the record is re-applied and the redelivered request switches to green exactly once", async () => {
@@ -80,14 +75,8 @@ describe("switcher killed between writing the upstream file and reloading nginx"
     await rig.untilServes("blue");
     const before = await rig.active();
     expect(before.record?.color).toBe("blue");
-    const marker = work.file("reload-reached");
-    const hang = work.file("reload-hangs.sh");
-    await writeFile(
-      hang,
-      `#!/bin/sh\n# The switcher reached its reload step: say so, then never reload.\n: > ${JSON.stringify(marker)}\nexec sleep 600\n`,
-    );
-    await chmod(hang, 0o755);
-    const crashing = await startSwitcher("switcher-crashing", ["/bin/sh", hang]);
+    const reload = await hangingReload(own.work);
+    const crashing = await startSwitcher("switcher-crashing", reload.command);
     const reloadsBefore = rig.reloads();
 
     // When: a promotion to green arrives, and the switcher dies once it is about to reload.
@@ -95,11 +84,7 @@ describe("switcher killed between writing the upstream file and reloading nginx"
       { to: "green", reason: "promote", expectedRevision: before.revision, version: "v1.1" },
       { deploymentId: "d-crash-1" },
     );
-    await waitFor(() => (existsSync(marker) ? true : undefined), {
-      what: "the switcher to reach its reload command",
-      timeoutMs: 20_000,
-      intervalMs: 5,
-    });
+    await reload.reached(20_000);
     await crashing.kill();
     expect(crashing.process.exitInfo?.signal).toBe("SIGKILL");
     expect(processGroupMembers(crashing.process.pid)).toEqual([]); // the hung reload died too

@@ -5,37 +5,24 @@
 // reload command is a script that marks and hangs; it is SIGKILLed at the mark and the stack's
 // own switcher is started again from its config file, as systemd would restart it.
 
-import { existsSync, readFileSync } from "node:fs";
-import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { Buckets } from "@bluegreen/contracts";
 import { colorOfFile } from "@bluegreen/switcher";
-import {
-  type AgentProcess,
-  makeTempDir,
-  respawnAgent,
-  startAgent,
-  type TempDir,
-  waitFor,
-} from "@bluegreen/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { respawnAgent, startAgent } from "@bluegreen/testkit";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
+import { type E2eStack, e2eStackForSuite } from "../e2e/stack.ts";
+import { countByName, hangingReload, ownAgents } from "./switcher-kill.ts";
 
 let stack: E2eStack;
-let work: TempDir;
-const ours: AgentProcess[] = [];
 
-beforeAll(async () => {
-  stack = await startE2eStack({ window: "3s" });
-  work = await makeTempDir("agent-switcher-deploy");
-}, 120_000);
+e2eStackForSuite({ window: "3s" }, (started) => {
+  stack = started;
+});
 
-afterAll(async () => {
-  for (const agent of ours) await agent.stop().catch(() => undefined);
-  await stack?.stop();
-  await work?.remove();
-}, 60_000);
+const own = ownAgents("agent-switcher-deploy");
 
 describe("given blue serves v1.0 and a switcher that will die before it reloads nginx", () => {
   it("when deploy v1.1 --wait runs, the switcher is SIGKILLed at its reload and restarted, then the redelivered switch completes the deployment: exit 0, green v1.1, one switch.done, lock released", async () => {
@@ -46,19 +33,13 @@ describe("given blue serves v1.0 and a switcher that will die before it reloads 
     const config = parse(readFileSync(original.configPath, "utf8")) as {
       nginx: Record<string, unknown>;
     };
-    const marker = work.file("reload-reached");
-    const hang = work.file("reload-hangs.sh");
-    await writeFile(
-      hang,
-      `#!/bin/sh\n# The switcher reached its reload step: say so, then never reload.\n: > ${JSON.stringify(marker)}\nexec sleep 600\n`,
-    );
-    await chmod(hang, 0o755);
+    const reload = await hangingReload(own.work);
     await original.stop();
-    const crashing = await startAgent("switcher", "switcher-crashing", work.path, {
+    const crashing = await startAgent("switcher", "switcher-crashing", own.work.path, {
       ...config,
-      nginx: { ...config.nginx, reload_command: ["/bin/sh", hang], command_timeout: "90s" },
+      nginx: { ...config.nginx, reload_command: reload.command, command_timeout: "90s" },
     });
-    ours.push(crashing);
+    own.agents.push(crashing);
 
     // When: the deployment reaches the switch, and the switcher dies about to reload.
     const id = `d-chaos-switcher-${process.pid}`;
@@ -66,11 +47,7 @@ describe("given blue serves v1.0 and a switcher that will die before it reloads 
       ["deploy", stack.service, "v1.1", "--wait", "--timeout", "100s", "--id", id],
       120_000,
     );
-    await waitFor(() => (existsSync(marker) ? true : undefined), {
-      what: "the switcher to reach its reload command",
-      timeoutMs: 60_000,
-      intervalMs: 5,
-    });
+    await reload.reached(60_000);
     await crashing.kill();
 
     // Then, at the crash: the green file is complete on disk, alone in its directory; nginx
@@ -82,7 +59,7 @@ describe("given blue serves v1.0 and a switcher that will die before it reloads 
     expect(await stack.served()).toMatchObject({ status: 200, color: "blue", version: "v1.0" });
 
     // When: the switcher is started again from its own config (the real reload command).
-    ours.push(await respawnAgent("switcher", original));
+    own.agents.push(await respawnAgent("switcher", original));
 
     // Then: the drift is repaired, the redelivered request switches, and the deployment goes
     // on through the watch to its end.
@@ -92,11 +69,7 @@ describe("given blue serves v1.0 and a switcher that will die before it reloads 
     expect(drift.map((e) => e.data)).toEqual([
       { file: upstreamFile, recorded: "blue", found: "green", action: "reapplied" },
     ]);
-    const counts: Record<string, number> = {};
-    for (const e of await stack.events(id)) {
-      const name = e.type.replace("bluegreen.", "");
-      counts[name] = (counts[name] ?? 0) + 1;
-    }
+    const counts = countByName(await stack.events(id));
     expect(counts).toMatchObject({
       "switch.requested": 1,
       "switch.done": 1,

@@ -17,6 +17,7 @@ const BIN_OF: Record<AgentRole, AgentBin> = {
   "node-agent": "nodeAgent",
   monitor: "monitor",
   coordinator: "coordinator",
+  notifier: "notifier",
 };
 
 export interface AgentProcess extends StartedAgent {

@@ -32,6 +32,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderLocalDefinition } from "../../examples/local/definition.ts";
+import { SCRAPE_ERROR_RATIO } from "../monitor/harness.ts";
 import { type AgentProcess, launchAgent, PublishQueue } from "./agents.ts";
 import { type FuzzPayload, fuzzPayloads, UNKNOWN_SERVICE } from "./payloads.ts";
 import { EventTap } from "./tap.ts";
@@ -134,15 +135,7 @@ beforeAll(async () => {
         window: "3s",
         interval: "1s",
         source: { scrape: true, timeout: "1s" },
-        slos: [
-          {
-            name: "error-ratio",
-            scrape: { errorRatio: {} },
-            max: 0.05,
-            on_breach: "rollback",
-            min_requests: 1,
-          },
-        ],
+        slos: [SCRAPE_ERROR_RATIO],
       },
     }),
   );

@@ -7,19 +7,15 @@
 
 import { type BgEvent, createEvent, encodeEvent, eventSubject } from "@bluegreen/contracts";
 import { eventsByDeployment, timeline, waitFor } from "@bluegreen/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2eStack, startE2eStack } from "../e2e/stack.ts";
+import { describe, expect, it } from "vitest";
+import { type E2eStack, e2eStackForSuite } from "../e2e/stack.ts";
 import { repeatedIds } from "./node-rig.ts";
 
 let stack: E2eStack;
 
-beforeAll(async () => {
-  stack = await startE2eStack({ window: "3s" });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-}, 60_000);
+e2eStackForSuite({ window: "3s" }, (started) => {
+  stack = started;
+});
 
 const CLOSING = new Set([
   "deploy.succeeded",

@@ -26,6 +26,7 @@ import {
   consumerSettled,
   countingStep,
   counts,
+  deployEnded,
   killStepProcesses,
   only,
   repeatedIds,
@@ -43,7 +44,6 @@ let knownHosts: string;
 /** The node agent serving green now (the demo's own is stopped: the test configures its own). */
 let green: AgentProcess | undefined;
 
-const deploymentIdOf = (stdout: string) => /deploying \S+ \S+ as (\S+)/.exec(stdout)?.[1] ?? "";
 const lines = (file: string) => {
   try {
     return readFileSync(file, "utf8").split("\n").filter(Boolean);
@@ -84,6 +84,7 @@ async function useGreenAgent(
     natsUrl: stack.base.nats.url,
     service: stack.service,
     color: "green",
+    stateDir: dir.file(`${agentId}.state`),
     ...(ssh === undefined ? {} : { ssh }),
   });
   return green;
@@ -121,12 +122,8 @@ async function deploy(
   const startedAt = Date.now();
   const run = stack.cli(["deploy", stack.service, version, "--wait", "--timeout", "90s"], 100_000);
   const [result] = await Promise.all([run, started.then(during)]);
-  const deploymentId = deploymentIdOf(result.stdout);
   return {
-    code: result.code,
-    output: result.stdout + result.stderr,
-    deploymentId,
-    events: await stack.events(deploymentId),
+    ...(await deployEnded(result, (id) => stack.events(id))),
     startedAt,
     endedAt: Date.now(),
   };
@@ -258,7 +255,7 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
 });
 
 describe("given blue serves v1.0 and a local node agent deploys green", () => {
-  it("when the node agent is SIGKILLed mid-step, then the coordinator fails the deployment at its deadline (exit 4), and the restarted agent does not run the old deployment again", async () => {
+  it("when the node agent is SIGKILLed mid-step, then the coordinator fails the deployment at its deadline (exit 4), and the restarted agent ends the orphaned step, records it, and does not run the old deployment again", async () => {
     const runs = dir.file("local-runs.log");
     await stack.applyDefinition((doc) => {
       doc.setIn(["deploy", "steps"], [countingStep(runs, 30)]);
@@ -301,15 +298,30 @@ describe("given blue serves v1.0 and a local node agent deploys green", () => {
         { what: "the restarted agent to settle the redelivered deploy.started", timeoutMs: 60_000 },
       );
       expect(settled.ackPending).toBe(0);
-      expect(green.process.output.text()).toContain(
-        "deploy.started is past the coordinator's deadline: the deployment has ended; running nothing",
-      );
-      // It ran nothing: one line from the first run only, no event after the failure.
+      const output = green.process.output.text();
+      const expired =
+        "deploy.started is past the coordinator's deadline: the deployment has ended; running nothing";
+      expect(output).toContain(expired);
+      // The step's own process group outlived the agent; the restarted agent found it (its note
+      // in state_dir) and ended it before it handled anything.
+      expect(orphans.length).toBeGreaterThan(0);
+      await expect
+        .poll(() => stepProcesses(outcome.deploymentId), { timeout: 5_000, interval: 100 })
+        .toEqual([]);
+      const found = output.indexOf("a step interrupted by the agent's stop was found");
+      expect(found).toBeGreaterThan(-1);
+      expect(found).toBeLessThan(output.indexOf(expired));
+      // It ran nothing: one line from the first run only; the one event after the failure
+      // records the interrupted step and what became of its group.
       expect(lines(runs)).toEqual([outcome.deploymentId]);
       const after = await stack.events(outcome.deploymentId);
-      expect(timeline(after)).toEqual(timeline(outcome.events));
-      // The step's own process group outlives the agent (nothing on the node kills it).
-      expect(orphans.length).toBeGreaterThan(0);
+      expect(timeline(after)).toEqual([...timeline(outcome.events), "progress 1:interrupted"]);
+      const interrupted = after.at(-1) as BgEvent<"deploy.progress">;
+      expect(interrupted.source).toBe("bluegreen/node-agent/node-agent-crash");
+      expect(interrupted.data).toMatchObject({ step: 1, steps: 1, status: "interrupted" });
+      expect(interrupted.data.outputTail).toMatch(
+        /process group \d+ was still running and was ended/,
+      );
     } finally {
       await killStepProcesses(outcome.deploymentId);
     }

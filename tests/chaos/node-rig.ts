@@ -8,6 +8,7 @@ import { consumerName } from "@bluegreen/runtime";
 import {
   type AgentProcess,
   agentConfig,
+  type CliResult,
   killAll,
   pidsWithEnv,
   startAgent,
@@ -15,12 +16,27 @@ import {
   timeline,
 } from "@bluegreen/testkit";
 import type { JetStreamManager } from "nats";
+import { deploymentIdOf } from "./nats-faults.ts";
 
 /** How often each timeline entry occurs. */
 export function counts(events: readonly BgEvent[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of timeline(events)) out[name] = (out[name] ?? 0) + 1;
   return out;
+}
+
+/** What a `bluegreen deploy --wait` run ended with, and its deployment's stored `events`. */
+export async function deployEnded<E>(
+  result: CliResult,
+  events: (deploymentId: string) => Promise<E[]>,
+): Promise<{ code: number | null; output: string; deploymentId: string; events: E[] }> {
+  const deploymentId = deploymentIdOf(result.stdout);
+  return {
+    code: result.code,
+    output: result.stdout + result.stderr,
+    deploymentId,
+    events: await events(deploymentId),
+  };
 }
 
 /** The event ids that occur more than once (the stream should never hold one twice). */
@@ -89,6 +105,8 @@ export interface NodeAgentOptions {
   readonly color: "blue" | "green";
   /** An `ssh:` section for the SSH executor. */
   readonly ssh?: Record<string, unknown>;
+  /** Where the agent notes running steps (`state_dir`), so a restart ends what a crash left. */
+  readonly stateDir?: string;
 }
 
 /** A node agent (its bin) serving one colour of one service, with the test's own config. */
@@ -104,6 +122,7 @@ export function startNodeAgent(
     agentConfig("node-agent", agentId, opts.natsUrl, {
       serves: [{ service: opts.service, color: opts.color }],
       ...(opts.ssh === undefined ? {} : { ssh: opts.ssh }),
+      ...(opts.stateDir === undefined ? {} : { state_dir: opts.stateDir }),
     }),
   );
 }

@@ -11,7 +11,7 @@ import { nextEvent, timeline } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUCCESS_ONCE } from "./nats-faults.ts";
 import { netnsUnavailable } from "./netns.ts";
-import { counts, repeatedIds } from "./node-rig.ts";
+import { counts, deployEnded, repeatedIds } from "./node-rig.ts";
 import { type PartitionStack, type StoredEvent, startPartitionStack } from "./partition-stack.ts";
 
 /** How long the node agent stays cut off: well inside the 145 s deploying deadline. */
@@ -21,7 +21,6 @@ if (unavailable !== undefined) console.warn(`partition suite skipped: ${unavaila
 
 let stack: PartitionStack;
 
-const deploymentIdOf = (stdout: string) => /deploying \S+ \S+ as (\S+)/.exec(stdout)?.[1] ?? "";
 const stepRuns = (id: string) =>
   readFileSync(stack.stepLog, "utf8")
     .split("\n")
@@ -69,12 +68,8 @@ async function deployThroughOutage(
   }
   const run = stack.cli(["deploy", stack.service, version, "--wait", "--timeout", "150s"], 160_000);
   const [result] = await Promise.all([run, outage]);
-  const deploymentId = deploymentIdOf(result.stdout);
   return {
-    code: result.code,
-    output: result.stdout + result.stderr,
-    deploymentId,
-    events: await stack.events(deploymentId),
+    ...(await deployEnded(result, (id) => stack.events(id))),
     cutAt,
     restoreAt,
   };

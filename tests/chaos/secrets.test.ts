@@ -1,7 +1,8 @@
 // Secrets never reach logs or events. Given a nats-server with user/password auth, an sshd
 // that only takes a key whose file is encrypted with a passphrase, and a Prometheus queried
 // with an Authorization header, when the node agent deploys over SSH and the monitor watches
-// through Prometheus, both logging at trace, then none of the three secrets appears in
+// through Prometheus (behind an nginx that answers 401 to any query without that header, so
+// a check only passes when the header went with it), both logging at trace, then none of the three secrets appears in
 // anything they printed (stdout, stderr) nor in any message that crossed NATS (the stream,
 // KV heartbeats and watches, everything on `>`).
 
@@ -13,6 +14,7 @@ import { ensureBuckets, ensureStream, putDefinition } from "@bluegreen/runtime";
 import {
   makeTempDir,
   type NatsServer,
+  type Nginx,
   type Prometheus,
   promotedData,
   publishEvent,
@@ -21,6 +23,7 @@ import {
   startApiTraffic,
   startedData,
   startNats,
+  startNginx,
   startPrometheus,
   startSampleApp,
   startSshd,
@@ -46,6 +49,8 @@ let nats: NatsServer;
 let sshd: Sshd;
 let app: SampleAppHandle;
 let prometheus: Prometheus;
+/** Prometheus as the monitor reaches it: only with the Authorization header. */
+let gate: Nginx;
 let nc: NatsConnection;
 let tap: EventTap;
 let nodeAgent: AgentProcess;
@@ -68,6 +73,16 @@ beforeAll(async () => {
     }),
     startPrometheus({ scrapeTargets: [app.instance] }),
   ]);
+  gate = await startNginx({
+    siteConfig: ({ host, port }) => `server {
+  listen ${host}:${port};
+  location / {
+    if ($http_authorization != "Bearer ${PROM_TOKEN}") { return 401; }
+    proxy_pass ${prometheus.url};
+  }
+}
+`,
+  });
   nc = await connect({ servers: nats.url, user: NATS_USER, pass: NATS_PASSWORD });
   const everything = nc.subscribe(">");
   void (async () => {
@@ -103,7 +118,7 @@ beforeAll(async () => {
       monitor: {
         window: "3s",
         interval: "1s",
-        source: { prometheus: prometheus.url, auth_header_env: "BG_PROM_AUTH", timeout: "2s" },
+        source: { prometheus: gate.url, auth_header_env: "BG_PROM_AUTH", timeout: "2s" },
         slos: [
           {
             name: "error-ratio",
@@ -166,7 +181,13 @@ afterAll(async () => {
   await Promise.allSettled([nodeAgent?.stop(), monitor?.stop(), wrongKeyAgent?.stop()]);
   tap?.stop();
   await nc?.close();
-  await Promise.allSettled([nats?.stop(), sshd?.stop(), app?.stop(), prometheus?.stop()]);
+  await Promise.allSettled([
+    nats?.stop(),
+    sshd?.stop(),
+    app?.stop(),
+    prometheus?.stop(),
+    gate?.stop(),
+  ]);
   await dir?.remove();
 });
 
@@ -222,6 +243,11 @@ describe("chaos: secrets never reach logs or events", () => {
   }, 45_000);
 
   it("given the monitor holds a NATS password and a Prometheus Authorization header, when it watches a window at trace level, then it queries Prometheus and prints neither secret", async () => {
+    // The gate refuses a query without the header, and passes one with it.
+    const query = `${gate.url}/api/v1/query?query=up`;
+    expect((await fetch(query)).status).toBe(401);
+    const authorized = await fetch(query, { headers: { Authorization: `Bearer ${PROM_TOKEN}` } });
+    expect(authorized.status).toBe(200);
     const traffic = startApiTraffic([app.url]);
     try {
       const done = createEvent("switch.done", {

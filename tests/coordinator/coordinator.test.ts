@@ -118,7 +118,14 @@ describe("coordinator with simulated agents", () => {
       cause: "slo_breach",
       breach: { slo: "error-ratio", value: 0.5, threshold: 0.05 },
     });
-    expect(rolledBack.data.timeToRollbackMs).toBeGreaterThanOrEqual(0);
+    // From the breach to the switch back, by the events' own times.
+    const breached = events.find((e) => e.type === "bluegreen.slo.breached");
+    const back = events.find(
+      (e) => e.type === "bluegreen.switch.done" && e.data.reason === "rollback",
+    );
+    expect(rolledBack.data.timeToRollbackMs).toBe(
+      Date.parse(back.time) - Date.parse(breached.time),
+    );
     const switches = events.filter((e) => e.type === "bluegreen.switch.requested");
     expect(switches.map((e) => [e.data.to, e.data.reason])).toEqual([
       ["blue", "promote"],
@@ -130,6 +137,23 @@ describe("coordinator with simulated agents", () => {
     );
     expect(switches[1].data.expectedRevision).toBe(promoted.data.revision);
     expect(await activeColor()).toMatchObject({ color: "green", version: "v1.1" });
+  });
+
+  it("the coordinator's own /metrics count each outcome so far and the time to rollback", async () => {
+    const text = await (await fetch(`${coordinator.url}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    expect(value('bluegreen_coordinator_deployments_total{outcome="succeeded"}')).toBe(1);
+    expect(value('bluegreen_coordinator_deployments_total{outcome="failed"}')).toBe(1);
+    expect(value('bluegreen_coordinator_deployments_total{outcome="rolled_back"}')).toBe(1);
+    expect(value("bluegreen_coordinator_time_to_rollback_seconds_count")).toBe(1);
+    expect(value("bluegreen_coordinator_leader")).toBe(1);
+    expect(value("bluegreen_coordinator_deployments_in_flight")).toBe(0);
+    expect(
+      value('bluegreen_coordinator_event_handle_seconds_count{type="bluegreen.deploy.requested"}'),
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it("refuses an unknown service, an already active version, an unsafe version (exit 3)", async () => {
@@ -235,6 +259,91 @@ describe("coordinator with simulated agents", () => {
     );
     const lease = await locks.get("_leader");
     expect(JSON.parse(new TextDecoder().decode(lease?.value)).holder).toBe("coordinator-2");
+  });
+
+  it("a service lock held by a deployment that went away is taken by the next once it lapsed", async () => {
+    const lease = (expiresAt: Date) =>
+      JSON.stringify({
+        holder: "ghost-deployment",
+        by: "coordinator-gone",
+        acquiredAt: new Date(Date.now() - 60_000).toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        term: 1,
+      });
+    // Still within its time: the service is busy with the ghost.
+    await locks.put("shop", lease(new Date(Date.now() + 60_000)));
+    const busy = await cli("deploy", "shop", "v1.7", "--wait", "--timeout", "20s");
+    expect(busy.code).toBe(3);
+    expect(busy.stdout).toContain("busy with deployment ghost-deployment");
+    // Lapsed: the next deployment takes the lock and runs to the end.
+    await locks.put("shop", lease(new Date(Date.now() - 1_000)));
+    const run = await cli("deploy", "shop", "v1.7", "--wait", "--json", "--timeout", "30s");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const succeeded = run.lines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === "bluegreen.deploy.succeeded");
+    const lock = JSON.parse(new TextDecoder().decode((await locks.get("shop"))?.value));
+    expect(lock).toMatchObject({
+      holder: succeeded.deploymentid,
+      by: "coordinator-2",
+      term: 2,
+    });
+    expect(lock).toHaveProperty("releasedAt");
+    expect(await activeColor()).toMatchObject({ version: "v1.7" });
+  });
+
+  it("a node event that says it comes from a node agent, about a node it does not serve, is refused (coded agent.rejected) and changes nothing", async () => {
+    const started = await cli("deploy", "shop", "v1.8", "--manual", "--json");
+    const id = JSON.parse(started.lines[0] ?? "{}").deploymentId as string;
+    const record = async () => {
+      const entry = await deployments.get(`shop.${id}`);
+      return JSON.parse(new TextDecoder().decode(entry?.value)) as { phase: string };
+    };
+    await waitFor(
+      async () => ((await record()).phase === "awaiting_promotion" ? true : undefined),
+      {
+        what: "the deployment to wait at its gate",
+        timeoutMs: 15_000,
+      },
+    );
+    const before = await record();
+    const rejections: { code: string; originalId: string; message: string }[] = [];
+    const sub = nc.subscribe("bluegreen.shop.agent.rejected", {
+      callback: (_e, msg) => rejections.push(JSON.parse(new TextDecoder().decode(msg.data)).data),
+    });
+    // The green node agent reporting on blue's node, as the green colour.
+    const forged = {
+      specversion: "1.0",
+      id: `forged-${id}`,
+      source: "bluegreen/node-agent/node-agent-shop-green",
+      type: "bluegreen.smoke.failed",
+      time: new Date().toISOString(),
+      subject: "shop",
+      deploymentid: id,
+      datacontenttype: "application/json",
+      data: {
+        node: "127.0.0.1:18001",
+        color: "green",
+        version: "v1.8",
+        durationMs: 1,
+        checks: [],
+        error: { code: "BG_ERR_SMOKE_FAILED", message: "forged", retryable: false },
+      },
+    };
+    await nc.jetstream().publish("bluegreen.shop.smoke.failed", JSON.stringify(forged), {
+      msgID: forged.id,
+    });
+    await waitFor(() => rejections.find((r) => r.originalId === forged.id), {
+      what: "the forged event's rejection",
+      timeoutMs: 10_000,
+    });
+    sub.unsubscribe();
+    const rejected = rejections.find((r) => r.originalId === forged.id);
+    expect(rejected?.code).toBe("BG_ERR_AGENT_NOT_SERVING");
+    expect(rejected?.message).toContain("127.0.0.1:18001 is not a green node in the definition");
+    expect(await record()).toEqual(before);
+    const aborted = await cli("abort", "shop", id, "--reason", "test");
+    expect(aborted.code, aborted.stdout + aborted.stderr).toBe(0);
   });
 
   it("tail --since shows the story in order; tail --json lines parse as the contract says", async () => {

@@ -31,36 +31,28 @@ describe("leader election", () => {
   it("given a take-over that lasts three lease times, when a standby campaigns meanwhile, then the lease stays renewed and the standby never leads", async () => {
     const log: string[] = [];
     let takeOverDone = false;
-    const first = new LeaderElection(
-      new Leases(locks, "coordinator-1", TTL_MS),
-      "coordinator-1",
-      TTL_MS,
-      {
-        elected: async () => {
-          log.push("1 elected");
-          await sleep(3 * TTL_MS); // recovering many deployments in flight
-          takeOverDone = true;
+    /** Coordinator `n`'s election: logs its turns; `whenElected` is its take-over. */
+    const election = (n: number, whenElected: () => Promise<void> = async () => {}) =>
+      new LeaderElection(
+        new Leases(locks, `coordinator-${n}`, TTL_MS),
+        `coordinator-${n}`,
+        TTL_MS,
+        {
+          elected: async () => {
+            log.push(`${n} elected`);
+            await whenElected();
+          },
+          deposed: async (reason) => {
+            log.push(`${n} deposed: ${reason}`);
+          },
         },
-        deposed: async (reason) => {
-          log.push(`1 deposed: ${reason}`);
-        },
-      },
-      logger,
-    );
-    const second = new LeaderElection(
-      new Leases(locks, "coordinator-2", TTL_MS),
-      "coordinator-2",
-      TTL_MS,
-      {
-        elected: async () => {
-          log.push("2 elected");
-        },
-        deposed: async (reason) => {
-          log.push(`2 deposed: ${reason}`);
-        },
-      },
-      logger,
-    );
+        logger,
+      );
+    const first = election(1, async () => {
+      await sleep(3 * TTL_MS); // recovering many deployments in flight
+      takeOverDone = true;
+    });
+    const second = election(2);
     const starting = first.start();
     await expect.poll(() => log.includes("1 elected"), { timeout: 5_000 }).toBe(true);
     await second.start();

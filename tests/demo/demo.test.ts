@@ -111,6 +111,16 @@ describe("npm run demo", () => {
     expect(linesWith("traffic back on the previous colour", "s (rollback switch")).toHaveLength(1);
   });
 
+  it("the notifier posted each outcome to the webhook receiver once, signed", () => {
+    const got = (id: string, type: string) =>
+      linesWith("webhook receiver got", `bluegreen.${type} `, ` ${id} `, "(signature ok)");
+    expect(got(`${runId}-1`, "deploy.succeeded")).toHaveLength(1);
+    expect(got(`${runId}-2`, "slo.breached")).toHaveLength(1);
+    expect(got(`${runId}-2`, "deploy.rolled_back")).toHaveLength(1);
+    expect(linesWith("signature BAD")).toEqual([]);
+    expect(linesWith("notifier: 2 of 2 outcomes delivered")).toHaveLength(1);
+  });
+
   it("leaves no process and no temp dir behind", () => {
     expect(runId).toBeDefined();
     expect(pidsWithEnv(MARKER, runId as string)).toEqual([]);
@@ -118,7 +128,7 @@ describe("npm run demo", () => {
       .map((line) => / pid (\d+)$/.exec(line)?.[1])
       .filter((pid): pid is string => pid !== undefined)
       .map(Number);
-    expect(pids.length).toBeGreaterThanOrEqual(9);
+    expect(pids.length).toBeGreaterThanOrEqual(11);
     expect(pids.filter((pid) => isProcessAlive(pid))).toEqual([]);
     const dir = /temp dir (\S+)\)/.exec(demo.output)?.[1];
     expect(dir).toBeDefined();

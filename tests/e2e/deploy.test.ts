@@ -5,8 +5,8 @@
 import type { BgEvent } from "@bluegreen/contracts";
 import { parseEvent } from "@bluegreen/contracts";
 import { nextEvent as nextServiceEvent } from "@bluegreen/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2eStack, setFaults, startE2eStack } from "./stack.ts";
+import { describe, expect, it } from "vitest";
+import { type E2eStack, e2eStackForSuite, setFaults } from "./stack.ts";
 
 let stack: E2eStack;
 const names = (events: readonly BgEvent[]) => events.map((e) => e.type.replace("bluegreen.", ""));
@@ -96,13 +96,13 @@ function crashAt(points: readonly CrashPoint[], timeoutMs = 60_000): Promise<str
   });
 }
 
-beforeAll(async () => {
-  stack = await startE2eStack({ window: "3s" });
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-}, 60_000);
+e2eStackForSuite(
+  { window: "3s" },
+  (started) => {
+    stack = started;
+  },
+  90_000,
+);
 
 describe("given blue serves v1.0", () => {
   it("deploy v1.1 --wait: exit 0, nginx serves green v1.1, deploy.succeeded, lock released", async () => {

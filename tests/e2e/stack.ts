@@ -24,6 +24,7 @@ import type { JetStreamClient } from "nats";
 import { parseDocument } from "yaml";
 import { setFaults } from "../../scripts/demo/apps.ts";
 import { type DemoStack, startDemoStack } from "../../scripts/demo/stack.ts";
+import { startedForSuite } from "../suite.ts";
 
 export { setFaults };
 
@@ -61,6 +62,10 @@ export interface E2eStackOptions {
   natsCluster?: NatsCluster;
   /** Run the agents and the CLI from this single executable (tests/release), not the sources. */
   executable?: string;
+  /** Watch with the nginx source (nginx → the switcher's request-log reader → the monitor). */
+  nginxSource?: boolean;
+  /** Pause between requests of the traffic loop (default 40 ms). */
+  trafficPauseMs?: number;
 }
 
 /** The service lock as stored (undefined when never taken or released by delete). */
@@ -71,9 +76,27 @@ export async function readLock(js: JetStreamClient, service: string): Promise<Le
   return leaseSchema.parse(JSON.parse(new TextDecoder().decode(entry.value)));
 }
 
+/**
+ * Starts the stack before the suite's tests (within `startTimeoutMs`) and stops it after them;
+ * `use` receives it once started.
+ */
+export function e2eStackForSuite(
+  opts: E2eStackOptions,
+  use: (stack: E2eStack) => void,
+  startTimeoutMs = 120_000,
+): void {
+  startedForSuite(
+    () => startE2eStack(opts),
+    use,
+    (stack) => stack.stop(),
+    startTimeoutMs,
+  );
+}
+
 export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStack> {
   const base = await startDemoStack({
     window: opts.window ?? "4s",
+    ...(opts.nginxSource === true ? { nginxSource: true } : {}),
     ...(opts.natsCluster === undefined ? {} : { natsCluster: opts.natsCluster }),
     ...(opts.executable === undefined ? {} : { executable: opts.executable }),
   });
@@ -82,7 +105,7 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
   const nginxUrl = `http://127.0.0.1:${base.nginx.port}`;
   const traffic = startTraffic({
     url: `${nginxUrl}/api/v1/memory`,
-    pauseMs: 40,
+    pauseMs: opts.trafficPauseMs ?? 40,
     maxDurationMs: 600_000,
   });
   const log = new EventLog(base.nc, `bluegreen.${base.service}.>`);

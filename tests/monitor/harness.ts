@@ -1,5 +1,5 @@
-// What only the monitor suites share: deployment ids unique to the run, and waiting for the
-// stored watch to have run some checks. The rest of the rig is @bluegreen/testkit's
+// What the monitor suites share: deployment ids unique to the run, waiting for the stored
+// watch to have run some checks, and the scrape error-ratio SLO (the chaos suite's too). The rest of the rig is @bluegreen/testkit's
 // (`connectClient`, `startMonitorProcess`, `applyWatchDefinition`, `promote`, `startApiTraffic`).
 
 import { type TestClient, waitFor } from "@bluegreen/testkit";
@@ -22,3 +22,12 @@ export function waitForChecks(client: TestClient, service: string, n: number): P
     { what: `${n} checks of ${service} in KV`, timeoutMs: 10_000 },
   );
 }
+
+/** The direct-scrape error-ratio SLO: over 5 % errors (of at least one request) rolls back. */
+export const SCRAPE_ERROR_RATIO = {
+  name: "error-ratio",
+  scrape: { errorRatio: {} },
+  max: 0.05,
+  on_breach: "rollback",
+  min_requests: 1,
+};

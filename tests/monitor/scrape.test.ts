@@ -17,20 +17,14 @@ import {
   type TestClient,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dep, waitForChecks } from "./harness.ts";
+import { dep, SCRAPE_ERROR_RATIO, waitForChecks } from "./harness.ts";
 
 const scrapeMonitor = (window: string, extra: Record<string, unknown> = {}) => ({
   window,
   interval: "1s",
   source: { scrape: true, timeout: "1s" },
   slos: [
-    {
-      name: "error-ratio",
-      scrape: { errorRatio: {} },
-      max: 0.05,
-      on_breach: "rollback",
-      min_requests: 1,
-    },
+    SCRAPE_ERROR_RATIO,
     { name: "p95-latency", scrape: { quantile: { q: 0.95 } }, max: 5, on_breach: "warn" },
   ],
   inconclusive: { limit: 3, on_limit: "rollback" },

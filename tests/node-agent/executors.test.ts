@@ -41,21 +41,19 @@ async function expectAllGone(pids: number[]): Promise<void> {
   });
 }
 
+/** The suite's sshd as the ssh executor's target. */
+const sshTarget = () => ({
+  host: sshd.host,
+  port: sshd.port,
+  user: sshd.user,
+  keyFile: sshd.clientKeyPath,
+  knownHostsFile: sshd.knownHostsPath,
+  connectTimeoutMs: 5_000,
+});
+
 const executors: Array<[string, () => Promise<Executor>]> = [
   ["local", async () => localExecutor({ killGraceMs: 500 })],
-  [
-    "ssh",
-    () =>
-      sshExecutor({
-        host: sshd.host,
-        port: sshd.port,
-        user: sshd.user,
-        keyFile: sshd.clientKeyPath,
-        knownHostsFile: sshd.knownHostsPath,
-        connectTimeoutMs: 5_000,
-        killGraceMs: 500,
-      }),
-  ],
+  ["ssh", () => sshExecutor({ ...sshTarget(), killGraceMs: 500 })],
 ];
 
 describe.each(executors)("%s executor", (_kind, make) => {
@@ -162,15 +160,6 @@ describe("local executor", () => {
 });
 
 describe("ssh executor connection checks", () => {
-  const target = () => ({
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    keyFile: sshd.clientKeyPath,
-    knownHostsFile: sshd.knownHostsPath,
-    connectTimeoutMs: 5_000,
-  });
-
   async function codeOf(promise: Promise<unknown>): Promise<string> {
     try {
       const executor = (await promise) as Executor;
@@ -189,7 +178,7 @@ describe("ssh executor connection checks", () => {
       wrong,
       `[${sshd.host}]:${sshd.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`,
     );
-    expect(await codeOf(sshExecutor({ ...target(), knownHostsFile: wrong }))).toBe(
+    expect(await codeOf(sshExecutor({ ...sshTarget(), knownHostsFile: wrong }))).toBe(
       "BG_ERR_SSH_HOST_KEY_MISMATCH",
     );
   });
@@ -197,7 +186,7 @@ describe("ssh executor connection checks", () => {
   it("given no known-hosts entry for the node, then it is refused as unknown", async () => {
     const empty = dir.file("known_hosts_empty");
     writeFileSync(empty, `[${sshd.host}]:1 ${sshd.hostPublicKey}\n`);
-    expect(await codeOf(sshExecutor({ ...target(), knownHostsFile: empty }))).toBe(
+    expect(await codeOf(sshExecutor({ ...sshTarget(), knownHostsFile: empty }))).toBe(
       "BG_ERR_SSH_HOST_KEY_UNKNOWN",
     );
   });
@@ -206,13 +195,13 @@ describe("ssh executor connection checks", () => {
     const port = await freePort();
     const file = dir.file("known_hosts_unreachable");
     writeFileSync(file, `[${sshd.host}]:${port} ${sshd.hostPublicKey}\n`);
-    expect(await codeOf(sshExecutor({ ...target(), port, knownHostsFile: file }))).toBe(
+    expect(await codeOf(sshExecutor({ ...sshTarget(), port, knownHostsFile: file }))).toBe(
       "BG_ERR_SSH_UNREACHABLE",
     );
   });
 
   it("given a user the server does not accept the key for, then it fails as an auth error", async () => {
-    expect(await codeOf(sshExecutor({ ...target(), user: "nobody-bluegreen-test" }))).toBe(
+    expect(await codeOf(sshExecutor({ ...sshTarget(), user: "nobody-bluegreen-test" }))).toBe(
       "BG_ERR_SSH_AUTH",
     );
   });

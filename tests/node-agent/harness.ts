@@ -14,6 +14,7 @@ import { putDefinition, readHeartbeats } from "@bluegreen/runtime";
 import {
   agentConfig,
   connectClient,
+  makeTempDir,
   type NatsServer,
   publishEvent,
   type AgentProcess as StartedAgent,
@@ -25,6 +26,7 @@ import {
   timeline,
   waitFor,
 } from "@bluegreen/testkit";
+import { afterAll, beforeAll } from "vitest";
 
 export interface Bus extends TestClient {
   readonly server: NatsServer;
@@ -43,6 +45,23 @@ export async function startBus(): Promise<Bus> {
       await server.stop();
     },
   };
+}
+
+/**
+ * The suite's own bus and temp dir (`name`): started before its tests, stopped and removed
+ * after them. Call it before the suite's own hooks: its afterAll then runs after theirs (after
+ * hooks run in reverse order), so agents stop while the bus is still up.
+ */
+export function busAndDir(name: string): { readonly bus: Bus; readonly dir: TempDir } {
+  const rig = {} as { bus: Bus; dir: TempDir };
+  beforeAll(async () => {
+    [rig.bus, rig.dir] = await Promise.all([startBus(), makeTempDir(name)]);
+  });
+  afterAll(async () => {
+    await rig.bus?.stop();
+    await rig.dir?.remove();
+  });
+  return rig;
 }
 
 export async function eventsOf(bus: Bus, deploymentId: string): Promise<AnyBgEvent[]> {
@@ -69,6 +88,19 @@ export async function waitForOutcome(
     { what: `a final event for ${deploymentId}`, timeoutMs, intervalMs: 100 },
   );
 }
+
+/** The timeline of a deploy of the example definition (examples/local) that passes. */
+export const EXAMPLE_PASSED = [
+  "deploy.started",
+  "progress 1:started",
+  "progress 1:succeeded",
+  "progress 2:started",
+  "progress 2:succeeded",
+  "progress 3:started",
+  "progress 3:succeeded",
+  "deploy.ready",
+  "smoke.passed",
+];
 
 export function finalEvent<T extends string>(events: readonly AnyBgEvent[], type: T) {
   const found = events.find((e) => e.type === `bluegreen.${type}`);
@@ -97,6 +129,20 @@ export function publishStarted(
   opts: { service: string; deploymentId: string; data: EventDataInput<"deploy.started"> },
 ): Promise<BgEvent<"deploy.started">> {
   return publishAsCoordinator(bus, "deploy.started", opts);
+}
+
+/** Publishes a deploy.started of `version` to one green node on 127.0.0.1:`port`, blue active. */
+export function publishGreenStarted(
+  bus: Bus,
+  opts: { service: string; deploymentId: string; version: string; port: number },
+  extra: { previousVersion?: string } = {},
+): Promise<BgEvent<"deploy.started">> {
+  const { version, port, ...ids } = opts;
+  const nodes = [{ host: "127.0.0.1", port }];
+  return publishStarted(bus, {
+    ...ids,
+    data: { version, color: "green", nodes, activeColor: "blue", ...extra },
+  });
 }
 
 export async function publishAborted(

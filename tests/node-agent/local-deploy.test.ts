@@ -5,11 +5,9 @@ import { existsSync, readFileSync } from "node:fs";
 import {
   freePorts,
   httpGet,
-  makeTempDir,
   runCommand,
   SAMPLE_APP_CTL,
   streamEvents,
-  type TempDir,
   timeline,
   waitFor,
 } from "@bluegreen/testkit";
@@ -18,69 +16,61 @@ import { renderLocalDefinition } from "../../examples/local/definition.ts";
 import {
   type AgentProcess,
   applyDefinition,
-  type Bus,
+  busAndDir,
+  EXAMPLE_PASSED,
   eventsOf,
   finalEvent,
   heartbeatOf,
-  publishStarted,
+  publishGreenStarted,
   startAgent,
-  startBus,
   waitForOutcome,
 } from "./harness.ts";
 
 const SERVICE = "local-app";
-let bus: Bus;
-let dir: TempDir;
+const rig = busAndDir("node-agent-local");
 let agent: AgentProcess;
 let greenPort: number;
-let bluePort: number;
-const greenDir = () => dir.file(`${SERVICE}-green`);
+const greenDir = () => rig.dir.file(`${SERVICE}-green`);
 
 beforeAll(async () => {
-  let ports: number[];
-  [bus, dir, ports] = await Promise.all([
-    startBus(),
-    makeTempDir("node-agent-local"),
-    freePorts(2),
-  ]);
-  [bluePort, greenPort] = ports as [number, number];
-  await applyDefinition(bus, renderLocalDefinition({ stateDir: dir.path, bluePort, greenPort }));
-  agent = await startAgent(bus, dir, { serves: [{ service: SERVICE, color: "green" }] });
+  const [bluePort, port] = (await freePorts(2)) as [number, number];
+  greenPort = port;
+  const definition = renderLocalDefinition({ stateDir: rig.dir.path, bluePort, greenPort });
+  await applyDefinition(rig.bus, definition);
+  agent = await startAgent(rig.bus, rig.dir, { serves: [{ service: SERVICE, color: "green" }] });
 });
 
 afterAll(async () => {
   await agent?.stop();
-  if (dir !== undefined && existsSync(greenDir()))
+  if (rig.dir !== undefined && existsSync(greenDir()))
     await runCommand(process.execPath, [SAMPLE_APP_CTL, "stop", "--dir", greenDir()]);
-  await bus?.stop();
-  await dir?.remove();
 });
 
-const green = () => [{ host: "127.0.0.1", port: greenPort }];
+/** Publishes the deploy.started of `version` to green (a second time too, when repeated). */
+function start(deploymentId: string, version: string, extra: { previousVersion?: string } = {}) {
+  const started = { service: SERVICE, deploymentId, version, port: greenPort };
+  return publishGreenStarted(rig.bus, started, extra);
+}
 
 async function deploy(deploymentId: string, version: string) {
-  await publishStarted(bus, {
-    service: SERVICE,
-    deploymentId,
-    data: { version, color: "green", nodes: green(), activeColor: "blue", previousVersion: "v1.0" },
-  });
-  return waitForOutcome(bus, deploymentId, 45_000);
+  await start(deploymentId, version, { previousVersion: "v1.0" });
+  return waitForOutcome(rig.bus, deploymentId, 45_000);
+}
+
+/** Delivers d-local-2's deploy.started again; resolves once `agent` re-published its result. */
+async function redeliver(what: string): Promise<void> {
+  const republished = agent.process.waitForLine(
+    (l) => l.includes("re-publishing the recorded result"),
+    { what, timeoutMs: 15_000 },
+  );
+  await start("d-local-2", "v1.2");
+  await republished;
 }
 
 describe("node agent, local executor, example definition", () => {
   it("given idle green, when v1.1 is deployed, then the steps, readiness and the guide's smoke checks pass, in order", async () => {
     const events = await deploy("d-local-1", "v1.1");
-    expect(timeline(events)).toEqual([
-      "deploy.started",
-      "progress 1:started",
-      "progress 1:succeeded",
-      "progress 2:started",
-      "progress 2:succeeded",
-      "progress 3:started",
-      "progress 3:succeeded",
-      "deploy.ready",
-      "smoke.passed",
-    ]);
+    expect(timeline(events)).toEqual(EXAMPLE_PASSED);
     const progress = events.filter((e) => e.type === "bluegreen.deploy.progress");
     expect(progress.every((e) => e.source === `bluegreen/node-agent/${agent.agentId}`)).toBe(true);
     const smoke = finalEvent(events, "smoke.passed");
@@ -115,39 +105,15 @@ describe("node agent, local executor, example definition", () => {
 
   it("given a finished deploy, when its deploy.started is delivered again (even after a restart), then nothing runs twice", async () => {
     const pid = readFileSync(`${greenDir()}/app.pid`, "utf8");
-    const countBefore = (await eventsOf(bus, "d-local-2")).length;
-    const republished = agent.process.waitForLine(
-      (l) => l.includes("re-publishing the recorded result"),
-      {
-        what: "the agent to re-publish the stored result",
-        timeoutMs: 15_000,
-      },
-    );
-    await publishStarted(bus, {
-      service: SERVICE,
-      deploymentId: "d-local-2",
-      data: { version: "v1.2", color: "green", nodes: green(), activeColor: "blue" },
-    });
-    await republished;
+    const countBefore = (await eventsOf(rig.bus, "d-local-2")).length;
+    await redeliver("the agent to re-publish the stored result");
 
     // A new agent process: the result comes from KV, not from memory.
     await agent.stop();
-    agent = await startAgent(bus, dir, { serves: [{ service: SERVICE, color: "green" }] });
-    const again = agent.process.waitForLine(
-      (l) => l.includes("re-publishing the recorded result"),
-      {
-        what: "the restarted agent to re-publish the stored result",
-        timeoutMs: 15_000,
-      },
-    );
-    await publishStarted(bus, {
-      service: SERVICE,
-      deploymentId: "d-local-2",
-      data: { version: "v1.2", color: "green", nodes: green(), activeColor: "blue" },
-    });
-    await again;
+    agent = await startAgent(rig.bus, rig.dir, { serves: [{ service: SERVICE, color: "green" }] });
+    await redeliver("the restarted agent to re-publish the stored result");
 
-    const events = await eventsOf(bus, "d-local-2");
+    const events = await eventsOf(rig.bus, "d-local-2");
     // Only the two repeated deploy.started were added: the re-published results carry the
     // same event ids, so the stream de-duplicated them; no step ran again.
     expect(events.length).toBe(countBefore + 2);
@@ -164,14 +130,23 @@ describe("node agent, local executor, example definition", () => {
       time: new Date().toISOString(),
       subject: SERVICE,
       deploymentid: "d-evil",
-      data: { version: "v1;touch pwned", color: "green", nodes: green(), activeColor: "blue" },
+      data: {
+        version: "v1;touch pwned",
+        color: "green",
+        nodes: [{ host: "127.0.0.1", port: greenPort }],
+        activeColor: "blue",
+      },
     });
-    await bus.js.publish(`bluegreen.${SERVICE}.deploy.started`, new TextEncoder().encode(payload), {
-      msgID: "evil-1",
-    });
+    await rig.bus.js.publish(
+      `bluegreen.${SERVICE}.deploy.started`,
+      new TextEncoder().encode(payload),
+      {
+        msgID: "evil-1",
+      },
+    );
     const rejected = await waitFor(
       async () =>
-        (await streamEvents(bus.jsm)).find(
+        (await streamEvents(rig.bus.jsm)).find(
           (e) => e.type === "bluegreen.agent.rejected" && e.data.originalId === "evil-1",
         ),
       { what: "the agent.rejected answer", timeoutMs: 15_000 },
@@ -180,15 +155,15 @@ describe("node agent, local executor, example definition", () => {
       "BG_ERR_VERSION_UNSAFE",
     );
     expect(rejected.data).toMatchObject({ rejectedBy: `node-agent/${agent.agentId}` });
-    expect(timeline(await eventsOf(bus, "d-evil"))).toEqual(["agent.rejected"]);
+    expect(timeline(await eventsOf(rig.bus, "d-evil"))).toEqual(["agent.rejected"]);
     expect(readFileSync(`${greenDir()}/VERSION`, "utf8").trim()).toBe("v1.2");
-    expect(existsSync(dir.file("pwned"))).toBe(false);
+    expect(existsSync(rig.dir.file("pwned"))).toBe(false);
   });
 
   it("heartbeats carry the service, the colour and the version the node reports; /metrics counts deploys", async () => {
     const hb = await waitFor(
       async () => {
-        const beat = await heartbeatOf(bus, agent.agentId);
+        const beat = await heartbeatOf(rig.bus, agent.agentId);
         return beat?.data.nodes?.[0]?.version === "v1.2" ? beat : undefined;
       },
       { what: "a heartbeat with the node's version", timeoutMs: 10_000 },
@@ -211,7 +186,7 @@ describe("node agent, local executor, example definition", () => {
   it("on SIGTERM the agent stops cleanly and says so in its last heartbeat", async () => {
     const exit = await agent.process.stop({ timeoutMs: 10_000 });
     expect(exit).toEqual({ code: 0, signal: null });
-    const hb = await heartbeatOf(bus, agent.agentId);
+    const hb = await heartbeatOf(rig.bus, agent.agentId);
     expect(hb?.data.state).toBe("stopped");
   });
 });

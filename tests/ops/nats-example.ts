@@ -19,6 +19,7 @@ export const Role = {
   switcher: "switcher",
   nodeAgent: "node-agent",
   monitor: "monitor",
+  notifier: "notifier",
   ci: "ci",
   operator: "operator",
 } as const;
@@ -47,6 +48,11 @@ export const TEST_USERS: Readonly<Record<Role, { pass: string; hash: string; var
       pass: "test-monitor-secret",
       hash: "$2b$04$7GkO0BeQCt6qsNUadwNPhe.DljoIrjCnoRh3gOWtrcisQlsYqzSQO",
       variable: "BG_NATS_MONITOR_PASS",
+    },
+    notifier: {
+      pass: "test-notifier-secret",
+      hash: "$2b$04$/ZhHybRDWf8UfcX6UBsLFe0KtXml8el.BXOtSofYjfAaogn5ewMzC",
+      variable: "BG_NATS_NOTIFIER_PASS",
     },
     ci: {
       pass: "test-ci-secret",
@@ -106,9 +112,10 @@ export function producersOf(name: EventName): Role[] {
   const producer = EVENTS[name].producer;
   const roles = new Set<Role>();
   if (producer.includes("every agent")) {
-    for (const r of [Role.coordinator, Role.switcher, Role.nodeAgent, Role.monitor]) roles.add(r);
+    for (const r of [Role.coordinator, Role.switcher, Role.nodeAgent, Role.monitor, Role.notifier])
+      roles.add(r);
   }
-  for (const r of [Role.coordinator, Role.switcher, Role.nodeAgent, Role.monitor]) {
+  for (const r of [Role.coordinator, Role.switcher, Role.nodeAgent, Role.monitor, Role.notifier]) {
     if (new RegExp(`(^|[ ,])${r}($|[ ,])`).test(producer)) roles.add(r);
   }
   if (/(^|[ ,])CI($|[ ,])/.test(producer)) roles.add(Role.ci);

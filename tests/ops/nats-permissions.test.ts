@@ -497,6 +497,10 @@ describe("CI", () => {
       if (read.includes(event.id)) break;
     }
     expect(read).toContain(event.id);
+    // reading the deployments bucket, as `bluegreen deploy --id` does before it publishes
+    const deployments = await js.views.kv(Buckets.deployments, { bindOnly: true });
+    await deployments.status();
+    expect(await deployments.get(`${SERVICE}.d-20261126-nosuch`)).toBeNull();
   });
 
   it("the CloudEvent in docs/ci.md, sent as a plain request with Nats-Msg-Id, is stored once", async () => {
@@ -528,6 +532,7 @@ describe("CI", () => {
       eventSubject(SERVICE, "switch.requested"),
       `$KV.${Buckets.services}.${SERVICE}`,
       `$KV.${Buckets.active}.${SERVICE}`,
+      `$KV.${Buckets.deployments}.${SERVICE}.d-20261126-ci0001`,
       `$JS.API.STREAM.DELETE.${STREAM_NAME}`,
       `$JS.API.STREAM.PURGE.${STREAM_NAME}`,
       `$JS.API.STREAM.UPDATE.${STREAM_NAME}`,

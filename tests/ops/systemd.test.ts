@@ -38,9 +38,13 @@ const MAX_EXPOSURE: Record<string, number> = {
   "bluegreen-coordinator.service": 2.0,
   "bluegreen-monitor.service": 2.0,
   "bluegreen-node-agent.service": 2.5,
+  "bluegreen-notifier.service": 2.0,
   // root, with a cut-down capability set: see the unit's header
   "bluegreen-switcher.service": 3.5,
+  "bluegreen-dashboard.service": 2.0,
 };
+
+const DASHBOARD_UNIT = "bluegreen-dashboard.service";
 
 let dir: TempDir;
 let systemdAnalyze: string;
@@ -54,10 +58,10 @@ beforeAll(async () => {
   dir = await makeTempDir("ops-systemd");
   // A copy of deploy/systemd whose ExecStart paths exist on this machine.
   cpSync(UNITS_DIR, dir.path, { recursive: true });
-  for (const { unit } of AGENT_UNITS) {
+  for (const unit of [...AGENT_UNITS.map((u) => u.unit), DASHBOARD_UNIT]) {
     const path = dir.file(unit);
     const text = readFileSync(path, "utf8").replace(
-      new RegExp(`${INSTALLED_BIN_DIR}/bluegreen-[a-z-]+`, "g"),
+      new RegExp(`${INSTALLED_BIN_DIR}/bluegreen(-[a-z-]+)?\\b`, "g"),
       (installed) => repoBin(installed),
     );
     writeFileSync(path, text);
@@ -76,15 +80,22 @@ async function analyze(args: string[]) {
 describe("systemd-analyze verify", () => {
   it("shipped a unit for each agent, and nothing unexpected", () => {
     expect(unitFiles()).toEqual(
-      [...AGENT_UNITS.map((u) => u.unit), "bluegreen-node-agent.service.d/emily.conf"].sort(),
+      [
+        ...AGENT_UNITS.map((u) => u.unit),
+        DASHBOARD_UNIT,
+        "bluegreen-node-agent.service.d/emily.conf",
+      ].sort(),
     );
   });
 
-  it.each(AGENT_UNITS.map((u) => u.unit))("%s: no error, no warning", async (unit) => {
-    const { code, output } = await analyze(["verify", `./${unit}`]);
-    expect(output).toBe("");
-    expect(code).toBe(0);
-  });
+  it.each([...AGENT_UNITS.map((u) => u.unit), DASHBOARD_UNIT])(
+    "%s: no error, no warning",
+    async (unit) => {
+      const { code, output } = await analyze(["verify", `./${unit}`]);
+      expect(output).toBe("");
+      expect(code).toBe(0);
+    },
+  );
 
   it("would catch a mistake: a typo, a bad value, a missing binary", async () => {
     // The same check on a broken copy must complain, or the tests above prove nothing.
@@ -186,6 +197,7 @@ describe("what each unit promises", () => {
     expect(writable("bluegreen-coordinator.service")).toEqual([]);
     expect(writable("bluegreen-monitor.service")).toEqual([]);
     expect(writable("bluegreen-node-agent.service")).toEqual([]);
+    expect(writable("bluegreen-notifier.service")).toEqual([]);
     expect(writable("bluegreen-switcher.service")).toEqual([
       "/etc/nginx/bluegreen -/var/log/nginx -/var/lib/nginx",
     ]);
@@ -195,16 +207,36 @@ describe("what each unit promises", () => {
     ]);
   });
 
-  it.each(AGENT_UNITS.map((u) => u.unit))("%s: hardening score", async (unit) => {
-    const limit = MAX_EXPOSURE[unit] as number;
-    const { code, output } = await analyze([
-      "security",
-      "--offline=yes",
-      `--threshold=${Math.round(limit * 10)}`,
-      `./${unit}`,
+  it("bluegreen-dashboard.service: the shared dashboard, read-only, on loopback behind its proxy", () => {
+    const u = readUnit(join(UNITS_DIR, DASHBOARD_UNIT));
+    expect(execStart(u)).toEqual([
+      `${INSTALLED_BIN_DIR}/bluegreen`,
+      "dashboard",
+      "--shared",
+      "--listen",
+      "127.0.0.1:3100",
+      "--auth-header",
+      "X-Forwarded-User",
     ]);
-    const score = /Overall exposure level for \S+: ([\d.]+)/.exec(output)?.[1];
-    expect(Number(score), output.split("\n").slice(-3).join("\n")).toBeLessThanOrEqual(limit);
-    expect(code).toBe(0);
+    expect(setting(u, "Service.User")).toBe("bluegreen");
+    expect(setting(u, "Service.CapabilityBoundingSet")).toBe("");
+    expect(setting(u, "Service.EnvironmentFile")).toBe(`-${CONFIG_DIR}/dashboard.env`);
+    expect(u.settings.get("Service.ReadWritePaths") ?? []).toEqual([]);
   });
+
+  it.each([...AGENT_UNITS.map((u) => u.unit), DASHBOARD_UNIT])(
+    "%s: hardening score",
+    async (unit) => {
+      const limit = MAX_EXPOSURE[unit] as number;
+      const { code, output } = await analyze([
+        "security",
+        "--offline=yes",
+        `--threshold=${Math.round(limit * 10)}`,
+        `./${unit}`,
+      ]);
+      const score = /Overall exposure level for \S+: ([\d.]+)/.exec(output)?.[1];
+      expect(Number(score), output.split("\n").slice(-3).join("\n")).toBeLessThanOrEqual(limit);
+      expect(code).toBe(0);
+    },
+  );
 });

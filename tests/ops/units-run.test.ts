@@ -46,6 +46,7 @@ const BIN_KEYS = {
   switcher: "switcher",
   "node-agent": "nodeAgent",
   monitor: "monitor",
+  notifier: "notifier",
 } as const satisfies Record<AgentRoleName, string>;
 
 /** What each role's config adds to the common part (docs/operations.md, "Config files"). */
@@ -54,6 +55,7 @@ const ROLE_CONFIG: Record<AgentRoleName, string> = {
   switcher: `services: [${SERVICE}]\n`,
   "node-agent": `serves:\n  - { service: ${SERVICE}, color: blue }\n`,
   monitor: `services: [${SERVICE}]\n`,
+  notifier: `sinks:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\nroutes:\n  - { events: ["deploy.*"], sinks: [hook] }\n`,
 };
 
 let dir: TempDir;

@@ -16,6 +16,7 @@ export const AGENT_UNITS = [
   { role: "switcher", unit: "bluegreen-switcher.service", pkg: "switcher" },
   { role: "node-agent", unit: "bluegreen-node-agent.service", pkg: "node-agent" },
   { role: "monitor", unit: "bluegreen-monitor.service", pkg: "monitor" },
+  { role: "notifier", unit: "bluegreen-notifier.service", pkg: "notifier" },
 ] as const;
 export type AgentRoleName = (typeof AGENT_UNITS)[number]["role"];
 

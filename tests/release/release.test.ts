@@ -11,10 +11,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node
 import { join } from "node:path";
 import {
   BINS,
+  freePort,
   makeTempDir,
   nextEvent,
   REPO_ROOT,
   runCommand,
+  spawnProcess,
   type TempDir,
 } from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +31,7 @@ const RELEASE = join(REPO_ROOT, "dist/release");
 const EXECUTABLE = join(REPO_ROOT, "dist/bluegreen");
 const DEB = join(RELEASE, `bluegreen_${VERSION}_amd64.deb`);
 const TARBALL = join(RELEASE, `bluegreen-${VERSION}-linux-x64.tar.gz`);
-const ROLES = ["coordinator", "switcher", "node-agent", "monitor"] as const;
+const ROLES = ["coordinator", "switcher", "node-agent", "monitor", "notifier"] as const;
 const IS_ROOT = process.getuid?.() === 0;
 
 const run = (command: string, args: readonly string[], cwd = REPO_ROOT, timeoutMs = 60_000) =>
@@ -84,13 +86,14 @@ describe("npm run release", () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
   });
 
-  it("the tarball holds the executable, the four units and the example configs", () => {
+  it("the tarball holds the executable, the agents' and the dashboard's units and the example configs", () => {
     const listed = execFileSync("tar", ["-tzf", TARBALL], { encoding: "utf8" }).split("\n");
     const dir = `bluegreen-${VERSION}-linux-x64/`;
     expect(listed).toEqual(
       expect.arrayContaining([
         `${dir}bluegreen`,
         ...ROLES.map((r) => `${dir}systemd/bluegreen-${r}.service`),
+        `${dir}systemd/bluegreen-dashboard.service`,
         ...ROLES.map((r) => `${dir}examples/${r}.yaml.example`),
         `${dir}INSTALL.md`,
       ]),
@@ -157,11 +160,12 @@ describe.skipIf(!IS_ROOT)("the .deb on this machine (dpkg -i, then purge)", () =
     await run("dpkg", ["--purge", "bluegreen"]);
   });
 
-  it("installs the executable, the four units, the examples and the nginx include directory", () => {
+  it("installs the executable, the agents' and the dashboard's units, the examples and the nginx include directory", () => {
     expect(files).toEqual(
       expect.arrayContaining([
         "/usr/bin/bluegreen",
         ...ROLES.map(unitPath),
+        unitPath("dashboard"),
         ...ROLES.map((r) => `/etc/bluegreen/${r}.yaml.example`),
         "/etc/nginx/bluegreen",
       ]),
@@ -192,6 +196,15 @@ describe.skipIf(!IS_ROOT)("the .deb on this machine (dpkg -i, then purge)", () =
         `^ExecStart=/usr/bin/bluegreen agent ${role} --config /etc/bluegreen/${role}.yaml$`,
         "m",
       ),
+    );
+  });
+
+  it("systemd-analyze verify bluegreen-dashboard.service: nothing to report", async () => {
+    const result = await run("systemd-analyze", ["verify", unitPath("dashboard")]);
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe("");
+    expect(result.code).toBe(0);
+    expect(readFileSync(unitPath("dashboard"), "utf8")).toMatch(
+      /^ExecStart=\/usr\/bin\/bluegreen dashboard --shared /m,
     );
   });
 
@@ -245,6 +258,36 @@ describe("the full flow with every agent and the CLI from the single executable"
     expect(versions.length).toBeGreaterThanOrEqual(5);
     expect(new Set(versions)).toEqual(new Set([VERSION]));
   });
+
+  it("`bluegreen dashboard` from the executable serves the page and its embedded assets", async () => {
+    const port = await freePort();
+    const proc = await spawnProcess({
+      name: "dashboard",
+      command: EXECUTABLE,
+      args: ["dashboard", "--listen", `127.0.0.1:${port}`, "--read-only"].concat([
+        "--server",
+        stack.base.natsUrls.join(","),
+      ]),
+      cwd: tmp.path,
+    });
+    try {
+      await proc.waitForLine(/dashboard listening on/, {
+        what: "the dashboard to listen",
+        timeoutMs: 30_000,
+      });
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("/assets/app.js");
+      for (const name of ["app.js", "app.css"]) {
+        const asset = await fetch(`http://127.0.0.1:${port}/assets/${name}`);
+        expect(asset.status, name).toBe(200);
+        const built = readFileSync(join(REPO_ROOT, "packages/dashboard/dist/assets", name));
+        expect(Buffer.from(await asset.arrayBuffer()).equals(built), name).toBe(true);
+      }
+    } finally {
+      await proc.stop();
+    }
+  }, 60_000);
 
   it("CI's deploy script (the Action's, the GitLab component's): deploy v1.1, exit 0, outputs, timeline", async () => {
     expect(await stack.served()).toMatchObject({ color: "blue", version: "v1.0" });

@@ -3,16 +3,18 @@
 
 import { createMetricsRegistry, natsHealth, startAgentHttp } from "@bluegreen/runtime";
 import { Counter } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { startedForSuite } from "../suite.ts";
 import { eventually, type Fixture, startFixture } from "./helpers.ts";
 
 let fx: Fixture;
-beforeAll(async () => {
-  fx = await startFixture();
-});
-afterAll(async () => {
-  await fx?.close();
-});
+startedForSuite(
+  startFixture,
+  (started) => {
+    fx = started;
+  },
+  (started) => started.close(),
+);
 
 describe("agent http", () => {
   it("reports the NATS connection on /healthz: 200 connected, 503 while the server is down", async () => {

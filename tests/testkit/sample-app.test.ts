@@ -12,17 +12,16 @@ import {
   waitFor,
 } from "@bluegreen/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startedForSuite } from "../suite.ts";
 
 describe("startSampleApp", () => {
   let app: SampleAppHandle;
-
-  beforeAll(async () => {
-    app = await startSampleApp({ color: "green", version: "1.2.3" });
-  });
-
-  afterAll(async () => {
-    await app?.stop();
-  });
+  startedForSuite(
+    () => startSampleApp({ color: "green", version: "1.2.3" }),
+    (started) => {
+      app = started;
+    },
+  );
 
   afterEach(async () => {
     await app.setFaults({ errorRate: 0, latencyMs: 0, healthFail: false });

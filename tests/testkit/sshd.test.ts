@@ -5,18 +5,25 @@ import {
   type Sshd,
   startSshd,
 } from "@bluegreen/testkit";
-import { NodeSSH } from "node-ssh";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Config, NodeSSH } from "node-ssh";
+import { describe, expect, it } from "vitest";
+import { startedForSuite } from "../suite.ts";
+
+/** node-ssh's options for `server`'s user and client key, checking its host key. */
+function connectTo(server: Sshd): Config {
+  return {
+    host: server.host,
+    port: server.port,
+    username: server.user,
+    privateKeyPath: server.clientKeyPath,
+    hostVerifier: (key: Buffer) => server.verifyHostKey(key),
+  };
+}
 
 describe("startSshd", () => {
   let sshd: Sshd;
-
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-
-  afterAll(async () => {
-    await sshd?.stop();
+  startedForSuite(startSshd, (started) => {
+    sshd = started;
   });
 
   it("exposes its host key as a known_hosts line", () => {
@@ -27,13 +34,7 @@ describe("startSshd", () => {
 
   it("runs a command over SSH with node-ssh, checking the host key", async () => {
     const ssh = new NodeSSH();
-    await ssh.connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKeyPath: sshd.clientKeyPath,
-      hostVerifier: (key: Buffer) => sshd.verifyHostKey(key),
-    });
+    await ssh.connect(connectTo(sshd));
     try {
       const result = await ssh.execCommand("echo hello from $(whoami)");
       expect(result.code).toBe(0);
@@ -45,15 +46,7 @@ describe("startSshd", () => {
 
   it("refuses a client that does not trust its host key", async () => {
     const ssh = new NodeSSH();
-    await expect(
-      ssh.connect({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        privateKeyPath: sshd.clientKeyPath,
-        hostVerifier: () => false,
-      }),
-    ).rejects.toThrow();
+    await expect(ssh.connect({ ...connectTo(sshd), hostVerifier: () => false })).rejects.toThrow();
     ssh.dispose();
   });
 
@@ -80,13 +73,7 @@ describe("startSshd", () => {
   it("leaves no sshd or session process behind after stop()", async () => {
     const other = await startSshd();
     const ssh = new NodeSSH();
-    await ssh.connect({
-      host: other.host,
-      port: other.port,
-      username: other.user,
-      privateKeyPath: other.clientKeyPath,
-      hostVerifier: (key: Buffer) => other.verifyHostKey(key),
-    });
+    await ssh.connect(connectTo(other));
     // A session still open when the server stops.
     const running = ssh.execCommand("sleep 30").catch(() => undefined);
     const { pid } = other.process;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, main } from "./cli.ts";
 import type { CliIo } from "./io.ts";
@@ -18,6 +19,15 @@ describe("bluegreen", () => {
       expect(text).toMatch(/examples?:/);
       expect(text).toContain("--server");
     }
+  });
+
+  it("--version prints the version of the root package.json, exit 0", async () => {
+    const root = JSON.parse(
+      readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+    );
+    const io = capture();
+    expect(await main(["--version"], io)).toBe(0);
+    expect(io.stdout).toEqual([`bluegreen ${root.version}`]);
   });
 
   it("global options may come before the command", async () => {

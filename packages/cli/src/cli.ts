@@ -1,5 +1,5 @@
 import { BgError, ERROR_CATALOGUE } from "@bluegreen/contracts";
-import type { Bus } from "@bluegreen/runtime";
+import { BLUEGREEN_VERSION, type Bus } from "@bluegreen/runtime";
 import type { NatsConnection } from "nats";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, parse } from "./args.ts";
 import type { CliCommand } from "./command.ts";
@@ -7,8 +7,11 @@ import { abortCommand } from "./commands/abort.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { configCommand } from "./commands/config.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
+import { natsConfigCommand } from "./commands/nats-config.ts";
+import { notificationsCommand } from "./commands/notifications.ts";
 import { promoteCommand } from "./commands/promote.ts";
 import { rollbackCommand } from "./commands/rollback.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -29,15 +32,19 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   applyCommand,
   agentsCommand,
+  notificationsCommand,
   configCommand,
   switchCommand,
+  dashboardCommand,
+  natsConfigCommand,
 ];
 
 export function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `usage: bluegreen <command> [options]
 
-Blue/green deployments behind nginx, driven over NATS. Every command takes --help.
+Blue/green deployments behind nginx, driven over NATS. Every command takes --help;
+\`bluegreen --version\` prints the version.
 
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
@@ -81,7 +88,8 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
     const arg = argv[i] ?? "";
     if (!arg.startsWith("-"))
       return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
-    if (arg === "--help" || arg === "-h") return { name: arg, rest: argv.slice(i + 1) };
+    if (arg === "--help" || arg === "-h" || arg === "--version")
+      return { name: arg, rest: argv.slice(i + 1) };
     if (takesValue.has(arg)) i++;
   }
   return { name: undefined, rest: [...argv] };
@@ -89,6 +97,10 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<ExitCode> {
   const { name, rest } = splitCommand(argv);
+  if (name === "--version") {
+    io.out(`bluegreen ${BLUEGREEN_VERSION}`);
+    return ExitCode.ok;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = COMMANDS.find((c) => c.name === rest[0]);
     io.out(topic === undefined ? mainUsage() : `${topic.usage}\n\n${GLOBAL_HELP}`);

@@ -15,6 +15,7 @@ const AGENTS: Readonly<Record<string, () => Promise<AnyAgentMain>>> = {
   switcher: async () => (await import("@bluegreen/switcher")).SWITCHER_MAIN,
   "node-agent": async () => (await import("@bluegreen/node-agent")).NODE_AGENT_MAIN,
   monitor: async () => (await import("@bluegreen/monitor")).MONITOR_MAIN,
+  notifier: async () => (await import("@bluegreen/notifier")).NOTIFIER_MAIN,
 };
 
 export const AGENT_USAGE = `usage: bluegreen agent <role> --config FILE
@@ -26,6 +27,7 @@ roles:
   switcher      nginx's active upstream, on the nginx host (docs/switcher.md)
   node-agent    deploy steps, readiness and smoke checks (docs/node-agent.md)
   monitor       the SLO watch after a switch (docs/monitor.md)
+  notifier      webhooks, chats and e-mail from the event stream (docs/notifier.md)
 
 \`bluegreen agent <role> --help\` describes one.`;
 

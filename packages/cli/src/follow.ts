@@ -30,6 +30,8 @@ export interface StreamItem {
   /** The event, or undefined when the stored message is not a valid event. */
   event: BgEvent | undefined;
   raw: string;
+  /** Why the stored message is not a valid event (when it is not). */
+  error?: { code: string; message: string };
 }
 
 /** Calls `fn` on every reconnect of `nc`, until the returned stop is called. */
@@ -108,6 +110,9 @@ export async function* readStream(
           subject: msg.subject,
           event: parsed.ok ? parsed.event : undefined,
           raw: new TextDecoder().decode(msg.data),
+          ...(parsed.ok
+            ? {}
+            : { error: { code: parsed.error.code, message: parsed.error.message } }),
         };
         if (!opts.follow && msg.info.pending === 0) return;
         armIdle();

@@ -1,9 +1,8 @@
 // Opening the CLI's read of the audit stream: an ordered consumer from a point in time or
 // right after a stream sequence, retried while the server is away.
 
-import { setTimeout as delay } from "node:timers/promises";
 import { filterSubject, STREAM_NAME } from "@bluegreen/contracts";
-import { isTransientNatsError } from "@bluegreen/runtime";
+import { isTransientNatsError, sleep } from "@bluegreen/runtime";
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -100,10 +99,7 @@ export async function openMessages(
       if (!retry) throw err;
     }
     if (opts.signal?.aborted) return undefined;
-    // Rejects (ignored) at once when the signal aborts.
-    await delay(Math.min(2_000, 250 * attempt), undefined, { signal: opts.signal }).catch(
-      () => undefined,
-    );
+    await sleep(Math.min(2_000, 250 * attempt), opts.signal);
     if (opts.signal?.aborted) return undefined;
   }
 }

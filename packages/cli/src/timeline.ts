@@ -91,6 +91,8 @@ export function summarize(event: AnyBgEvent): string {
       return `${event.data.code}: ${event.data.message} [${event.data.rejectedBy}]`;
     case "bluegreen.agent.heartbeat":
       return `${event.data.role}/${event.data.agentId} ${event.data.state}`;
+    case "bluegreen.agent.stale":
+      return `${event.data.role}/${event.data.agentId} on ${event.data.host} silent for ${Math.round(event.data.silentMs / 1000)} s`;
   }
 }
 

@@ -54,11 +54,14 @@ export async function watchDeployment(
       const event = item.event;
       if (event === undefined) continue;
       if (opts.afterSeq !== undefined && item.seq <= opts.afterSeq) continue;
-      const refused =
+      const answer =
         event.type === "bluegreen.agent.rejected" &&
         (event as BgEvent<"agent.rejected">).data.originalId === opts.requestId;
+      // "Already running" refuses only the repeat: the deployment goes on, so does the wait.
+      const refused =
+        answer && (event as BgEvent<"agent.rejected">).data.code !== "BG_ERR_DEPLOY_IN_PROGRESS";
       const ours =
-        refused ||
+        answer ||
         (opts.deploymentId !== undefined && event.deploymentid === opts.deploymentId) ||
         event.id === opts.requestId ||
         opts.match?.(event) === true;

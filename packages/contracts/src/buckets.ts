@@ -14,6 +14,8 @@ export const Buckets = {
   watches: "bluegreen_watches",
   /** Node-agent results per deployment and node, so redelivery never deploys twice. */
   results: "bluegreen_results",
+  /** Notifier deliveries, one key per (sink, event id), so a restart never sends twice. */
+  notifications: "bluegreen_notifications",
 } as const;
 export type Bucket = (typeof Buckets)[keyof typeof Buckets];
 

@@ -148,6 +148,12 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Check the id with `bluegreen status` or `bluegreen history`.",
   },
+  BG_ERR_DEPLOY_IN_PROGRESS: {
+    message:
+      "deployment {deploymentId} of '{service}' is already running ({phase}); this request changes nothing",
+    retryable: false,
+    fix: "Nothing to fix: the deployment with this id runs once. Wait for its closing event (`bluegreen deploy --wait` with the same --id follows it).",
+  },
   BG_ERR_DEPLOY_WRONG_PHASE: {
     message: "deployment {deploymentId} is {phase}: cannot {action}",
     retryable: false,
@@ -159,6 +165,12 @@ export const ERROR_CATALOGUE = {
     fix: "Fix forward with a new deploy, or point traffic by hand with `bluegreen switch <service> <color>` at a colour that is ready.",
   },
   // node agent: steps, readiness, smoke checks, SSH
+  BG_ERR_AGENT_NOT_SERVING: {
+    message:
+      "{type} about {node} ({color}) of '{service}' came from {source}, which does not serve that node: {reason}; the event was ignored",
+    retryable: false,
+    fix: "Only the node agent serving a node may report on it. Check the agent's `serves` and its NATS user (`bluegreen nats-config`); an event from elsewhere is forged or misrouted.",
+  },
   BG_ERR_DEPLOY_UNKNOWN_NODE: {
     message: "{node} is not a {color} node of '{service}' in its definition; nothing was run",
     retryable: false,

@@ -18,6 +18,7 @@ export * from "./issues.ts";
 export * from "./jsonschema.ts";
 export * from "./names.ts";
 export * from "./placeholders.ts";
+export * from "./request-window.ts";
 export * from "./state.ts";
 export * from "./subjects.ts";
 export { closestName, editDistance } from "./suggest.ts";

@@ -87,3 +87,15 @@ export function serviceTokenOf(subject: string): string {
   const token = subject.split(".")[1];
   return token !== undefined && isServiceName(token) ? token : NO_SERVICE;
 }
+
+/**
+ * nginx's request windows for the monitor's nginx source: core NATS, outside the stream's
+ * `bluegreen.>` (many small messages a second, evidence rather than audit material).
+ */
+export const STATS_PREFIX = "bgstats";
+
+/** `bgstats.emily`: where the switcher's request-log reader publishes a service's windows. */
+export function statsSubject(service: string): string {
+  if (!isServiceName(service)) throw new BgError("BG_ERR_SERVICE_NAME_INVALID", { service });
+  return `${STATS_PREFIX}.${service}`;
+}

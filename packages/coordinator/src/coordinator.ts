@@ -1,3 +1,4 @@
+import { type Color, nodeId } from "@bluegreen/contracts";
 import {
   childLogger,
   DeferredError,
@@ -16,8 +17,13 @@ import {
   deploymentOf,
   type Input,
   isTerminal,
+  NODE_AGENT_SOURCE,
+  nodeOfEvent,
+  notServing,
   type Phase,
   rollbackTarget,
+  senderVerdict,
+  UNKNOWN_GRACE_MS,
   unknownDeployment,
 } from "./decide.ts";
 import { Effects, type EffectsDeps, replayOf } from "./effects.ts";
@@ -89,8 +95,11 @@ export class Coordinator {
       shouldStore,
       pendingToFinish: (stored) => this.effects.pendingToFinish(stored),
       onTransition: (key, before, decision) => this.transitioned(key, before, decision),
-      onUnchanged: (key, input, decision) =>
-        this.log(key).debug({ input: input.kind, note: decision.note }, "no change"),
+      onUnchanged: (key, input, decision) => {
+        // An answer without a change (a repeated request) is logged like a transition.
+        if (decision.commands.length > 0) this.log(key).info({ input: input.kind }, decision.note);
+        else this.log(key).debug({ input: input.kind, note: decision.note }, "no change");
+      },
       onFinishing: (key, stored) => {
         const { replay, ageMs } = replayOf(stored.state, clock());
         if (replay !== "none")
@@ -129,8 +138,12 @@ export class Coordinator {
    * A consumed event: find its deployment and apply it. `ctx.logger` is the event's logger,
    * built on first use (most events log nothing of their own).
    */
-  async onEvent(event: ConsumedEvent, ctx: { readonly logger: Logger }): Promise<void> {
+  async onEvent(
+    event: ConsumedEvent,
+    ctx: { readonly logger: Logger; readonly streamSequence?: number },
+  ): Promise<void> {
     if (!this.active) throw new DeferredError("not leading");
+    if (await this.refusedSender(event, ctx)) return;
     const service = event.subject;
     let id = deploymentOf(event);
     if (id === undefined && event.type === "bluegreen.deploy.rollback_requested")
@@ -138,7 +151,11 @@ export class Coordinator {
     if (id === undefined) return this.unknown(event, undefined, ctx);
     const deploymentId = id;
     await this.runner.within(keyOf(service, deploymentId), async (tx) => {
-      const decision = await tx.apply({ kind: "event", event });
+      const decision = await tx.apply({
+        kind: "event",
+        event,
+        ...(ctx.streamSequence === undefined ? {} : { seq: ctx.streamSequence }),
+      });
       if (decision.state === undefined) await this.unknown(event, deploymentId, ctx);
     });
   }
@@ -198,6 +215,39 @@ export class Coordinator {
     state: DeploymentState,
   ): Promise<void> {
     await tx.apply({ kind: "preflight", outcome: await this.effects.preflight(state) });
+  }
+
+  /**
+   * A node event from a node agent that does not serve the node: answered with a coded
+   * `agent.rejected`, the deployment untouched. An agent with no heartbeat yet (just started)
+   * is given UNKNOWN_GRACE_MS from the event's time before it is refused.
+   */
+  private async refusedSender(
+    event: ConsumedEvent,
+    ctx: { readonly logger: Logger },
+  ): Promise<boolean> {
+    const about = nodeOfEvent(event);
+    if (about === undefined || !event.source.startsWith(NODE_AGENT_SOURCE)) return false;
+    const { facts, requireHeartbeats } = this.deps;
+    const definition = await facts.definition(event.subject);
+    const nodesOf = (color: Color) => definition?.nodes[color].map((n) => nodeId(n));
+    const check = async (fresh: boolean) =>
+      senderVerdict(event, {
+        nodesOf,
+        agents: requireHeartbeats ? await facts.agents(fresh) : undefined,
+      });
+    let verdict = await check(false);
+    if (!verdict.ok && verdict.unknownAgent) verdict = await check(true);
+    if (verdict.ok) return false;
+    const age = this.clock().getTime() - Date.parse(event.time);
+    if (verdict.unknownAgent && age < UNKNOWN_GRACE_MS) throw new DeferredError(verdict.reason);
+    ctx.logger.warn(
+      { source: event.source, node: about.node, color: about.color, reason: verdict.reason },
+      "node event from an agent that does not serve the node: refused",
+    );
+    const context = { now: this.clock(), source: this.deps.source };
+    await this.deps.publish(notServing(event, about, verdict.reason, context));
+    return true;
   }
 
   /** The deployment a rollback without an id is for (those stored read only if need be). */

@@ -25,7 +25,7 @@ type Row = Record<InputKind | "deadline", string>;
 
 const quiet = (overrides: Partial<Row>): Row => {
   const row = Object.fromEntries([...INPUT_KINDS, "deadline"].map((k) => [k, "="])) as Row;
-  return { ...row, ...overrides };
+  return { ...row, requestedAgain: "in progress", ...overrides };
 };
 
 const terminal = (phase: Phase, extra: Partial<Row> = {}): Row =>
@@ -33,6 +33,7 @@ const terminal = (phase: Phase, extra: Partial<Row> = {}): Row =>
     promote: `${phase}: agent.rejected`,
     abort: `${phase}: agent.rejected`,
     rollback: `${phase}: agent.rejected`,
+    requestedAgain: `answered: deploy.${phase}`,
     preflightOk: `${phase}: releaseLock`,
     lockAcquired: `${phase}: releaseLock`,
     ...extra,
@@ -108,12 +109,22 @@ const TABLE: Record<Phase, Row> = {
   rolled_back: terminal("rolled_back"),
   failed: terminal("failed"),
   aborted: terminal("aborted"),
-  rejected: terminal("rejected"),
+  // Only rejected: the id is free again, the request starts afresh.
+  rejected: terminal("rejected", { requestedAgain: "requested: preflight" }),
 };
 
 function describeDecision(d: Decision): string {
   if (d.defer) return "defer";
   if (!d.changed && d.commands.length === 0) return "=";
+  const [c] = d.commands;
+  if (!d.changed && c?.kind === "publish" && d.commands.length === 1) {
+    // An answer that changes nothing: a repeated request (see onRepeatRequest).
+    if (c.event.type === "bluegreen.agent.rejected")
+      return (c.event.data as { code: string }).code === "BG_ERR_DEPLOY_IN_PROGRESS"
+        ? "in progress"
+        : "refused";
+    return `answered: ${c.event.type.replace(/^bluegreen\./, "")}`;
+  }
   const cmds = d.commands.map((c) =>
     c.kind === "publish" ? c.event.type.replace(/^bluegreen\./, "") : c.kind,
   );

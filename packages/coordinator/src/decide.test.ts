@@ -55,6 +55,17 @@ describe("decide", () => {
     expect(d.commands).toEqual([{ kind: "preflight" }]);
   });
 
+  it("deploy.started carries the deploying deadline, which the node agents honour", () => {
+    const i = inputs(twoNodes);
+    const [, started] = run(undefined, [i.requested(), i.preflightOk()]);
+    expect(started?.state?.deadline?.phase).toBe("deploying");
+    const event = published(started, "deploy.started");
+    expect(event.data.deadline).toBe(started?.state?.deadline?.at);
+    const p = twoNodes.timeouts;
+    const expected = T0 + 2_000 + p.deployMs + p.readinessMs + 5_000;
+    expect(Date.parse(event.data.deadline ?? "")).toBe(expected);
+  });
+
   it("applies a redelivered event once", () => {
     const state = stateIn("deploying");
     const ready = inputs().ready();

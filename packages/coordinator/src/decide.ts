@@ -4,7 +4,7 @@ import { onDeadline } from "./decide/on-deadline.ts";
 import { onMonitorReport } from "./decide/on-monitor.ts";
 import { onAbort, onLock, onPromote, onRollback } from "./decide/on-operator.ts";
 import { onAgentFailed, onNodeReport } from "./decide/on-prepare.ts";
-import { newDeployment, onPreflight } from "./decide/on-request.ts";
+import { newDeployment, onPreflight, onRepeatRequest } from "./decide/on-request.ts";
 import { onSwitchAnswer } from "./decide/on-switch.ts";
 import { type DeploymentState, SEEN_LIMIT } from "./decide/state.ts";
 
@@ -29,11 +29,18 @@ export { type AgentSeen, busy, preflight } from "./decide/preflight.ts";
 export {
   type Candidate,
   deploymentOf,
+  notServing,
   rollbackTarget,
   UNKNOWN_GRACE_MS,
   type UnknownAnswer,
   unknownDeployment,
 } from "./decide/routing.ts";
+export {
+  NODE_AGENT_SOURCE,
+  nodeOfEvent,
+  type SenderVerdict,
+  senderVerdict,
+} from "./decide/sender.ts";
 export type { DeploymentState } from "./decide/state.ts";
 
 /**
@@ -48,9 +55,12 @@ export function decide(
 ): Decision {
   if (state === undefined) {
     if (input.kind === "event" && input.event.type === "bluegreen.deploy.requested")
-      return newDeployment(input.event, ctx);
+      return newDeployment(input.event, ctx, input.seq);
     return unchanged(undefined, "no such deployment");
   }
+  // A deployment id runs once: a request for a known one is answered from what is stored.
+  if (input.kind === "event" && input.event.type === "bluegreen.deploy.requested")
+    return onRepeatRequest(state, input.event, ctx, input.seq);
   if (input.kind === "event" && state.seen.includes(input.event.id))
     return unchanged(state, `duplicate event ${input.event.id}`);
   const decision = route(new Draft(state, ctx), input);

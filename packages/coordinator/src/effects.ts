@@ -58,7 +58,7 @@ export class Effects {
     switch (command.kind) {
       case "publish":
         await this.deps.publish(command.event);
-        if (command.event.type === "bluegreen.deploy.rolled_back") {
+        if (command.event.type === "bluegreen.deploy.rolled_back" && command.replay !== true) {
           const ms = (command.event.data as { timeToRollbackMs: number }).timeToRollbackMs;
           this.deps.metrics.timeToRollback.observe(ms / 1000);
         }

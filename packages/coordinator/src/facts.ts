@@ -48,9 +48,10 @@ export class FactReader {
     return entry === undefined ? undefined : { record: entry.value, revision: entry.revision };
   }
 
-  agents(): Promise<AgentSeen[]> {
+  /** Every heartbeat not stopped (a read reused for a second unless `fresh`). */
+  agents(fresh = false): Promise<AgentSeen[]> {
     const now = Date.now();
-    if (this.heartbeats !== undefined && now - this.heartbeats.at < HEARTBEATS_CACHE_MS)
+    if (!fresh && this.heartbeats !== undefined && now - this.heartbeats.at < HEARTBEATS_CACHE_MS)
       return this.heartbeats.agents;
     const agents = readHeartbeats(this.kv.agents).then((beats) =>
       beats

@@ -36,6 +36,36 @@ describe("shouldStore: when a decision is written before its commands run", () =
   });
 });
 
+describe("shouldStore: a deploy for a service nobody defined leaves no record", () => {
+  const rejected = stateIn("rejected");
+  const unknown: DeploymentState = {
+    ...rejected,
+    outcome: {
+      at: rejected.updatedAt,
+      event: "deploy.rejected",
+      code: "BG_ERR_CONFIG_UNKNOWN_SERVICE",
+    },
+  };
+  const answer = (s: DeploymentState): Decision<DeploymentState, Command> => ({
+    state: s,
+    commands: [release],
+    changed: true,
+    note: "",
+  });
+  it("is answered but not stored (new, or held but never stored)", () => {
+    expect(shouldStore(undefined, answer(unknown))).toBe(false);
+    expect(shouldStore(held(undefined), answer(unknown))).toBe(false);
+    expect(shouldStore(held(undefined), { ...answer(unknown), changed: false })).toBe(false);
+  });
+  it("other rejections are stored (busy, agent missing: status and history list them)", () => {
+    const busy = { ...unknown, outcome: { ...unknown.outcome, code: "BG_ERR_DEPLOY_BUSY" } };
+    expect(shouldStore(undefined, answer(busy as DeploymentState))).toBe(true);
+  });
+  it("a renewed request is not stored before its pre-flight answer", () => {
+    expect(shouldStore(held(undefined), decision(true, [preflight]))).toBe(false);
+  });
+});
+
 describe("DeploymentStore", () => {
   /** One key, as KV hands it back. */
   const kvWith = (json: unknown) =>

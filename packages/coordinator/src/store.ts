@@ -1,4 +1,4 @@
-import { Buckets, deploymentKey } from "@bluegreen/contracts";
+import { Buckets, deploymentKey, type ErrorCode } from "@bluegreen/contracts";
 import {
   createJson,
   type Decision,
@@ -86,19 +86,25 @@ export class DeploymentStore implements RecordStore<DeploymentState, Command> {
   }
 }
 
+const UNKNOWN_SERVICE: ErrorCode = "BG_ERR_CONFIG_UNKNOWN_SERVICE";
+
 /**
  * When a decision is written before its commands run: when it changed the deployment, except
  * a new request, which is stored only once pre-flight answered (its message is acknowledged
  * after that, so a crash before it simply redelivers the request); a request that pre-flight
- * left waiting (queued) is stored on that unchanged answer.
+ * left waiting (queued) is stored on that unchanged answer. A request rejected because its
+ * service is not defined is never stored.
  */
 export function shouldStore(
   held: Held<DeploymentState, Command> | undefined,
   decision: Decision<DeploymentState, Command>,
 ): boolean {
+  const unstored = held === undefined || held.revision === undefined;
+  // A deploy for a service nobody defined is answered, never recorded (no row in `status`).
+  if (unstored && decision.state?.outcome?.code === UNKNOWN_SERVICE) return false;
   if (!decision.changed) return held !== undefined && held.revision === undefined;
   const onlyPreflight =
-    held === undefined &&
+    unstored &&
     decision.commands.length > 0 &&
     decision.commands.every((c) => c.kind === "preflight");
   return !onlyPreflight;

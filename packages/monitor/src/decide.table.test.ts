@@ -531,6 +531,38 @@ describe("decide: what the transitions store and publish", () => {
     });
   });
 
+  it("an early round (nginx evidence) takes no slot: the next check is still due at the same time", () => {
+    const early: Input = {
+      ...(measured("d1", 1, value(0.01)) as Extract<Input, { kind: "measured" }>),
+      startedAt: T0 + 300,
+      early: true,
+    };
+    const d = decide(running, early, { ...ctx, now: T0 + 310 });
+    expect(d.state).toMatchObject({ status: "watching", checks: 1, lastCheckAt: T0 + 300 });
+    expect(d.commands).toEqual([{ kind: "check", deploymentId: "d1", check: 2, at: T0 + 1_000 }]);
+  });
+
+  it("sums the nginx evidence, real requests and probes apart, and puts it on a breach", () => {
+    const nginx = (v: number): Measurement => ({
+      kind: "value",
+      value: v,
+      requests: 40,
+      probes: 30,
+      significant: true,
+    });
+    const d = decide(running, measured("d1", 1, nginx(0.5)), ctx);
+    expect(d.state?.evidence).toEqual({ requests: 10, probes: 30 });
+    expect(d.commands[0]).toMatchObject({
+      event: { name: "slo.breached", data: { evidence: { requests: 10, probes: 30 } } },
+    });
+  });
+
+  it("a value over max without significance (nginx's confidence rule) is ok", () => {
+    const unsure: Measurement = { kind: "value", value: 0.33, requests: 3, significant: false };
+    const d = decide(running, measured("d1", 1, unsure), ctx);
+    expect(d.state?.slos.errors).toMatchObject({ ok: 1, breaches: 0 });
+  });
+
   it("keeps the scrape baselines a round brings", () => {
     const baselines = { "127.0.0.1:8002": { at: 5, families: { x: { "": 1 } } } };
     const d = decide(running, { ...measured("d1", 1, value(0)), baselines } as Input, ctx);

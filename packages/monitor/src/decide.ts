@@ -74,6 +74,11 @@ export type Input =
       readonly startedAt: number;
       /** Per SLO, every target's answer. */
       readonly slos: Readonly<Record<string, readonly TargetMeasurement[]>>;
+      /**
+       * nginx source: the round ran before its slot because the evidence of a breach was
+       * enough; it takes no slot of the grid (the next round is still due at `due`).
+       */
+      readonly early?: boolean | undefined;
       /** Direct scrape: the baselines after this round. */
       readonly baselines?: Record<string, ScrapeBaseline> | undefined;
     }
@@ -325,7 +330,11 @@ function onMeasured(
       query: (judged.find((j) => j.result === worst) ?? judged[0])?.t.query,
     });
   }
-  const lastCheckAt = Math.max(input.startedAt, input.due);
+  const lastCheckAt =
+    input.early === true && input.startedAt < input.due
+      ? input.startedAt
+      : Math.max(input.startedAt, input.due);
+  const round = evidenceOf(input.slos);
   const outcome = tallyRound({
     slos: s.monitor.slos,
     inconclusive: s.monitor.inconclusive,
@@ -342,8 +351,14 @@ function onMeasured(
     warnings: s.warnings + outcome.warnings,
     inconclusive: s.inconclusive + outcome.inconclusive,
     ...(input.baselines === undefined ? {} : { scrape: input.baselines }),
+    ...(round === undefined ? {} : { evidence: addEvidence(s.evidence, round) }),
   };
-  const events: PendingEvent[] = outcome.intents.map((intent) => intentEvent(next, intent));
+  const events: PendingEvent[] = outcome.intents.map((intent) => {
+    const event = intentEvent(next, intent);
+    return event.name === "slo.breached" && round !== undefined
+      ? { ...event, data: { ...event.data, evidence: round } }
+      : event;
+  });
   if (outcome.end !== undefined) {
     next = {
       ...next,
@@ -363,6 +378,28 @@ function onMeasured(
     changed: true,
     note: next.status === "watching" ? `round ${next.checks}` : `watch ${next.status}`,
   };
+}
+
+type Evidence = NonNullable<WatchState["evidence"]>;
+
+/** nginx source: the round's requests and probes (its first nginx SLO's targets, summed). */
+function evidenceOf(slos: Readonly<Record<string, readonly TargetMeasurement[]>>) {
+  const fromNginx = (ts: readonly TargetMeasurement[]) =>
+    ts.some((t) => t.measurement.kind === "value" && t.measurement.probes !== undefined);
+  const first = Object.values(slos).find(fromNginx) ?? [];
+  let found = false;
+  const sum = { requests: 0, probes: 0 };
+  for (const { measurement: m } of first) {
+    if (m.kind !== "value" || m.probes === undefined) continue;
+    found = true;
+    sum.probes += m.probes;
+    sum.requests += (m.requests ?? 0) - m.probes;
+  }
+  return found ? sum : undefined;
+}
+
+function addEvidence(a: Evidence | undefined, b: Evidence): Evidence {
+  return { requests: (a?.requests ?? 0) + b.requests, probes: (a?.probes ?? 0) + b.probes };
 }
 
 function common(s: WatchState) {
@@ -408,6 +445,9 @@ function passedEvent(s: WatchState, now: number): PendingEvent {
       warnings: s.warnings,
       inconclusive: s.inconclusive,
       durationMs: Math.max(0, now - s.startedAt),
+      ...(s.monitor.source.nginx === undefined
+        ? {}
+        : { evidence: s.evidence ?? { requests: 0, probes: 0 } }),
     },
   };
 }

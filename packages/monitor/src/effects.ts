@@ -2,7 +2,7 @@ import type { Bus, Logger } from "@bluegreen/runtime";
 import type { WatchState } from "./decide/state.ts";
 import type { Command, Input, PendingEvent } from "./decide.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import { createSource, type SourceSettings } from "./sources/index.ts";
+import { createBesideSource, createSource, type SourceSettings } from "./sources/index.ts";
 import { WatchLoop } from "./watch-loop.ts";
 
 /**
@@ -79,16 +79,15 @@ export class Effects {
     if (running?.deploymentId === watch.deploymentId) return running;
     running?.cancel();
     const metrics = this.deps.metrics;
+    const settings: SourceSettings = {
+      ...this.deps.sources,
+      observe: (source, seconds) => metrics.sourceLatency(source, seconds),
+    };
+    const scope = { service, deploymentId: watch.deploymentId, instances: watch.instances };
     const loop = new WatchLoop(watch, {
       apply: (input) => this.deps.apply(service, input),
-      source: createSource(
-        watch.monitor,
-        {
-          ...this.deps.sources,
-          observe: (source, seconds) => metrics.sourceLatency(source, seconds),
-        },
-        watch.scrape,
-      ),
+      source: createSource(watch.monitor, settings, watch.scrape, scope),
+      beside: createBesideSource(watch.monitor, settings, scope),
       logger: this.deps.logger,
       ...(this.deps.now === undefined ? {} : { now: this.deps.now }),
     });

@@ -22,8 +22,12 @@ export {
   classifyFailure,
   createSource,
   httpGet,
+  judgePool,
+  NginxSource,
   PrometheusSource,
   readQueryAnswer,
   ScrapeSource,
+  significantlyAbove,
+  wilsonLower,
 } from "./sources/index.ts";
 export { WatchLoop } from "./watch-loop.ts";

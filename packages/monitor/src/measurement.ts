@@ -5,7 +5,18 @@ import type { Color, Slo } from "@bluegreen/contracts";
  * shape): a value, no data, NaN, or no answer at all. The three are never confused.
  */
 export type Measurement =
-  | { readonly kind: "value"; readonly value: number; readonly requests?: number }
+  | {
+      readonly kind: "value";
+      readonly value: number;
+      readonly requests?: number;
+      /** nginx source: how many of the requests were the monitor's probes. */
+      readonly probes?: number;
+      /**
+       * nginx source: whether a value over `max` is over it with confidence (the Wilson score
+       * rule); a value over `max` without it is not a breach. Absent: every excess counts.
+       */
+      readonly significant?: boolean;
+    }
   | { readonly kind: "no_data"; readonly detail?: string }
   | { readonly kind: "nan"; readonly detail?: string }
   | { readonly kind: "error"; readonly reason: SourceFailure; readonly detail: string };
@@ -17,7 +28,7 @@ export const SourceFailure = {
 } as const;
 export type SourceFailure = (typeof SourceFailure)[keyof typeof SourceFailure];
 
-export const SourceKind = { prometheus: "prometheus", scrape: "scrape" } as const;
+export const SourceKind = { prometheus: "prometheus", scrape: "scrape", nginx: "nginx" } as const;
 export type SourceKind = (typeof SourceKind)[keyof typeof SourceKind];
 
 /** Where a measurement is taken: the colour now serving, one of its nodes or all of them. */
@@ -28,7 +39,7 @@ export interface Target {
   readonly instance?: string;
 }
 
-/** One interface, two implementations (`sources/prometheus.ts`, `sources/scrape.ts`). */
+/** One interface, three implementations (`sources/prometheus.ts`, `scrape.ts`, `nginx.ts`). */
 export interface MetricSource {
   readonly kind: SourceKind;
   /** The targets an SLO is measured on, from the colour's instances. */
@@ -44,5 +55,6 @@ export interface MetricSource {
 
 /** The source a definition's monitor section names. */
 export function sourceKindOf(monitor: { readonly source: object }): SourceKind {
-  return "scrape" in monitor.source ? "scrape" : "prometheus";
+  if ("scrape" in monitor.source) return "scrape";
+  return "prometheus" in monitor.source ? "prometheus" : "nginx";
 }

@@ -130,6 +130,27 @@ function monitorWith(store: MonitorDeps["store"], bus: MonitorDeps["bus"]): Moni
   });
 }
 
+/**
+ * Runs a monitor over `store` until one of its `writes` has counted `checks` rounds, then runs
+ * `then` against it, and stops it.
+ */
+async function whenChecked(
+  memory: Pick<ReturnType<typeof memoryStore>, "store" | "writes">,
+  checks: number,
+  then: (monitor: Monitor) => void,
+): Promise<void> {
+  const monitor = monitorWith(memory.store, recordingBus().bus);
+  await monitor.start();
+  try {
+    await expect
+      .poll(() => memory.writes.some((w) => w.state.checks >= checks), { timeout: 8_000 })
+      .toBe(true);
+    then(monitor);
+  } finally {
+    await monitor.stop();
+  }
+}
+
 describe("Monitor", () => {
   it("given the baseline write fails while NATS is away, when it comes back, then the baseline is stored and the checks go on", async () => {
     let refused = 0;
@@ -137,20 +158,13 @@ describe("Monitor", () => {
       { state: storedWatch("d-flaky"), pending: [], revision: 1 },
       (state) => (state.scrape !== undefined && refused++ === 0 ? "refuse" : undefined),
     );
-    const monitor = monitorWith(store, recordingBus().bus);
-    await monitor.start();
-    try {
-      await expect
-        .poll(() => writes.some((w) => w.state.checks >= 1), { timeout: 8_000 })
-        .toBe(true);
+    await whenChecked({ store, writes }, 1, (monitor) => {
       expect(refused).toBeGreaterThan(1);
       expect(
         writes.find((w) => w.state.scrape !== undefined)?.state.scrape?.[instance]?.families,
       ).toBeDefined();
       expect(monitor.activeWatches().map((w) => w.status)).toEqual(["watching"]);
-    } finally {
-      await monitor.stop();
-    }
+    });
   }, 15_000);
 
   it("given a write that landed but whose answer was lost, when the round is tried again, then it is counted once and the watch goes on", async () => {
@@ -163,18 +177,11 @@ describe("Monitor", () => {
         return "lose";
       },
     );
-    const monitor = monitorWith(store, recordingBus().bus);
-    await monitor.start();
-    try {
-      await expect
-        .poll(() => writes.some((w) => w.state.checks >= 2), { timeout: 8_000 })
-        .toBe(true);
+    await whenChecked({ store, writes }, 2, (monitor) => {
       expect(lost).toBe(true);
       expect(writes.filter((w) => w.state.checks === 1 && w.pending.length > 0)).toHaveLength(1);
       expect(monitor.activeWatches().map((w) => w.status)).toEqual(["watching"]);
-    } finally {
-      await monitor.stop();
-    }
+    });
   }, 15_000);
 
   it("given events stored but not published (a crash in between), when the monitor starts, then it publishes them with their ids and clears them", async () => {

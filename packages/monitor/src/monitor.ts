@@ -27,6 +27,7 @@ import {
 import { Effects } from "./effects.ts";
 import { logTransition } from "./log-transition.ts";
 import type { MonitorMetrics } from "./metrics.ts";
+import type { StatsConnection } from "./sources/nginx.ts";
 import type { WatchStore } from "./store.ts";
 
 /**
@@ -56,6 +57,8 @@ export interface MonitorDeps {
   readonly metrics: MonitorMetrics;
   readonly logger: Logger;
   readonly env?: NodeJS.ProcessEnv;
+  /** The NATS connection the nginx source subscribes with (`bgstats.<service>`). */
+  readonly nats?: StatsConnection;
   readonly now?: () => number;
 }
 
@@ -79,6 +82,7 @@ export class Monitor {
       sources: {
         prometheusUrl: deps.config.prometheus_url,
         ...(deps.env === undefined ? {} : { env: deps.env }),
+        nats: deps.nats,
       },
       metrics: deps.metrics,
       logger: deps.logger,
@@ -307,6 +311,19 @@ export class Monitor {
 function specOf(definition: Readonly<ServiceDefinition>, color: "blue" | "green"): WatchSpec {
   return {
     instances: definition.nodes[color].map((n) => `${n.host}:${n.port}`),
-    monitor: definition.monitor,
+    monitor: withProbeUrl(definition),
   };
+}
+
+/** nginx probes go to `traffic.verify.url`'s origin unless the definition names a URL. */
+function withProbeUrl(definition: Readonly<ServiceDefinition>): ServiceDefinition["monitor"] {
+  const { monitor } = definition;
+  const source = monitor.source;
+  const nginx = source.nginx;
+  if (nginx?.probe === undefined || nginx.probe.url !== undefined) return monitor;
+  const url = new URL(definition.traffic.verify.url).origin;
+  return {
+    ...monitor,
+    source: { ...source, nginx: { ...nginx, probe: { ...nginx.probe, url } } },
+  } as ServiceDefinition["monitor"];
 }

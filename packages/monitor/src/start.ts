@@ -19,6 +19,7 @@ export async function startMonitor(ctx: AgentContext<"monitor">): Promise<Starte
     bus: ctx.bus,
     store: new WatchStore(ctx.kv.watches, ctx.logger),
     definitions: ctx.definitions,
+    nats: ctx.nc,
     metrics: createMonitorMetrics(ctx.metrics),
     logger: ctx.logger,
   });

@@ -102,6 +102,21 @@ export class WatchStore implements RecordStore<WatchState, Command> {
     return written;
   }
 
+  /**
+   * One stored value as a watch (undefined when it is not one): for readers that follow the
+   * bucket's changes, each revision as it was (the dashboard's SLO series).
+   */
+  static parse(value: Uint8Array): WatchState | undefined {
+    try {
+      const parsed = recordSchema.safeParse(JSON.parse(new TextDecoder().decode(value)));
+      if (!parsed.success) return undefined;
+      const { pending: _pending, ...state } = parsed.data;
+      return state;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The services that have a stored watch. */
   async services(): Promise<string[]> {
     const keys: string[] = [];

@@ -1,7 +1,8 @@
 import { childLogger, type Logger, sleep, sleepUntil } from "@bluegreen/runtime";
 import type { WatchState } from "./decide/state.ts";
 import type { Command, Input, TargetMeasurement } from "./decide.ts";
-import type { PrometheusSource } from "./sources/prometheus.ts";
+import type { AnySource } from "./sources/index.ts";
+import { NginxSource } from "./sources/nginx.ts";
 import { ScrapeSource } from "./sources/scrape.ts";
 
 /**
@@ -18,7 +19,9 @@ export type Task = Extract<Command, { kind: "baseline" | "check" }>;
 export interface WatchLoopDeps {
   /** The transition runner for this watch's service. */
   readonly apply: (input: Input) => Promise<unknown>;
-  readonly source: PrometheusSource | ScrapeSource;
+  readonly source: AnySource;
+  /** The nginx source beside Prometheus or scrape: it judges the SLOs with an `nginx` spec. */
+  readonly beside?: NginxSource | undefined;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -72,6 +75,8 @@ export class WatchLoop {
 
   /** Ends the loop after the running task, without waiting for it. */
   cancel(): void {
+    if (this.deps.source instanceof NginxSource) this.deps.source.close();
+    this.deps.beside?.close();
     this.stopped.abort();
     this.taskAbort.abort();
     this.wake?.();
@@ -125,7 +130,7 @@ export class WatchLoop {
       });
       return;
     }
-    await sleepUntil(task.at, signal, this.now);
+    const early = await this.slot(task, signal);
     if (signal.aborted) return;
     const startedAt = this.now();
     const slos = await this.measure();
@@ -137,17 +142,46 @@ export class WatchLoop {
       due: task.at,
       startedAt,
       slos,
+      ...(early ? { early } : {}),
       ...(source instanceof ScrapeSource ? { baselines: source.exportBaselines() } : {}),
     });
   }
 
+  /**
+   * Waits for the check's slot; the nginx source cuts it short once its evidence of a breach is
+   * enough (true: the round runs early).
+   */
+  private async slot(
+    task: Extract<Task, { kind: "check" }>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const source = this.deps.source instanceof NginxSource ? this.deps.source : this.deps.beside;
+    if (source === undefined) {
+      await sleepUntil(task.at, signal, this.now);
+      return false;
+    }
+    const waiting = new AbortController();
+    const end = () => waiting.abort();
+    signal.addEventListener("abort", end, { once: true });
+    try {
+      return await Promise.race([
+        sleepUntil(task.at, waiting.signal, this.now).then(() => false),
+        source.decisive(waiting.signal).then(() => !waiting.signal.aborted && this.now() < task.at),
+      ]);
+    } finally {
+      waiting.abort();
+      signal.removeEventListener("abort", end);
+    }
+  }
+
   /** Every SLO on every target, once. */
   private async measure(): Promise<Record<string, TargetMeasurement[]>> {
-    const source = this.deps.source;
+    const { source, beside } = this.deps;
     const base = { service: this.service, color: this.color };
-    await source.beginRound(this.instances);
+    await Promise.all([source.beginRound(this.instances), beside?.beginRound()]);
     const measured = await Promise.all(
       this.slos.map(async (slo) => {
+        const source = beside !== undefined && slo.nginx !== undefined ? beside : this.deps.source;
         const targets = source.targets(slo, base, this.instances);
         const answers = await Promise.all(
           targets.map(
@@ -162,6 +196,7 @@ export class WatchLoop {
       }),
     );
     source.endRound();
+    beside?.endRound();
     return Object.fromEntries(measured);
   }
 }

@@ -176,6 +176,41 @@ describe("decide: every (state, input) pair of one (deployment, node)", () => {
   }
 });
 
+describe("decide: the deadline deploy.started carries", () => {
+  const carrying = (deadline: number) =>
+    ({
+      ...started,
+      data: { ...started.data, deadline: new Date(deadline).toISOString() },
+    }) as BgEvent<"deploy.started">;
+  const input = (
+    event: BgEvent<"deploy.started">,
+    def: Readonly<ServiceDefinition> | undefined = definition,
+  ): NodeInput => ({ kind: "started", event, target, definition: def, abortedBy: undefined });
+
+  it("past it, nothing runs, even well within the formula of older events", () => {
+    const decision = decide(undefined, input(carrying(T0 + 500)), ctx({ now: T0 + 1_000 }));
+    expect(describeDecision(decision)).toBe("=");
+  });
+
+  it("before it, the deploy runs, even past the formula of older events", () => {
+    const decision = decide(undefined, input(carrying(expired + 10_000)), ctx({ now: expired }));
+    expect(describeDecision(decision)).toBe("running: run");
+  });
+
+  it("counts without a definition too (an old event without one runs, as before)", () => {
+    const late = ctx({ now: expired + 60_000 });
+    const without = (event: BgEvent<"deploy.started">): NodeInput => ({
+      kind: "started",
+      event,
+      target,
+      definition: undefined,
+      abortedBy: undefined,
+    });
+    expect(describeDecision(decide(undefined, without(carrying(T0 + 500)), late))).toBe("=");
+    expect(describeDecision(decide(undefined, without(started), late))).toBe("running: run");
+  });
+});
+
 describe("decide: what the commands carry", () => {
   it("a finished deploy's record says who finished it, when, and with which events", () => {
     const result = { outcome: NodeOutcome.failed, final: [passed] };

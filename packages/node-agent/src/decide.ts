@@ -157,7 +157,10 @@ function onStarted(
   if (ctx.stopping) return { ...stay(state, Note.stopping), defer: true };
   // A deploy.started this late reaches an agent that crashed (or was cut off) mid-deploy and
   // came back after the coordinator gave up: the deployment has ended, run nothing.
-  if (input.definition !== undefined && ctx.now >= startedExpiresAt(input.event, input.definition))
+  // The deadline the event carries counts first; an older event's is derived from the definition.
+  const carried = input.event.data.deadline !== undefined;
+  const known = carried || input.definition !== undefined;
+  if (known && ctx.now >= startedExpiresAt(input.event, input.definition ?? NO_TIMEOUTS))
     return stay(state, Note.expired);
   const deploy = deployOf(input.event, input.target);
   const { event, target, definition, abortedBy } = input;
@@ -166,6 +169,9 @@ function onStarted(
     ? to({ phase: "running", deploy }, [run], Note.run)
     : to({ phase: "running", deploy, abortedBy }, [run], Note.runAborted);
 }
+
+/** Only read when the event carries its own deadline. */
+const NO_TIMEOUTS = { deploy: { timeout: 0 }, readiness: { timeout: 0 } };
 
 export function decide(
   state: NodeState | undefined,

@@ -16,6 +16,7 @@ import {
   stepProgress,
 } from "./events.ts";
 import { type Executor, StepEnd, type StepOutcome } from "./executors/executor.ts";
+import type { RunningSteps } from "./interrupted.ts";
 import { commandText, type DeployPlan, displayCommand, stepBudget } from "./plan.ts";
 import { waitForReady } from "./readiness.ts";
 import { runSmokeChecks } from "./smoke/run-checks.ts";
@@ -49,6 +50,8 @@ export interface NodeDeployInput {
   readonly activeColor: Color | null;
   readonly logger: Logger;
   readonly observe?: NodeDeployObserver;
+  /** Notes each step while it runs on this host, so a restart after a crash can end it. */
+  readonly running?: RunningSteps;
 }
 
 export interface NodeDeployResult {
@@ -190,7 +193,9 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         env: plan.env,
         timeoutMs: budget.timeoutMs,
         signal,
+        onSpawn: (pid) => input.running?.began({ step, steps, command: shown, pid }),
       });
+      input.running?.ended();
       const ok = outcome.end === StepEnd.exited && outcome.exitCode === 0;
       const status = ok ? "succeeded" : STEP_STATUS[outcome.end];
       input.observe?.step?.(outcome.durationMs, status);

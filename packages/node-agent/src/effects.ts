@@ -4,6 +4,7 @@ import type { NodeCommand, NodeInput } from "./decide.ts";
 import { deployNode, type NodeDeployResult, NodeOutcome } from "./deploy-node.ts";
 import { deployFailed, type EventMaker, eventMaker } from "./events.ts";
 import type { ExecutorFactory } from "./executors/factory.ts";
+import type { StepLedger } from "./interrupted.ts";
 import type { NodeAgentMetrics } from "./metrics.ts";
 import { type DeployPlan, planDeploy } from "./plan.ts";
 import type { ResultStore } from "./store.ts";
@@ -22,6 +23,8 @@ export interface EffectsDeps {
   readonly logger: Logger;
   readonly metrics?: NodeAgentMetrics | undefined;
   readonly executorFor: ExecutorFactory;
+  /** Notes running steps (the agent's `state_dir`); none without one. */
+  readonly ledger?: StepLedger | undefined;
   /** Feeds an input back to the (deployment, node) of `key`: a deploy's end. */
   readonly feed: (key: string, input: NodeInput) => Promise<void>;
 }
@@ -195,6 +198,9 @@ export class NodeEffects {
       activeColor: event.data.activeColor,
       logger,
       ...(metrics === undefined ? {} : { observe: metrics.observer(command.deploy.service) }),
+      ...(this.deps.ledger === undefined
+        ? {}
+        : { running: this.deps.ledger.forDeploy(command.deploy) }),
     });
   }
 }

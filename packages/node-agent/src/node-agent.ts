@@ -26,7 +26,9 @@ import {
   WARN_NOTES,
 } from "./decide.ts";
 import { NodeEffects } from "./effects.ts";
+import { eventMaker } from "./events.ts";
 import { defaultExecutorFactory, type ExecutorFactory } from "./executors/factory.ts";
+import { endGroup, interruptedEvent, StepLedger } from "./interrupted.ts";
 import type { NodeAgentMetrics } from "./metrics.ts";
 import { NodeHealthPoller } from "./node-health.ts";
 import { type ResultStore, resultKey } from "./store.ts";
@@ -77,9 +79,13 @@ export class NodeAgent {
   private readonly consumptions: Consumption[] = [];
   private readonly health: NodeHealthPoller;
   private stopping = false;
+  private readonly ledger: StepLedger | undefined;
 
   constructor(private readonly deps: NodeAgentDeps) {
+    const stateDir = deps.config.state_dir;
+    this.ledger = stateDir === undefined ? undefined : new StepLedger(stateDir, deps.logger);
     this.effects = new NodeEffects({
+      ledger: this.ledger,
       bus: deps.bus,
       results: deps.results,
       logger: deps.logger,
@@ -114,6 +120,7 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const { bus, config } = this.deps;
+    await this.endInterruptedSteps();
     const durable = `node-agent-${config.agent_id}`;
     this.consumptions.push(
       await bus.consume({
@@ -137,6 +144,30 @@ export class NodeAgent {
       { serves: config.serves.map((s) => `${s.service}/${s.color}`) },
       "node agent consuming deploy.started and deploy.aborted",
     );
+  }
+
+  /**
+   * Steps a crash left running (noted in `state_dir`): each group is ended and the deployment's
+   * events say so, before anything is consumed. A note whose event could not be published
+   * stays, and is handled again at the next start.
+   */
+  private async endInterruptedSteps(): Promise<void> {
+    for (const { path, step } of this.ledger?.left() ?? []) {
+      const ending = await endGroup(step);
+      const make = eventMaker(step.service, step.deploymentId, this.deps.bus.source);
+      await this.deps.bus.publish(interruptedEvent(make, step, ending));
+      this.ledger?.drop(path);
+      this.deps.logger.warn(
+        {
+          service: step.service,
+          deploymentId: step.deploymentId,
+          step: step.step,
+          pid: step.pid,
+          ending,
+        },
+        "a step interrupted by the agent's stop was found",
+      );
+    }
   }
 
   /** Stops consuming; a running deploy is stopped and left for redelivery. */

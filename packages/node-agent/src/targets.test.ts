@@ -37,21 +37,12 @@ describe("selectTargets", () => {
     ]);
   });
 
-  it("ignores another colour or another service", () => {
-    expect(
-      selectTargets(
-        [{ service: "emily", color: "blue" }],
-        { service: "emily", color: "green", nodes: green },
-        definition,
-      ),
-    ).toEqual([]);
-    expect(
-      selectTargets(
-        [{ service: "other", color: "green" }],
-        { service: "emily", color: "green", nodes: green },
-        definition,
-      ),
-    ).toEqual([]);
+  it.each([
+    ["another colour", { service: "emily", color: "blue" }],
+    ["another service", { service: "other", color: "green" }],
+  ] as const)("ignores an entry for %s", (_what, entry) => {
+    const started = { service: "emily", color: "green" as const, nodes: green };
+    expect(selectTargets([{ ...entry }], started, definition)).toEqual([]);
   });
 
   it("still deploys a node the definition no longer lists (without SSH settings)", () => {

@@ -9,6 +9,9 @@ describe("parseAgentArgs", () => {
     });
     expect(parseAgentArgs(["--config=m.yaml"])).toEqual({ kind: "run", configPath: "m.yaml" });
   });
+  it("asks for the version", () => {
+    expect(parseAgentArgs(["--version"])).toEqual({ kind: "version" });
+  });
   it("asks for help", () => {
     expect(parseAgentArgs(["--config", "x", "-h"])).toEqual({ kind: "help" });
   });

@@ -1,6 +1,10 @@
-/** `bluegreen-<role> --config PATH` (or `--config=PATH`), `--help`: read without side effects. */
+/**
+ * `bluegreen-<role> --config PATH` (or `--config=PATH`), `--help`, `--version`: read without
+ * side effects.
+ */
 export type AgentCliArgs =
   | { kind: "help" }
+  | { kind: "version" }
   | { kind: "run"; configPath: string }
   | { kind: "error"; problem: string };
 
@@ -9,6 +13,7 @@ export function parseAgentArgs(argv: readonly string[]): AgentCliArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === "-h" || arg === "--help") return { kind: "help" };
+    if (arg === "--version") return { kind: "version" };
     if (arg === "--config") {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith("-"))

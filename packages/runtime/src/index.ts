@@ -116,4 +116,4 @@ export {
   TransitionRunner,
   type TransitionSpec,
 } from "./transition.ts";
-export { VERSION } from "./version.ts";
+export { BLUEGREEN_VERSION, VERSION } from "./version.ts";

@@ -9,6 +9,7 @@ export interface AgentMainOptions<R extends AgentRole> {
   /** What the agent does, printed under the usage line by `--help`. */
   description: string;
   start: RunAgentOptions<R>["start"];
+  /** What `--version` prints: BLUEGREEN_VERSION (the root package.json's). */
   version: string;
   /** Where `--help` points to, e.g. `docs/switcher.md`. */
   docs: string;
@@ -29,6 +30,7 @@ ${opts.description}
 
 options:
   --config PATH   the agent's YAML config (role: ${opts.role}); see ${opts.docs}
+  --version       print the version of bluegreen
   -h, --help      print this help
 
 Logs are JSON lines on stdout; SIGTERM or SIGINT shut the agent down cleanly.
@@ -36,6 +38,10 @@ Logs are JSON lines on stdout; SIGTERM or SIGINT shut the agent down cleanly.
   const args = parseAgentArgs(argv);
   if (args.kind === "help") {
     process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (args.kind === "version") {
+    process.stdout.write(`${opts.command} ${opts.version}\n`);
     process.exit(0);
   }
   if (args.kind === "error") {

@@ -38,8 +38,13 @@ describe("bucketSettings", () => {
   it("keeps one heartbeat per agent for an hour, and history elsewhere", () => {
     expect(bucketSettings("agents")).toEqual({ history: 1, maxAgeMs: 3_600_000 });
     for (const name of Object.keys(Buckets) as (keyof typeof Buckets)[]) {
-      if (name !== "agents") expect(bucketSettings(name)).toEqual({ history: 10, maxAgeMs: 0 });
+      if (name !== "agents" && name !== "notifications")
+        expect(bucketSettings(name)).toEqual({ history: 10, maxAgeMs: 0 });
     }
+  });
+
+  it("keeps one version of each notifier delivery for a week", () => {
+    expect(bucketSettings("notifications")).toEqual({ history: 1, maxAgeMs: 7 * 86_400_000 });
   });
 });
 

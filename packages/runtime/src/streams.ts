@@ -122,6 +122,8 @@ export async function ensureStream(
 /** Heartbeats expire from KV after this long (no per-key TTL on nats-server 2.9). */
 export const AGENTS_MAX_AGE_MS = 60 * 60_000;
 export const DEFAULT_HISTORY = 10;
+/** Delivery records are kept a week: long enough to answer "was it sent?", no audit material. */
+export const NOTIFICATIONS_MAX_AGE_MS = 7 * 24 * 60 * 60_000;
 
 export type BucketName = keyof typeof Buckets;
 export type BucketHandles = { readonly [K in BucketName]: KV };
@@ -133,9 +135,9 @@ export interface BucketSettings {
 }
 
 export function bucketSettings(name: BucketName): BucketSettings {
-  return name === "agents"
-    ? { history: 1, maxAgeMs: AGENTS_MAX_AGE_MS }
-    : { history: DEFAULT_HISTORY, maxAgeMs: 0 };
+  if (name === "agents") return { history: 1, maxAgeMs: AGENTS_MAX_AGE_MS };
+  if (name === "notifications") return { history: 1, maxAgeMs: NOTIFICATIONS_MAX_AGE_MS };
+  return { history: DEFAULT_HISTORY, maxAgeMs: 0 };
 }
 
 async function ensureBucket(

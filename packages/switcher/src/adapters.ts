@@ -1,11 +1,34 @@
-import type { Logger } from "@bluegreen/runtime";
+import type { Color } from "@bluegreen/contracts";
+import { type Logger, sleep } from "@bluegreen/runtime";
 import type { KV } from "nats";
 import { readIfExists, replaceFile, restore } from "./atomic-file.ts";
 import { runCommand } from "./command.ts";
 import type { SwitchPorts } from "./ports.ts";
-import { probeColor } from "./probe.ts";
+import { getOnce, probeColor } from "./probe.ts";
 import { readActiveRecord, writeActiveRecord } from "./store.ts";
-import { verifyThroughNginx } from "./verify.ts";
+import { colorOfAnswer, type NodesSpec, verifyThroughNginx } from "./verify.ts";
+
+/** What nginx serves, for the running drift check: each look's timeout, looks, pause. */
+const SERVED_TIMEOUT_MS = 2_000;
+const SERVED_LOOKS = 3;
+const SERVED_PAUSE_MS = 250;
+
+/**
+ * The colour nginx answers with, when several looks a moment apart agree: right after a
+ * reload an old worker may still take a connection or two with the previous file, which is
+ * not drift. Null when an answer names no colour or the looks disagree.
+ */
+async function servedColor(url: string, def: NodesSpec): Promise<Color | null> {
+  let seen: Color | null = null;
+  for (let look = 0; look < SERVED_LOOKS; look++) {
+    if (look > 0) await sleep(SERVED_PAUSE_MS);
+    const answer = await getOnce(url, SERVED_TIMEOUT_MS);
+    const color = answer.kind === "error" ? null : colorOfAnswer(answer, def);
+    if (color === null || (seen !== null && color !== seen)) return null;
+    seen = color;
+  }
+  return seen;
+}
 
 /** The real world behind SwitchPorts: the `bluegreen_active` bucket, the disk, execFile, HTTP. */
 
@@ -26,6 +49,7 @@ export function realPorts(activeKv: KV, logger?: Logger): SwitchPorts {
     runCommand,
     probe: (def, color) => probeColor(def, color),
     verify: (url, def, color, opts) => verifyThroughNginx(url, def, color, opts),
+    served: (url, def) => servedColor(url, def),
     now: () => new Date(),
   };
 }

@@ -7,8 +7,9 @@ import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import { colorOfFile } from "./upstream-file.ts";
 
 /**
- * The start-up drift check of one service: read the file and the record, decide, act.
- * Answers the data of the `switch.drift` event to publish, or undefined when they agree.
+ * The drift check of one service, at start-up and while running: read the file and the
+ * record, decide, act. While running, what nginx serves is looked at too (`served`). Answers
+ * the data of the `switch.drift` event to publish, or undefined when they agree.
  */
 
 export type DriftReport = EventDataInput<"switch.drift">;
@@ -17,6 +18,8 @@ export interface DriftCheckOptions {
   mode: DriftMode;
   nginx: NginxSettings;
   logger?: Logger | undefined;
+  /** While running: agreement is logged at debug, and what nginx serves is checked too. */
+  running?: boolean;
 }
 
 export async function checkDrift(
@@ -36,10 +39,13 @@ export async function checkDrift(
     recorded,
     found,
     action: done,
+    ...(opts.running ? { while: "running" as const } : {}),
   });
 
   switch (action) {
     case "none":
+      if (opts.running && recorded !== null && ports.served !== undefined)
+        return servedDrift(def, ports, opts, { recorded, content, report });
       log?.info({ file, color: recorded }, "upstream file matches the recorded active colour");
       return undefined;
     case "report":
@@ -110,4 +116,50 @@ export async function checkDrift(
       return report("reported");
     }
   }
+}
+
+/**
+ * The file matches the record, yet nginx answers the verify URL from the other colour (a
+ * hand-edited file reloaded and put back, a site pinned by hand): `reapply` reloads nginx
+ * with the file and verifies; `adopt` and `report` only report (the record already follows
+ * the file). An answer that names no colour tells nothing: no drift.
+ */
+async function servedDrift(
+  def: SwitchDefinition,
+  ports: SwitchPorts,
+  opts: DriftCheckOptions,
+  found: {
+    recorded: Color;
+    content: string | undefined;
+    report: (done: DriftReport["action"]) => DriftReport;
+  },
+): Promise<DriftReport | undefined> {
+  const log = opts.logger;
+  const file = def.traffic.file;
+  const served = await ports.served?.(def.traffic.verify.url, def);
+  if (served === null || served === undefined || served === found.recorded) {
+    log?.debug({ file, color: found.recorded, served }, "no drift");
+    return undefined;
+  }
+  const at = { file, recorded: found.recorded, served, mode: opts.mode };
+  const reported = { ...found.report("reported"), served };
+  if (opts.mode !== "reapply") {
+    log?.warn(at, "drift: nginx serves another colour than the file and the record");
+    return reported;
+  }
+  const applied = await nginxSteps(def, found.recorded, ports, opts.nginx, {
+    previous: found.content,
+    write: false,
+    verifyTimeoutMs: def.traffic.verify.timeout,
+    logger: log,
+  });
+  if (applied.ok) {
+    log?.warn(at, "drift: nginx served another colour; reloaded with the file");
+    return { ...found.report("reapplied"), served };
+  }
+  log?.error(
+    { ...at, stage: applied.stage, code: applied.error.code },
+    `drift: could not make nginx serve the record: ${applied.error.message}`,
+  );
+  return reported;
 }

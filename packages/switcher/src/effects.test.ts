@@ -122,6 +122,7 @@ function world(
   const metrics: SwitchMetrics = {
     observe: (result) => counted.push(result),
     nginxTestFailed: () => undefined,
+    drift: () => undefined,
   };
   const runner = switchRunner({
     serves: () => opts.serves ?? true,

@@ -23,4 +23,5 @@ export { type NginxResult, nginxSteps, Stage, type StepTimings } from "./nginx.t
 export { resultOf, type SwitchOutcome, type SwitchResult } from "./outcome.ts";
 export type { NginxSettings, SwitchPorts } from "./ports.ts";
 export { probeColor } from "./probe.ts";
+export { parseRequestLine, RequestLogReader, WindowFold } from "./request-log.ts";
 export { nginxSettings, switchRunner } from "./start.ts";

@@ -5,6 +5,8 @@ import type { SwitchResult } from "./outcome.ts";
 export interface SwitchMetrics {
   observe(result: SwitchResult, seconds: number): void;
   nginxTestFailed(): void;
+  /** Drift found: what was done about it, and when (start-up or while running). */
+  drift(action: string, found: "startup" | "running"): void;
 }
 
 export function switchMetrics(registry: Registry): SwitchMetrics {
@@ -26,6 +28,12 @@ export function switchMetrics(registry: Registry): SwitchMetrics {
     help: "Times the nginx test command rejected the configuration",
     registers: [registry],
   });
+  const drift = new Counter({
+    name: "bluegreen_switch_drift_total",
+    help: "Drift found between an upstream file (or what nginx serves) and the recorded colour, by action (reapplied, adopted, reported) and when (startup, running)",
+    labelNames: ["action", "while"],
+    registers: [registry],
+  });
   for (const result of ["changed", "unchanged", "refused", "failed"] as const) {
     switches.inc({ result }, 0);
   }
@@ -35,5 +43,6 @@ export function switchMetrics(registry: Registry): SwitchMetrics {
       duration.observe({ result }, seconds);
     },
     nginxTestFailed: () => testFailures.inc(),
+    drift: (action, found) => drift.inc({ action, while: found }),
   };
 }

@@ -30,6 +30,11 @@ export interface SwitchPorts {
     opts: { timeoutMs: number; generation?: string | undefined; signal?: AbortSignal },
   ): Promise<VerifyResult>;
   now(): Date;
+  /**
+   * The colour nginx answers the verify URL with right now (one GET), or null when the
+   * answer does not say (or there is none). Optional: without it, only the file is checked.
+   */
+  served?(url: string, def: NodesSpec): Promise<Color | null>;
 }
 
 /** The host-local part of a switch, from the switcher's own config. */

@@ -22,6 +22,7 @@ import { SwitchEffects } from "./effects.ts";
 import { type SwitchMetrics, switchMetrics } from "./metrics.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 import { ReloadPacer } from "./reload-pacer.ts";
+import { REQUEST_WINDOW_MS, RequestLogReader } from "./request-log.ts";
 import { MemoryRecordStore } from "./store.ts";
 import { Switcher, type SwitchRunner, serves } from "./switcher.ts";
 
@@ -35,19 +36,44 @@ export async function startSwitcher(ctx: AgentContext<"switcher">): Promise<Star
   const { config, bus, definitions, logger } = ctx;
   const ports = realPorts(ctx.kv.active, childLogger(logger, { component: "switcher" }));
   const nginx = nginxSettings(config.nginx);
+  const metrics = switchMetrics(ctx.metrics);
   const runner = switchRunner({
     serves: (service) => serves(config.services, service),
     definitions,
     ports,
     nginx,
     bus,
-    metrics: switchMetrics(ctx.metrics),
+    metrics,
     logger,
   });
-  const switcher = new Switcher({ config, bus, definitions, ports, nginx, runner, logger });
+  const switcher = new Switcher({
+    config,
+    bus,
+    definitions,
+    ports,
+    nginx,
+    runner,
+    logger,
+    metrics,
+  });
   await switcher.start();
+  const readers = config.request_logs.map(
+    (log) =>
+      new RequestLogReader({
+        service: log.service,
+        listen: log.listen,
+        windowMs: REQUEST_WINDOW_MS,
+        reader: config.agent_id,
+        publish: (subject, data) => ctx.nc.publish(subject, data),
+        logger: childLogger(logger, { component: "request-log" }),
+      }),
+  );
+  await Promise.all(readers.map((r) => r.start()));
   return {
-    stop: () => switcher.stop(),
+    stop: async () => {
+      await Promise.all(readers.map((r) => r.stop()));
+      await switcher.stop();
+    },
     heartbeat: () => ({ services: switcher.served() }),
   };
 }

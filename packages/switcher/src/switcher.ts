@@ -19,13 +19,17 @@ import type {
   SwitchInput,
   SwitchRequest,
 } from "./decide.ts";
-import { checkDrift } from "./drift-check.ts";
+import { checkDrift, type DriftReport } from "./drift-check.ts";
+import { DriftWatch } from "./drift-watch.ts";
+import type { SwitchMetrics } from "./metrics.ts";
 import type { NginxSettings, SwitchPorts } from "./ports.ts";
 
 /**
  * The switcher agent: answers every `switch.requested` for the services it serves with a
  * `switch.done` or a `switch.failed` (the transition runner: one switch at a time per service,
- * services in parallel). Before it takes requests, it checks each owned upstream file for drift.
+ * services in parallel). Before it takes requests, it checks each owned upstream file for drift;
+ * while it runs, it watches them and what nginx serves (`DriftWatch`), each check in the
+ * service's turn, so that a switch in progress is never taken for drift.
  */
 
 /** A request's handling, for one service at a time (built in start.ts). */
@@ -37,14 +41,17 @@ export type SwitchRunner = TransitionRunner<
 >;
 
 export interface SwitcherDeps {
-  config: Pick<SwitcherConfig, "agent_id" | "services" | "on_drift">;
+  config: Pick<SwitcherConfig, "agent_id" | "services" | "on_drift"> &
+    Partial<Pick<SwitcherConfig, "drift_interval">>;
   bus: Pick<Bus, "consume" | "emit">;
   definitions: Pick<ServiceDefinitions, "get" | "list">;
   ports: SwitchPorts;
   nginx: NginxSettings;
-  runner: Pick<SwitchRunner, "apply" | "idle">;
+  runner: Pick<SwitchRunner, "apply" | "idle" | "within">;
   /** The agent's root logger (each line gets one `component`). */
   logger: Logger;
+  /** Counts drift found (start-up and running), by action. */
+  metrics?: Pick<SwitchMetrics, "drift"> | undefined;
 }
 
 /** Handlers running at once; the runner keeps each service to one at a time. */
@@ -59,6 +66,14 @@ export const CONSUMER_CONCURRENCY = 8;
  */
 export const ACK_WAIT_MS = 10_000;
 
+/** The running drift check's period when the config does not say (`drift_interval`). */
+export const DRIFT_INTERVAL_MS = 5_000;
+
+/** What a standing drift is: the same colours found again are the same drift. */
+function standingKey(drift: DriftReport): string {
+  return `${drift.recorded}/${drift.found}/${drift.served ?? "-"}`;
+}
+
 /** Whether a switcher configured with `services` serves `service` (`*`: every service). */
 export function serves(services: readonly string[], service: string): boolean {
   return services.includes("*") || services.includes(service);
@@ -67,6 +82,9 @@ export function serves(services: readonly string[], service: string): boolean {
 export class Switcher {
   private readonly logger: Logger;
   private consumption: Consumption | undefined;
+  private watch: DriftWatch | undefined;
+  /** Per service, the drift last reported while running and left as it was (not repeated). */
+  private readonly standing = new Map<string, string>();
 
   constructor(private readonly deps: SwitcherDeps) {
     this.logger = childLogger(deps.logger, { component: "switcher" });
@@ -96,9 +114,21 @@ export class Switcher {
       ackWaitMs: ACK_WAIT_MS,
     });
     this.logger.info({ services: this.served(), filters }, "taking switch requests");
+    this.watch = new DriftWatch({
+      files: () =>
+        this.served().flatMap((service) => {
+          const file = this.deps.definitions.get(service)?.traffic.file;
+          return file === undefined ? [] : [{ service, file }];
+        }),
+      check: (service, why) => this.checkRunning(service, why),
+      intervalMs: this.deps.config.drift_interval ?? DRIFT_INTERVAL_MS,
+      logger: childLogger(this.deps.logger, { component: "drift" }),
+    });
+    this.watch.start();
   }
 
   async stop(): Promise<void> {
+    await this.watch?.stop();
     await this.consumption?.stop();
     await this.deps.runner.idle();
   }
@@ -106,6 +136,43 @@ export class Switcher {
   /** One request; runs after the requests queued before it for the same service. */
   async handle(event: BgEvent<"switch.requested">): Promise<void> {
     await this.deps.runner.apply(event.subject, { kind: "requested", request: requestOf(event) });
+  }
+
+  /**
+   * While running: one service's file, record and what nginx serves, in the service's turn
+   * (after any switch queued before it). Drift that stays as it was reported (left by
+   * `report`, or a repair that failed) is reported once, and not acted on again until the
+   * file changes.
+   */
+  private async checkRunning(service: string, why: "file" | "interval"): Promise<void> {
+    const def = this.deps.definitions.get(service);
+    if (def === undefined) return;
+    if (why === "file") this.standing.delete(service);
+    const logger = childLogger(this.deps.logger, { component: "drift", service });
+    await this.deps.runner.within(service, async () => {
+      const left = this.standing.has(service);
+      const drift = await checkDrift(def, this.deps.ports, {
+        mode: left ? "report" : this.deps.config.on_drift,
+        nginx: this.deps.nginx,
+        logger: left ? undefined : logger,
+        running: true,
+      });
+      if (drift === undefined) {
+        this.standing.delete(service);
+        return;
+      }
+      const key = standingKey(drift);
+      if (drift.action === "reported") {
+        if (this.standing.get(service) === key) return;
+        this.standing.set(service, key);
+      } else this.standing.delete(service);
+      await this.reportDrift(service, drift);
+    });
+  }
+
+  private async reportDrift(service: string, drift: DriftReport): Promise<void> {
+    this.deps.metrics?.drift(drift.action, drift.while ?? "startup");
+    await this.deps.bus.emit("switch.drift", { service, data: drift });
   }
 
   /** Start-up: every owned file against its record; drift is published and logged. */
@@ -123,7 +190,7 @@ export class Switcher {
           nginx: this.deps.nginx,
           logger,
         });
-        if (drift !== undefined) await this.deps.bus.emit("switch.drift", { service, data: drift });
+        if (drift !== undefined) await this.reportDrift(service, drift);
       } catch (err) {
         logger.error({ err }, "drift check failed");
       }

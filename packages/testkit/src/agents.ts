@@ -47,6 +47,7 @@ const ROLES: Readonly<Record<AgentBin, string>> = {
   switcher: "switcher",
   nodeAgent: "node-agent",
   monitor: "monitor",
+  notifier: "notifier",
 };
 
 /**
@@ -165,18 +166,28 @@ export interface CliResult {
 
 /**
  * Runs `bluegreen <args>` against `natsUrl`, as CI would: from the sources, or from the single
- * executable given as `executable`.
+ * executable given as `executable` (`env` added to this process's).
  */
 export async function bluegreen(
   natsUrl: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; executable?: string | undefined } = {},
+  opts: {
+    timeoutMs?: number;
+    executable?: string | undefined;
+    env?: Record<string, string>;
+    onStdout?: (stdout: string) => void;
+  } = {},
 ): Promise<CliResult> {
   const argv = [...args, "--server", natsUrl];
   const result = await runCommand(
     opts.executable ?? process.execPath,
     opts.executable === undefined ? [...sourceArgs("cli"), ...argv] : argv,
-    { cwd: REPO_ROOT, timeoutMs: opts.timeoutMs ?? 60_000 },
+    {
+      cwd: REPO_ROOT,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+      ...(opts.onStdout === undefined ? {} : { onStdout: opts.onStdout }),
+    },
   );
   return {
     code: result.code,

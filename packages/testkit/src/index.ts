@@ -16,6 +16,7 @@ export {
   startAgent,
 } from "./agents.ts";
 export { Binaries, type BinarySpec, findBinary, TestSupportError } from "./binaries.ts";
+export { CHROMIUM_PATH, type ChromiumBrowser, launchChromium } from "./chromium.ts";
 export {
   type ConnectClientOptions,
   connectClient,
@@ -24,6 +25,7 @@ export {
   type TestClient,
   waitForHeartbeats,
 } from "./client.ts";
+export { type DashboardProcess, startDashboardProcess } from "./dashboard.ts";
 export {
   EventLog,
   eventsByDeployment,
@@ -95,6 +97,15 @@ export {
   type StartPrometheusOptions,
   startPrometheus,
 } from "./prometheus.ts";
+export {
+  type Mail,
+  type Received,
+  type SmtpReceiver,
+  startSmtpReceiver,
+  startWebhookReceiver,
+  verifySignature,
+  type WebhookReceiver,
+} from "./receivers.ts";
 export {
   type SampleAppFaults,
   type SampleAppHandle,

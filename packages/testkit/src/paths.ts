@@ -16,6 +16,7 @@ export const BINS = {
   switcher: join(REPO_ROOT, "packages/switcher/bin/bluegreen-switcher.js"),
   nodeAgent: join(REPO_ROOT, "packages/node-agent/bin/bluegreen-node-agent.js"),
   monitor: join(REPO_ROOT, "packages/monitor/bin/bluegreen-monitor.js"),
+  notifier: join(REPO_ROOT, "packages/notifier/bin/bluegreen-notifier.js"),
   cli: join(REPO_ROOT, "packages/cli/bin/bluegreen.js"),
 } as const;
 export type AgentBin = Exclude<keyof typeof BINS, "cli">;
@@ -29,6 +30,7 @@ export const SOURCES = {
   switcher: join(REPO_ROOT, "packages/switcher/src/main.ts"),
   nodeAgent: join(REPO_ROOT, "packages/node-agent/src/main.ts"),
   monitor: join(REPO_ROOT, "packages/monitor/src/main.ts"),
+  notifier: join(REPO_ROOT, "packages/notifier/src/main.ts"),
   cli: join(REPO_ROOT, "packages/cli/src/main.ts"),
 } as const satisfies Record<keyof typeof BINS, string>;
 

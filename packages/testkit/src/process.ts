@@ -455,17 +455,26 @@ export async function spawnProcess(options: SpawnProcessOptions): Promise<Manage
 export async function runCommand(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number; input?: string } = {},
+  options: {
+    cwd?: string;
+    timeoutMs?: number;
+    input?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Called with all the standard output so far, each time more arrives. */
+    onStdout?: (stdout: string) => void;
+  } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const input = options.input;
   const child = spawn(command, [...args], {
     cwd: options.cwd,
+    ...(options.env === undefined ? {} : { env: options.env }),
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
+    options.onStdout?.(stdout);
   });
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;

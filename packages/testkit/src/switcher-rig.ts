@@ -252,7 +252,12 @@ export class SwitcherRig implements AsyncDisposable {
 
   /** Starts the switcher agent (as main.ts does, with the test nginx's commands). */
   async startAgent(
-    over: { on_drift?: "reapply" | "adopt" | "report"; services?: string[] } = {},
+    over: {
+      on_drift?: "reapply" | "adopt" | "report";
+      services?: string[];
+      /** The running drift check's period (the agent's default when absent). */
+      drift_interval?: string;
+    } = {},
   ): Promise<AgentHandle> {
     const logs: Record<string, unknown>[] = [];
     const running = await runAgent({
@@ -268,6 +273,7 @@ export class SwitcherRig implements AsyncDisposable {
           command_timeout: "10s",
         },
         on_drift: over.on_drift ?? "reapply",
+        ...(over.drift_interval === undefined ? {} : { drift_interval: over.drift_interval }),
         log: { level: "info" },
       },
       start: startSwitcher,

@@ -70,11 +70,16 @@ export interface Served {
  * may accept new connections for ~100 ms after a reload (docs/switcher.md). Past `timeoutMs`,
  * the last answer is returned as it is.
  */
-export async function settledAnswer(url: string, timeoutMs = 3_000): Promise<Served> {
+export async function settledAnswer(url: string, timeoutMs = 5_000): Promise<Served> {
+  // Ten agreeing answers spread over at least a second: nginx's old workers keep accepting
+  // for a moment after a reload (longer on a loaded machine), so a quick run of answers can
+  // still come from the configuration before.
   const deadline = Date.now() + timeoutMs;
   let run = 0;
+  let runSince = Date.now();
   let last: Served | undefined;
-  while (run < 10 && (last === undefined || Date.now() < deadline)) {
+  const settled = () => run >= 10 && Date.now() - runSince >= 1_000;
+  while (!settled() && (last === undefined || Date.now() < deadline)) {
     const sample = await requestOnce(url);
     const next = { color: sample.color, version: sample.version, status: sample.status };
     const same =
@@ -82,8 +87,10 @@ export async function settledAnswer(url: string, timeoutMs = 3_000): Promise<Ser
       last.color === next.color &&
       last.version === next.version &&
       last.status === next.status;
+    if (!same) runSince = Date.now();
     run = same ? run + 1 : 1;
     last = next;
+    if (run >= 10) await sleep(50);
   }
   return last as Served;
 }

@@ -1,11 +1,15 @@
 import { BgError, createEvent, versionProblem } from "@bluegreen/contracts";
-import { newDeploymentId } from "@bluegreen/coordinator";
+import { type DeploymentState, isTerminal, newDeploymentId } from "@bluegreen/coordinator";
+import type { JetStreamClient } from "nats";
 import { durationOption, flag, options, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
-import { ExitCode } from "../exit-codes.ts";
+import { storedDeployment } from "../deployments.ts";
+import { ExitCode, exitCodeOf } from "../exit-codes.ts";
+import type { CliIo } from "../io.ts";
 import { printOutcome, progressPrinter } from "../progress.ts";
 import { cliSource, whoami } from "../publish.ts";
+import { requestedByFrom } from "../requested-by.ts";
 import { watchDeployment } from "../wait.ts";
 
 export const deployCommand: CliCommand = {
@@ -24,8 +28,9 @@ options:
   --queue            if the service is busy, wait for the running deployment instead of
                      being rejected
   --manual           stop after the smoke checks until \`bluegreen promote\`
-  --id <id>          deployment id (default d-<yyyymmdd>-<random>); repeat it to retry
-                     the same request safely (the stream drops the duplicate)
+  --id <id>          deployment id (default d-<yyyymmdd>-<random>); an id runs once, for
+                     ever: repeated, it follows the running deployment or exits at once
+                     with the outcome it had (an id only rejected may deploy again)
   --reason <text>    recorded with the request
 
 examples:
@@ -60,20 +65,62 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
       service,
       source: cliSource(),
       deploymentId,
-      id: `${deploymentId}.request`,
+      // Its own id: a retry of the same deployment id reaches the coordinator, which answers it.
+      id: `${deploymentId}.request.${Date.now().toString(36)}`,
       data: {
         version,
-        requestedBy: whoami(),
+        requestedBy: requestedByFrom(process.env, whoami),
         ...(reason === undefined ? {} : { reason }),
         ...(flag(values, "queue") ? { queue: true } : {}),
         ...(flag(values, "manual") ? { manualPromotion: true } : {}),
       },
     });
-    const nc = await nats({ follow: flag(values, "wait") });
+    const wait = flag(values, "wait");
+    const nc = await nats({ follow: wait });
     const js = nc.jetstream();
     const since = new Date(Date.now() - 2_000);
+    // A deployment id runs once: a known one is answered from what the coordinator stored.
+    const known =
+      str(values, "id") === undefined
+        ? undefined
+        : await knownDeployment(js, service, deploymentId, io);
+    if (known !== undefined && known.phase !== "rejected") {
+      const ended = isTerminal(known.phase);
+      if (json)
+        io.out(
+          JSON.stringify({
+            deploymentId,
+            service,
+            known: true,
+            phase: known.phase,
+            version: known.version,
+            ...(known.outcome === undefined
+              ? {}
+              : {
+                  outcome: known.outcome.event,
+                  ...(known.outcome.code === undefined ? {} : { code: known.outcome.code }),
+                }),
+          }),
+        );
+      else
+        io.out(
+          `deployment ${deploymentId} (${known.version}) ${ended ? `already ended: ${known.phase}` : `is already running: ${known.phase}`}${known.outcome?.message === undefined ? "" : ` (${known.outcome.message})`}; not requested again`,
+        );
+      if (!wait) return ExitCode.ok;
+      if (ended) return exitCodeOf(`bluegreen.${known.outcome?.event ?? ""}`) ?? ExitCode.failed;
+      const followed = await watchDeployment(js, {
+        service,
+        deploymentId,
+        requestId: known.requestId,
+        since,
+        timeoutMs,
+        onEvent: progressPrinter(io, json),
+        connection: nc,
+      });
+      return printOutcome(io, json, followed, { deploymentId, timeoutMs });
+    }
     const ack = await (await bus()).publish(request, { validated: true });
-    if (!flag(values, "wait")) {
+    if (!wait) {
       if (json)
         io.out(
           JSON.stringify({ deploymentId, service, version, eventId: request.id, seq: ack.seq }),
@@ -97,3 +144,24 @@ exit codes: 0 succeeded · 2 usage · 3 rejected · 4 failed · 5 rolled back ·
     return printOutcome(io, json, result, { deploymentId, timeoutMs });
   },
 };
+
+/**
+ * The deployment stored under a given id, if any. A NATS user that may not read the
+ * deployments bucket (or a read that fails) is not an error: the request is published, and the
+ * coordinator answers a known id from what it stored.
+ */
+async function knownDeployment(
+  js: JetStreamClient,
+  service: string,
+  deploymentId: string,
+  io: CliIo,
+): Promise<DeploymentState | undefined> {
+  try {
+    return await storedDeployment(js, service, deploymentId);
+  } catch (err) {
+    io.err(
+      `could not read deployment ${deploymentId} (${err instanceof Error ? err.message : String(err)}); the coordinator will answer the request`,
+    );
+    return undefined;
+  }
+}

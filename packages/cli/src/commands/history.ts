@@ -1,4 +1,4 @@
-import { isTerminal } from "@bluegreen/coordinator";
+import { type DeploymentState, isTerminal } from "@bluegreen/coordinator";
 import { flag, positional, str, usageError } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
@@ -12,7 +12,8 @@ export const historyCommand: CliCommand = {
   usage: `usage: bluegreen history <service> [--limit 20] [--json]
 
 Every deployment of <service> the coordinator recorded, newest first: id, version, outcome
-(or current phase), when it was requested, how long it took, and why it ended.
+(or current phase), when it was requested, how long it took, and why it ended (a rollback:
+its cause, e.g. the SLO breached with its value and threshold).
 
 examples:
   bluegreen history emily
@@ -37,9 +38,7 @@ examples:
     for (const d of list) {
       const end = isTerminal(d.phase) ? (d.outcome?.at ?? d.updatedAt) : new Date().toISOString();
       const took = Math.max(0, Date.parse(end) - Date.parse(d.requestedAt));
-      const detail =
-        d.outcome?.message ??
-        (d.plan ? `${d.plan.activeColor ?? "-"} → ${d.plan.targetColor}` : "");
+      const detail = detailOf(d);
       rows.push([
         d.deploymentId,
         d.version,
@@ -53,3 +52,24 @@ examples:
     return ExitCode.ok;
   },
 };
+
+const num = (n: number | null) => (n === null ? "no data" : String(Number(n.toPrecision(4))));
+
+/**
+ * Why a deployment ended, in a few words: a rollback's cause (the SLO, its value and
+ * threshold; who asked and why), else the outcome's message, else the colours.
+ */
+export function detailOf(d: DeploymentState): string {
+  const colours = d.plan ? `${d.plan.activeColor ?? "-"} → ${d.plan.targetColor}` : "";
+  const r = d.rollback;
+  if (r !== undefined && r.cause !== "abort") {
+    const back = `back to ${r.to}`;
+    if (r.breach !== undefined)
+      return `${r.cause === "slo_breach" ? "SLO breached" : "inconclusive"}: ${r.breach.slo} ${num(r.breach.value)} > ${num(r.breach.threshold)}; ${back}`;
+    if (r.cause === "inconclusive_limit") return `SLO watch inconclusive too often; ${back}`;
+    const by = r.by === undefined ? "" : ` by ${r.by}`;
+    const why = r.reason === undefined ? "" : `: ${r.reason}`;
+    return `rollback requested${by}${why}; ${back}`;
+  }
+  return d.outcome?.message ?? colours;
+}

@@ -2,7 +2,7 @@ import { flag, options, sinceOption, str } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { readStream } from "../follow.ts";
+import { readStream, type StreamItem } from "../follow.ts";
 import { formatTimeline } from "../timeline.ts";
 
 export const tailCommand: CliCommand = {
@@ -18,7 +18,9 @@ options:
   --deployment <id>    only this deployment
   --since <when>       from this long ago (30m, 2h, 7d) or this ISO time (default: all)
   --follow             keep printing new events until interrupted
-  --json               the events as stored, one CloudEvent JSON document per line
+  --json               one JSON document per line: each event as stored (a CloudEvent), a
+                       stored message that is not a valid event wrapped as
+                       {"invalid":true,"seq":…,"subject":…,"raw":"…","error":{…}}
 
 examples:
   bluegreen tail --service emily --since 1h
@@ -48,7 +50,7 @@ examples:
       })) {
         const event = item.event;
         if (deployment !== undefined && event?.deploymentid !== deployment) continue;
-        if (json) io.out(item.raw);
+        if (json) io.out(jsonLine(item));
         else if (event !== undefined) io.out(formatTimeline(event));
         else io.out(`(seq ${item.seq}) ${item.subject}: not a valid bluegreen event`);
       }
@@ -59,3 +61,26 @@ examples:
     return ExitCode.ok;
   },
 };
+
+/**
+ * One stored message as one line of JSON, always: a valid event as stored (made compact), a
+ * message that is not a valid event (or not JSON at all) wrapped with why.
+ */
+export function jsonLine(
+  item: Pick<StreamItem, "seq" | "subject" | "event" | "raw" | "error">,
+): string {
+  if (item.event !== undefined) {
+    try {
+      return JSON.stringify(JSON.parse(item.raw));
+    } catch {
+      // A valid event is JSON; should it not parse here, it is wrapped like any other.
+    }
+  }
+  return JSON.stringify({
+    invalid: true,
+    seq: item.seq,
+    subject: item.subject,
+    raw: item.raw,
+    error: item.error ?? { code: "BG_ERR_EVENT_INVALID", message: "not a valid bluegreen event" },
+  });
+}

@@ -91,8 +91,31 @@ export const switcherConfigSchema = z.strictObject({
       command_timeout: durationSchema.prefault("30s"),
     })
     .prefault({}),
-  /** At start-up, when the upstream file and the recorded colour disagree. */
+  /**
+   * When the upstream file (or what nginx serves) and the recorded colour disagree: at
+   * start-up, and while running (the file is watched, and checked every `drift_interval`).
+   */
   on_drift: z.enum(["reapply", "adopt", "report"]).default("reapply"),
+  /**
+   * nginx's per-request log lines for the monitor's nginx source: one reader per service,
+   * aggregating into 100 ms windows published on `bgstats.<service>` (core NATS, not audited).
+   */
+  request_logs: z
+    .array(
+      z.strictObject({
+        service: serviceNameSchema,
+        /** `udp://127.0.0.1:5140` (nginx `access_log syslog:server=…`) or an absolute file path. */
+        listen: z
+          .string()
+          .regex(
+            /^(udp:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+|\/.+)$/,
+            "expected udp://127.0.0.1:<port> or an absolute file path",
+          ),
+      }),
+    )
+    .default([]),
+  /** How often a running switcher checks each file and what nginx serves for drift. */
+  drift_interval: durationSchema.prefault("5s"),
 });
 export type SwitcherConfig = z.output<typeof switcherConfigSchema>;
 
@@ -112,6 +135,12 @@ export const nodeAgentConfigSchema = z.strictObject({
       }),
     )
     .min(1),
+  /**
+   * A directory only this agent writes: it notes each step while it runs, so that after a
+   * crash the restarted agent ends the step's process group before anything else runs.
+   * Without it, a step left running by a crash is not found.
+   */
+  state_dir: z.string().optional(),
   ssh: z
     .strictObject({
       user: z.string().optional(),
@@ -148,10 +177,145 @@ export const coordinatorConfigSchema = z.strictObject({
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 
+/** A secret: read from a file or an environment variable, never written in the config. */
+const secretRef = {
+  /** A file holding the value (trailing newline trimmed). */
+  file: z.string().min(1).optional(),
+  /** The name of an environment variable holding the value. */
+  env: z.string().min(1).optional(),
+};
+const secretSchema = z
+  .strictObject(secretRef)
+  .refine((s) => (s.file === undefined) !== (s.env === undefined), {
+    message: "give file or env (exactly one)",
+  })
+  .meta({ oneOf: [{ required: ["file"] }, { required: ["env"] }] });
+
+const sinkCommon = {
+  /** The sink's name, used by routes and as the first token of its delivery keys. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  /** At most this many sends per second to this sink (a burst is spread out). */
+  rate_per_second: z.number().positive().max(10_000).default(10),
+  /** Sends in flight at once to this sink. */
+  concurrency: z.int().min(1).max(64).default(4),
+  /** One send's deadline. */
+  timeout: durationSchema.prefault("10s"),
+};
+
+/** Where the HTTP sinks post: a URL in the config, or (when it holds a token) a secret. */
+const urlFields = {
+  url: z.url().optional(),
+  url_secret: secretSchema.optional(),
+};
+const oneUrl = [
+  (s: { url?: string | undefined; url_secret?: unknown }) =>
+    (s.url === undefined) !== (s.url_secret === undefined),
+  { message: "give url or url_secret (exactly one)" },
+] as const;
+
+export const webhookSinkSchema = z
+  .strictObject({
+    type: z.literal("webhook"),
+    ...sinkCommon,
+    ...urlFields,
+    /** The HMAC-SHA256 key of the `X-Bluegreen-Signature` header. */
+    signing_secret: secretSchema.optional(),
+    /** Extra headers; a value comes from the config only when it is no secret. */
+    headers: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+          value: z.string().optional(),
+          ...secretRef,
+        }),
+      )
+      .default([]),
+  })
+  .refine(...oneUrl);
+
+export const slackSinkSchema = z
+  .strictObject({
+    type: z.literal("slack"),
+    ...sinkCommon,
+    ...urlFields,
+    /** Overrides the message text; `${service}`, `${version}`, `${outcome}`… (docs/notifier.md). */
+    template: z.string().min(1).max(4000).optional(),
+  })
+  .refine(...oneUrl);
+
+export const emailSinkSchema = z.strictObject({
+  type: z.literal("email"),
+  ...sinkCommon,
+  smtp: z.strictObject({
+    host: z.string().min(1),
+    port: z.int().min(1).max(65535).default(587),
+    /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+    secure: z.boolean().default(false),
+    /** Refuse to send without TLS (STARTTLS required). */
+    require_tls: z.boolean().default(false),
+    /** A CA bundle to trust (a private CA). */
+    ca_file: z.string().optional(),
+    user: z.string().optional(),
+    password: secretSchema.optional(),
+  }),
+  from: z.string().min(3),
+  to: z.array(z.string().min(3)).min(1),
+  /** Overrides the subject line; the same placeholders as the Slack template. */
+  subject: z.string().min(1).max(500).optional(),
+});
+
+export const sinkConfigSchema = z.discriminatedUnion("type", [
+  webhookSinkSchema,
+  slackSinkSchema,
+  emailSinkSchema,
+]);
+export type SinkConfig = z.output<typeof sinkConfigSchema>;
+
+export const notifierConfigSchema = z.strictObject({
+  role: z.literal("notifier"),
+  ...commonAgent,
+  sinks: z.array(sinkConfigSchema).min(1),
+  routes: z
+    .array(
+      z.strictObject({
+        /** Service globs (`emily`, `api-*`, `*`). */
+        services: z.array(z.string().min(1).max(63)).min(1).default(["*"]),
+        /** Event names or globs (`deploy.rolled_back`, `deploy.*`, `agent.stale`). */
+        events: z.array(z.string().min(1).max(64)).min(1),
+        /** Names of sinks above. */
+        sinks: z.array(z.string().min(1)).min(1),
+      }),
+    )
+    .min(1),
+  /** The dashboard's base URL: messages link to `<url>/deployments/<service>/<id>`. */
+  dashboard_url: z.url().optional(),
+  delivery: z
+    .strictObject({
+      /** Sends of one delivery before it is given up. */
+      max_tries: z.int().min(1).max(100).default(12),
+      /** A delivery older than this is given up. */
+      max_age: durationSchema.prefault("1h"),
+      /** First retry delay; doubles per try (with jitter) up to `backoff_max`. */
+      backoff: durationSchema.prefault("1s"),
+      backoff_max: durationSchema.prefault("5m"),
+    })
+    .prefault({}),
+  /** Publishing `agent.stale` for agents whose heartbeats stopped. */
+  stale: z
+    .strictObject({
+      /** A heartbeat older than this is stale (the agent did not say it stopped). */
+      after: durationSchema.prefault("30s"),
+      check_interval: durationSchema.prefault("5s"),
+    })
+    .prefault({}),
+});
+export type NotifierConfig = z.output<typeof notifierConfigSchema>;
+
 export const agentConfigSchema = z.discriminatedUnion("role", [
   switcherConfigSchema,
   nodeAgentConfigSchema,
   monitorConfigSchema,
   coordinatorConfigSchema,
+  notifierConfigSchema,
 ]);
 export type AgentConfig = z.output<typeof agentConfigSchema>;

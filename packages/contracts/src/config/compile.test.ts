@@ -127,6 +127,47 @@ describe("service definition compile", () => {
     );
   });
 
+  it("requires nginx specs when the source is nginx, and takes a probe", () => {
+    const nginx = emilyYaml.replace(
+      "source: { prometheus: http://localhost:9090 }",
+      "source: { nginx: { probe: { request: { path: /health }, rate: 5 } } }",
+    );
+    expect(issuesOf(() => compileServiceDefinition(nginx)).join("\n")).toContain(
+      "monitor.slos.0.nginx: the nginx source needs an nginx spec for every SLO",
+    );
+    const ok = nginx.replace(
+      /^( *)scrape: \{ errorRatio: \{\} \}\n/m,
+      "$1nginx: { errorRatio: {} }\n",
+    );
+    const withQuantile = ok.replace(
+      /^( *)scrape: \{ quantile: (.*)\n/m,
+      "$1nginx: { quantile: $2\n",
+    );
+    const def = compileServiceDefinition(withQuantile);
+    expect(def.monitor.source).toEqual({
+      nginx: {
+        stale_after: 1_000,
+        probe: { request: { method: "GET", path: "/health" }, rate: 5 },
+      },
+    });
+    expect(def.monitor.slos[0]?.nginx).toEqual({ errorRatio: { errorStatus: "5.." } });
+  });
+
+  it("takes the nginx source beside Prometheus: an SLO needs a query or an nginx spec", () => {
+    const beside = emilyYaml.replace(
+      "source: { prometheus: http://localhost:9090 }",
+      "source: { prometheus: http://localhost:9090, nginx: {} }",
+    );
+    const nginxOnly = beside.replace(/^( *)query: .*\n/m, "$1nginx: { errorRatio: {} }\n");
+    expect(compileServiceDefinition(nginxOnly).monitor.source).toMatchObject({
+      nginx: { stale_after: 1_000 },
+    });
+    const neither = beside.replace(/^ *query: .*\n/m, "");
+    expect(issuesOf(() => compileServiceDefinition(neither)).join("\n")).toContain(
+      "monitor.slos.0.query: the Prometheus source needs a query for every SLO (or, with nginx beside it, an nginx spec)",
+    );
+  });
+
   it("reports YAML syntax errors with their line and column, and the line with a caret", () => {
     expect(() =>
       compileServiceDefinition("service: emily\nnodes: [\n", { source: "x.yaml" }),

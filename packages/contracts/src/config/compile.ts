@@ -5,13 +5,10 @@ import { type Issue, joinPath, onlyUnknownKeys, pathIssues, readableErrors } fro
 import {
   type AgentConfig,
   agentConfigSchema,
-  type CoordinatorConfig,
   coordinatorConfigSchema,
-  type MonitorConfig,
   monitorConfigSchema,
-  type NodeAgentConfig,
   nodeAgentConfigSchema,
-  type SwitcherConfig,
+  notifierConfigSchema,
   switcherConfigSchema,
 } from "./agents.ts";
 import { type ServiceDefinition, serviceDefinitionSchema } from "./service.ts";
@@ -191,7 +188,13 @@ export function compileServiceDefinition(
 /** "a monitor config" when the role is one, "an agent config" otherwise. */
 function agentConfigKind(value: unknown): string {
   const role = (value as { role?: unknown } | null)?.role;
-  const roles: readonly unknown[] = ["switcher", "node-agent", "monitor", "coordinator"];
+  const roles: readonly unknown[] = [
+    "switcher",
+    "node-agent",
+    "monitor",
+    "coordinator",
+    "notifier",
+  ];
   return roles.includes(role) ? `a ${String(role)} config` : "an agent config";
 }
 
@@ -201,23 +204,14 @@ export function compileAgentConfig(
 ): Readonly<AgentConfig> {
   return compileWith(agentConfigSchema, input, { ...opts, kind: agentConfigKind });
 }
-export const compileSwitcherConfig = (
-  i: string | unknown,
-  o?: CompileOptions,
-): Readonly<SwitcherConfig> =>
-  compileWith(switcherConfigSchema, i, { ...o, kind: "a switcher config" });
-export const compileNodeAgentConfig = (
-  i: string | unknown,
-  o?: CompileOptions,
-): Readonly<NodeAgentConfig> =>
-  compileWith(nodeAgentConfigSchema, i, { ...o, kind: "a node-agent config" });
-export const compileMonitorConfig = (
-  i: string | unknown,
-  o?: CompileOptions,
-): Readonly<MonitorConfig> =>
-  compileWith(monitorConfigSchema, i, { ...o, kind: "a monitor config" });
-export const compileCoordinatorConfig = (
-  i: string | unknown,
-  o?: CompileOptions,
-): Readonly<CoordinatorConfig> =>
-  compileWith(coordinatorConfigSchema, i, { ...o, kind: "a coordinator config" });
+/** The compiler of one role's config: the same pipeline, errors naming the role. */
+const roleCompiler =
+  <S extends z.ZodType>(schema: S, role: string) =>
+  (input: string | unknown, opts?: CompileOptions): Readonly<z.output<S>> =>
+    compileWith(schema, input, { ...opts, kind: `a ${role} config` });
+
+export const compileSwitcherConfig = roleCompiler(switcherConfigSchema, "switcher");
+export const compileNodeAgentConfig = roleCompiler(nodeAgentConfigSchema, "node-agent");
+export const compileMonitorConfig = roleCompiler(monitorConfigSchema, "monitor");
+export const compileCoordinatorConfig = roleCompiler(coordinatorConfigSchema, "coordinator");
+export const compileNotifierConfig = roleCompiler(notifierConfigSchema, "notifier");

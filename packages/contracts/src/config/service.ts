@@ -119,6 +119,18 @@ export const sloSchema = z
         }),
       ])
       .optional(),
+    /** What the nginx source computes for this SLO from nginx's per-request windows. */
+    nginx: z
+      .union([
+        z.strictObject({
+          errorRatio: z.strictObject({
+            /** Statuses counted as errors, matched in full (like PromQL `=~`). */
+            errorStatus: z.string().default("5.."),
+          }),
+        }),
+        z.strictObject({ quantile: z.strictObject({ q: z.number().gt(0).lt(1) }) }),
+      ])
+      .optional(),
     max: z.number(),
     on_breach: z.enum(["rollback", "warn"]).default("rollback"),
     /** Breaches needed before acting (Argo's failureLimit). */
@@ -128,11 +140,28 @@ export const sloSchema = z
     /** Below this many requests in the interval a ratio is not judged (treated as no traffic). */
     min_requests: z.int().min(0).default(1),
   })
-  .refine((s) => s.query !== undefined || s.scrape !== undefined, {
-    message: "an SLO needs a query (Prometheus) or a scrape spec (direct scrape), or both",
+  .refine((s) => s.query !== undefined || s.scrape !== undefined || s.nginx !== undefined, {
+    message:
+      "an SLO needs a query (Prometheus), a scrape spec (direct scrape) or an nginx spec (nginx source)",
   })
-  .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }] });
+  .meta({ anyOf: [{ required: ["query"] }, { required: ["scrape"] }, { required: ["nginx"] }] });
 export type Slo = z.infer<typeof sloSchema>;
+
+/** The nginx source's settings, alone (`source: { nginx: … }`) or beside Prometheus or scrape. */
+const nginxSourceSchema = z.strictObject({
+  /** No window from the reader for this long: the source is down (inconclusive). */
+  stale_after: durationSchema.prefault("1s"),
+  /** Probe requests through nginx while real traffic is below `min_requests`. */
+  probe: z
+    .strictObject({
+      request: z.strictObject({ method: httpMethod.default("GET"), path: urlPath }),
+      /** Probe requests per second. */
+      rate: z.number().gt(0).max(200),
+      /** Where nginx listens (scheme://host:port); default: the origin of `traffic.verify.url`. */
+      url: z.url().optional(),
+    })
+    .optional(),
+});
 
 export const monitorSchema = z.strictObject({
   window: durationSchema.prefault("30m"),
@@ -143,11 +172,18 @@ export const monitorSchema = z.strictObject({
       /** Name of an environment variable on the monitor host holding an Authorization header value. */
       auth_header_env: z.string().optional(),
       timeout: durationSchema.prefault("5s"),
+      /** The nginx source beside it: SLOs with an `nginx` spec are judged from nginx's windows. */
+      nginx: nginxSourceSchema.optional(),
     }),
     z.strictObject({
       scrape: z.literal(true),
       path: urlPath.default("/metrics"),
       timeout: durationSchema.prefault("5s"),
+      nginx: nginxSourceSchema.optional(),
+    }),
+    z.strictObject({
+      /** nginx's own per-request windows, published by the switcher's reader on `bgstats.<service>`. */
+      nginx: nginxSourceSchema,
     }),
   ]),
   slos: z.array(sloSchema).min(1).max(32),
@@ -159,6 +195,32 @@ export const monitorSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** The SLO field each source reads. */
+const SLO_FIELD = { prometheus: "query", scrape: "scrape", nginx: "nginx" } as const;
+const SOURCE_NEEDS = {
+  prometheus:
+    "the Prometheus source needs a query for every SLO (or, with nginx beside it, an nginx spec)",
+  scrape:
+    "the direct-scrape source needs a scrape spec for every SLO (or, with nginx beside it, an nginx spec)",
+  nginx: "the nginx source needs an nginx spec for every SLO",
+} as const;
+
+/** JSON Schema: with this source alone, every SLO has its field. */
+function sourceNeeds(kind: keyof typeof SLO_FIELD) {
+  const alone =
+    kind === "nginx" ? { required: [kind] } : { required: [kind], not: { required: ["nginx"] } };
+  return {
+    if: { properties: { monitor: { properties: { source: alone } } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+    then: {
+      properties: { monitor: { properties: { slos: { items: { required: [SLO_FIELD[kind]] } } } } },
+    },
+  };
+}
+
+export type ServiceDefinition = z.output<typeof serviceDefinitionSchema>;
+export type ServiceDefinitionInput = z.input<typeof serviceDefinitionSchema>;
 
 export const serviceDefinitionSchema = z
   .strictObject({
@@ -198,14 +260,7 @@ export const serviceDefinitionSchema = z
     monitor: monitorSchema,
   })
   // The source/SLO rule below, for the exported JSON Schema (duplicates are runtime-only).
-  .meta({
-    if: { properties: { monitor: { properties: { source: { required: ["scrape"] } } } } },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
-    then: {
-      properties: { monitor: { properties: { slos: { items: { required: ["scrape"] } } } } },
-    },
-    else: { properties: { monitor: { properties: { slos: { items: { required: ["query"] } } } } } },
-  })
+  .meta({ allOf: (["prometheus", "scrape", "nginx"] as const).map(sourceNeeds) })
   .superRefine((def, ctx) => {
     const seen = new Map<string, string>();
     for (const color of ["blue", "green"] as const) {
@@ -232,26 +287,17 @@ export const serviceDefinitionSchema = z
         });
       names.add(check.name);
     });
-    if ("scrape" in def.monitor.source) {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.scrape === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "scrape"],
-            message: "the direct-scrape source needs a scrape spec for every SLO",
-          });
-      });
-    } else {
-      def.monitor.slos.forEach((slo, i) => {
-        if (slo.query === undefined)
-          ctx.addIssue({
-            code: "custom",
-            path: ["monitor", "slos", i, "query"],
-            message: "the Prometheus source needs a query for every SLO",
-          });
-      });
-    }
+    const source = def.monitor.source;
+    const kind = "scrape" in source ? "scrape" : "prometheus" in source ? "prometheus" : "nginx";
+    const field = SLO_FIELD[kind];
+    // With nginx beside Prometheus or scrape, an SLO with an nginx spec is judged by nginx.
+    const beside = kind !== "nginx" && source.nginx !== undefined;
+    def.monitor.slos.forEach((slo, i) => {
+      if (slo[field] === undefined && !(beside && slo.nginx !== undefined))
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitor", "slos", i, field],
+          message: SOURCE_NEEDS[kind],
+        });
+    });
   });
-
-export type ServiceDefinition = z.output<typeof serviceDefinitionSchema>;
-export type ServiceDefinitionInput = z.input<typeof serviceDefinitionSchema>;

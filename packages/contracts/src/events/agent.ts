@@ -8,16 +8,22 @@ export const AgentRole = {
   switcher: "switcher",
   nodeAgent: "node-agent",
   monitor: "monitor",
+  notifier: "notifier",
 } as const;
 export type AgentRole = (typeof AgentRole)[keyof typeof AgentRole];
-export const agentRoleSchema = z.enum(["coordinator", "switcher", "node-agent", "monitor"]);
+export const agentRoleSchema = z.enum([
+  "coordinator",
+  "switcher",
+  "node-agent",
+  "monitor",
+  "notifier",
+]);
 
 export const agentHeartbeat = defineEvent({
   name: "agent.heartbeat",
   description:
     "An agent is alive: its role, services, colour and node health. Kept out of the audit stream (KV bucket `bluegreen_agents`, key `<role>.<agentId>`).",
-  producer: "every agent",
-  consumers: ["coordinator", "`bluegreen agents`"],
+  route: "every agent → coordinator, `bluegreen agents`",
   deploymentId: "none",
   audit: false,
   data: z.strictObject({
@@ -62,8 +68,7 @@ export const agentRejected = defineEvent({
   name: "agent.rejected",
   description:
     "An agent received something it could not accept (not JSON, not a CloudEvent, a schema violation, an unsafe version, an unknown service). The message is not retried. When the offending subject named no valid service, the service token is `_`.",
-  producer: "every agent",
-  consumers: ["CLI", "audit"],
+  route: "every agent → CLI, audit",
   deploymentId: "optional",
   data: z.strictObject({
     code: text(64),
@@ -90,8 +95,7 @@ export const agentRejected = defineEvent({
 export const configApplied = defineEvent({
   name: "config.applied",
   description: "A service definition was validated and stored in KV by `bluegreen apply`.",
-  producer: "`bluegreen apply`",
-  consumers: ["every agent", "audit"],
+  route: "`bluegreen apply` → every agent, audit",
   deploymentId: "none",
   data: z.strictObject({
     revision: z.int().min(1),
@@ -104,5 +108,29 @@ export const configApplied = defineEvent({
     sha256: "9b74c9897bac770ffc029102a200c5de3f1e4a5f2e1f8a8f1c3e6e0f1a2b3c4d",
     by: "alice",
     file: "examples/emily/service.yaml",
+  },
+});
+
+export const agentStale = defineEvent({
+  name: "agent.stale",
+  description:
+    "An agent's last heartbeat is older than the notifier's `stale.after`, and it did not say it stopped: it crashed, hangs, or lost NATS. Published once per silence (the id is the agent and its last heartbeat's time); the service token is `_`.",
+  route: "notifier → notifier, audit",
+  deploymentId: "none",
+  data: z.strictObject({
+    role: agentRoleSchema,
+    agentId: text(128),
+    host: text(253),
+    services: z.array(text(63)).max(1000),
+    lastSeen: z.iso.datetime({ offset: true }),
+    silentMs: z.number().min(0),
+  }),
+  example: {
+    role: "switcher",
+    agentId: "switcher-edge-1",
+    host: "edge-1",
+    services: ["emily"],
+    lastSeen: "2026-11-26T10:00:00.000Z",
+    silentMs: 31_000,
   },
 });

@@ -16,8 +16,35 @@ export interface EventSpec<N extends string = string, D extends z.ZodType = z.Zo
   readonly example: z.input<D>;
 }
 
+/** What an event file writes: who sends it to whom in one line, the deployment id rule if not required. */
+export type EventDefinition<N extends string, D extends z.ZodType> = Omit<
+  EventSpec<N, D>,
+  "audit" | "producer" | "consumers" | "deploymentId"
+> & {
+  /** `"<producer> → <consumer>, <consumer>"`, e.g. `"node-agent → coordinator, audit"`. */
+  readonly route: string;
+  /** Default "required". */
+  readonly deploymentId?: DeploymentIdRule;
+  /** Default true. */
+  readonly audit?: boolean;
+};
+
+/** Splits a route into its producer and its consumers. */
+export function parseRoute(route: string): { producer: string; consumers: string[] } {
+  const [producer, consumers, extra] = route.split("→").map((part) => part.trim());
+  if (!producer || !consumers || extra !== undefined)
+    throw new Error(`event route "${route}" is not "<producer> → <consumer>, …"`);
+  return { producer, consumers: consumers.split(",").map((c) => c.trim()) };
+}
+
 export function defineEvent<N extends string, D extends z.ZodType>(
-  spec: Omit<EventSpec<N, D>, "audit"> & { audit?: boolean },
+  def: EventDefinition<N, D>,
 ): EventSpec<N, D> {
-  return Object.freeze({ ...spec, audit: spec.audit ?? true });
+  const { route, deploymentId, audit, ...rest } = def;
+  return Object.freeze({
+    ...rest,
+    ...parseRoute(route),
+    deploymentId: deploymentId ?? "required",
+    audit: audit ?? true,
+  });
 }

@@ -10,7 +10,7 @@ import {
   optionalColorSchema,
   text,
 } from "./common.ts";
-import { defineEvent } from "./define.ts";
+import { type DeploymentIdRule, defineEvent } from "./define.ts";
 
 const ex = {
   service: "emily",
@@ -22,8 +22,7 @@ export const deployRequested = defineEvent({
   name: "deploy.requested",
   description:
     "CI or an operator asks for a version of a service to be deployed. The `deploymentid` extension is optional: without it the event id becomes the deployment id.",
-  producer: "CI, `bluegreen deploy`",
-  consumers: ["coordinator"],
+  route: "CI, `bluegreen deploy` → coordinator",
   deploymentId: "optional",
   data: z.strictObject({
     version: versionSchema,
@@ -41,9 +40,7 @@ export const deployRejected = defineEvent({
   name: "deploy.rejected",
   description:
     "The coordinator refused a deploy request before touching anything (busy, unknown service, unsafe or already-active version, missing agent).",
-  producer: "coordinator",
-  consumers: ["CLI", "audit"],
-  deploymentId: "required",
+  route: "coordinator → CLI, audit",
   data: z.strictObject({
     version: text(200),
     error: errorInfoSchema,
@@ -64,15 +61,19 @@ export const deployStarted = defineEvent({
   name: "deploy.started",
   description:
     "The coordinator took the service lock and asks the node agents of the idle colour to deploy the version to every node of that colour.",
-  producer: "coordinator",
-  consumers: ["node-agent"],
-  deploymentId: "required",
+  route: "coordinator → node-agent",
   data: z.strictObject({
     version: versionSchema,
     color: colorSchema,
     nodes: z.array(nodeRefSchema).min(1).max(64),
     activeColor: optionalColorSchema,
     previousVersion: text(200).nullable().optional(),
+    /**
+     * When the coordinator gives up on this step (its `deploying` deadline): a node agent
+     * that receives the event later does not run it. Absent in events from before it was
+     * carried; the agent then derives it from the event's time and the definition.
+     */
+    deadline: z.iso.datetime({ offset: true }).optional(),
   }),
   example: {
     version: "v1.1",
@@ -80,6 +81,7 @@ export const deployStarted = defineEvent({
     nodes: [{ host: "10.0.0.11", port: 8000 }],
     activeColor: "blue",
     previousVersion: "v1.0",
+    deadline: "2026-03-01T12:00:45.000Z",
   },
 });
 
@@ -87,9 +89,7 @@ export const deployProgress = defineEvent({
   name: "deploy.progress",
   description:
     "One deploy step on one node started or finished (exit code, duration, output tail).",
-  producer: "node-agent",
-  consumers: ["CLI", "audit"],
-  deploymentId: "required",
+  route: "node-agent → CLI, audit",
   data: z.strictObject({
     node: nodeIdSchema,
     color: colorSchema,
@@ -97,7 +97,8 @@ export const deployProgress = defineEvent({
     step: z.int().min(1),
     steps: z.int().min(1),
     command: z.array(text(1024)).max(256),
-    status: z.enum(["started", "succeeded", "failed", "timed_out", "aborted"]),
+    /** `interrupted`: the agent died while the step ran; on restart it ended the step's group. */
+    status: z.enum(["started", "succeeded", "failed", "timed_out", "aborted", "interrupted"]),
     durationMs: durationMsSchema.optional(),
     exitCode: z.int().nullable().optional(),
     outputTail: text(4096).optional(),
@@ -119,9 +120,7 @@ export const deployProgress = defineEvent({
 export const deployReady = defineEvent({
   name: "deploy.ready",
   description: "A node of the idle colour answers its readiness path as expected.",
-  producer: "node-agent",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "node-agent → coordinator, audit",
   data: z.strictObject({
     node: nodeIdSchema,
     color: colorSchema,
@@ -136,9 +135,7 @@ export const deployFailed = defineEvent({
   name: "deploy.failed",
   description:
     "A deployment ended in failure: a step, readiness, smoke, a switch, or a deadline. `trafficAtRisk` is true when traffic may be on a bad colour (a failed rollback): page someone.",
-  producer: "node-agent, coordinator",
-  consumers: ["coordinator", "CLI", "audit"],
-  deploymentId: "required",
+  route: "node-agent, coordinator → coordinator, CLI, audit",
   data: z.strictObject({
     stage: z.enum(["preflight", "deploy", "readiness", "smoke", "switch", "monitor", "rollback"]),
     error: errorInfoSchema,
@@ -173,9 +170,7 @@ export const deployFailed = defineEvent({
 export const deploySucceeded = defineEvent({
   name: "deploy.succeeded",
   description: "The new colour serves and passed its watch window; the lock is released.",
-  producer: "coordinator",
-  consumers: ["CLI", "audit"],
-  deploymentId: "required",
+  route: "coordinator → CLI, audit",
   data: z.strictObject({
     version: versionSchema,
     color: colorSchema,
@@ -196,9 +191,7 @@ export const deployRolledBack = defineEvent({
   name: "deploy.rolled_back",
   description:
     "Traffic went back to the previous colour after a breach or a rollback request; the old colour still runs the previous version.",
-  producer: "coordinator",
-  consumers: ["CLI", "audit"],
-  deploymentId: "required",
+  route: "coordinator → CLI, audit",
   data: z.strictObject({
     version: versionSchema,
     from: colorSchema,
@@ -230,9 +223,7 @@ export const deployAborted = defineEvent({
   name: "deploy.aborted",
   description:
     "The deployment was aborted on request; before the switch traffic never moved, after it traffic was switched back.",
-  producer: "coordinator",
-  consumers: ["node-agent", "CLI", "audit"],
-  deploymentId: "required",
+  route: "coordinator → node-agent, CLI, audit",
   data: z.strictObject({
     by: byWhomSchema,
     reason: text(512).optional(),
@@ -246,9 +237,7 @@ export const deployAwaitingPromotion = defineEvent({
   name: "deploy.awaiting_promotion",
   description:
     "Every node of the idle colour passed its smoke checks and the definition asks for manual promotion.",
-  producer: "coordinator",
-  consumers: ["CLI", "audit"],
-  deploymentId: "required",
+  route: "coordinator → CLI, audit",
   data: z.strictObject({ version: versionSchema, color: colorSchema }),
   example: { version: "v1.1", color: "green" },
 });
@@ -258,34 +247,36 @@ const operatorRequest = z.strictObject({
   reason: text(512).optional(),
 });
 
-export const deployPromoteRequested = defineEvent({
-  name: "deploy.promote_requested",
-  description: "An operator promotes a deployment waiting at its manual gate.",
-  producer: "`bluegreen promote`",
-  consumers: ["coordinator"],
-  deploymentId: "required",
-  data: operatorRequest,
-  example: { by: "alice" },
-});
+/** An operator's request to the coordinator, sent by `bluegreen <command>`. */
+function operatorRequestEvent<N extends string>(
+  name: N,
+  command: string,
+  description: string,
+  example: z.input<typeof operatorRequest>,
+  deploymentId: DeploymentIdRule = "required",
+) {
+  const route = `\`bluegreen ${command}\` → coordinator`;
+  return defineEvent({ name, description, route, deploymentId, data: operatorRequest, example });
+}
 
-export const deployAbortRequested = defineEvent({
-  name: "deploy.abort_requested",
-  description:
-    "An operator aborts a deployment: before the switch traffic stays, after it traffic goes back.",
-  producer: "`bluegreen abort`",
-  consumers: ["coordinator"],
-  deploymentId: "required",
-  data: operatorRequest,
-  example: { by: "alice", reason: "wrong tag" },
-});
+export const deployPromoteRequested = operatorRequestEvent(
+  "deploy.promote_requested",
+  "promote",
+  "An operator promotes a deployment waiting at its manual gate.",
+  { by: "alice" },
+);
 
-export const deployRollbackRequested = defineEvent({
-  name: "deploy.rollback_requested",
-  description:
-    "An operator asks for traffic back on the previous colour (during or after the watch window). Without a deployment id, the service's latest deployment is meant.",
-  producer: "`bluegreen rollback`",
-  consumers: ["coordinator"],
-  deploymentId: "optional",
-  data: operatorRequest,
-  example: { by: "alice", reason: "customer reports" },
-});
+export const deployAbortRequested = operatorRequestEvent(
+  "deploy.abort_requested",
+  "abort",
+  "An operator aborts a deployment: before the switch traffic stays, after it traffic goes back.",
+  { by: "alice", reason: "wrong tag" },
+);
+
+export const deployRollbackRequested = operatorRequestEvent(
+  "deploy.rollback_requested",
+  "rollback",
+  "An operator asks for traffic back on the previous colour (during or after the watch window). Without a deployment id, the service's latest deployment is meant.",
+  { by: "alice", reason: "customer reports" },
+  "optional",
+);

@@ -1,4 +1,4 @@
-import { agentHeartbeat, agentRejected, configApplied } from "./agent.ts";
+import { agentHeartbeat, agentRejected, agentStale, configApplied } from "./agent.ts";
 import {
   deployAborted,
   deployAbortRequested,
@@ -55,6 +55,7 @@ export const EVENTS = {
   "config.applied": configApplied,
   "agent.heartbeat": agentHeartbeat,
   "agent.rejected": agentRejected,
+  "agent.stale": agentStale,
 } as const;
 
 export type EventName = keyof typeof EVENTS;

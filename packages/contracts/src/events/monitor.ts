@@ -3,18 +3,22 @@ import { colorSchema } from "../names.ts";
 import { durationMsSchema, text } from "./common.ts";
 import { defineEvent } from "./define.ts";
 
+/** nginx source: requests judged, real ones and the monitor's probes apart. */
+const evidenceSchema = z.strictObject({
+  requests: z.int().min(0),
+  probes: z.int().min(0),
+});
+
 export const monitorStarted = defineEvent({
   name: "monitor.started",
   description:
     "The SLO watch began after a promotion (or resumed after a monitor restart, `resumed: true`).",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     color: colorSchema,
     version: text(200).optional(),
     instances: z.array(text(300)).max(64),
-    source: z.enum(["prometheus", "scrape"]),
+    source: z.enum(["prometheus", "scrape", "nginx"]),
     windowMs: durationMsSchema,
     intervalMs: durationMsSchema,
     deadline: z.iso.datetime({ offset: true }),
@@ -35,15 +39,15 @@ export const monitorStarted = defineEvent({
 export const monitorPassed = defineEvent({
   name: "monitor.passed",
   description: "The watch window ended with no breach that asks for a rollback.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     color: colorSchema,
     checks: z.int().min(0),
     warnings: z.int().min(0),
     inconclusive: z.int().min(0),
     durationMs: durationMsSchema,
+    /** nginx source: the requests judged over the window, real ones and probes apart. */
+    evidence: evidenceSchema.optional(),
   }),
   example: { color: "green", checks: 30, warnings: 0, inconclusive: 1, durationMs: 1_800_000 },
 });
@@ -52,9 +56,7 @@ export const monitorStopped = defineEvent({
   name: "monitor.stopped",
   description:
     "The watch ended early without a verdict of its own: the deployment ended or a newer switch superseded it.",
-  producer: "monitor",
-  consumers: ["audit"],
-  deploymentId: "required",
+  route: "monitor → audit",
   data: z.strictObject({
     color: colorSchema,
     reason: z.enum(["superseded", "deployment_ended", "switched_away"]),
@@ -74,9 +76,7 @@ const sloCheck = {
 export const sloWarning = defineEvent({
   name: "slo.warning",
   description: "An SLO whose `on_breach` is `warn` is over its threshold; nothing is rolled back.",
-  producer: "monitor",
-  consumers: ["audit"],
-  deploymentId: "required",
+  route: "monitor → audit",
   data: z.strictObject({ ...sloCheck, value: z.number(), threshold: z.number() }),
   example: {
     slo: "p95-latency",
@@ -91,9 +91,7 @@ export const sloBreached = defineEvent({
   name: "slo.breached",
   description:
     "An SLO whose `on_breach` is `rollback` reached its failure limit: the coordinator switches traffic back.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     ...sloCheck,
     value: z.number(),
@@ -101,6 +99,8 @@ export const sloBreached = defineEvent({
     breaches: z.int().min(1),
     limit: z.int().min(1),
     action: z.enum(["rollback"]),
+    /** nginx source: the requests the breach was judged on, real ones and probes apart. */
+    evidence: evidenceSchema.optional(),
   }),
   example: {
     slo: "error-ratio",
@@ -120,9 +120,7 @@ export const sloInconclusive = defineEvent({
   name: "slo.inconclusive",
   description:
     "An SLO check gave no verdict: no answer from the source, no data, NaN or too little traffic. At the limit, `action` is what the definition asks for.",
-  producer: "monitor",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "monitor → coordinator, audit",
   data: z.strictObject({
     ...sloCheck,
     reason: z.enum(["unreachable", "timeout", "no_data", "nan", "low_traffic", "error"]),

@@ -24,9 +24,7 @@ const smokeReport = z.strictObject({
 export const smokePassed = defineEvent({
   name: "smoke.passed",
   description: "Every smoke check passed on one node of the idle colour.",
-  producer: "node-agent",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "node-agent → coordinator, audit",
   data: smokeReport,
   example: {
     node: "10.0.0.11:8000",
@@ -45,9 +43,7 @@ export const smokeFailed = defineEvent({
   name: "smoke.failed",
   description:
     "At least one smoke check failed on a node of the idle colour; every check is listed with its result. Traffic stays where it is.",
-  producer: "node-agent",
-  consumers: ["coordinator", "audit"],
-  deploymentId: "required",
+  route: "node-agent → coordinator, audit",
   data: smokeReport.extend({ error: errorInfoSchema }),
   example: {
     node: "10.0.0.11:8000",

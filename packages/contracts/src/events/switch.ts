@@ -16,8 +16,7 @@ export const switchRequested = defineEvent({
   name: "switch.requested",
   description:
     "Point the service's upstream at an explicit colour (never a toggle). `expectedRevision` fences the switch: it must equal the current revision of the active-colour record (0 when none exists yet). `deadline` (set by the coordinator: its switching deadline) is when the deployment stops waiting for the answer; a switcher that gets the request later refuses it, stage `expired`, touching nothing.",
-  producer: "coordinator, `bluegreen switch`",
-  consumers: ["switcher"],
+  route: "coordinator, `bluegreen switch` → switcher",
   deploymentId: "optional",
   data: z.strictObject({
     to: colorSchema,
@@ -50,8 +49,7 @@ export const switchDone = defineEvent({
   name: "switch.done",
   description:
     "nginx now serves the target colour (verified through nginx) and the active colour is recorded. `changed: false` means it already did: nothing was reloaded.",
-  producer: "switcher",
-  consumers: ["coordinator", "monitor", "audit"],
+  route: "switcher → coordinator, monitor, audit",
   deploymentId: "optional",
   data: z.strictObject({
     from: optionalColorSchema,
@@ -85,8 +83,7 @@ export const switchFailed = defineEvent({
   name: "switch.failed",
   description:
     "The switch did not happen; `restored` says the previous upstream file is back in place and `activeColor` what nginx serves.",
-  producer: "switcher",
-  consumers: ["coordinator", "audit"],
+  route: "switcher → coordinator, audit",
   deploymentId: "optional",
   data: z.strictObject({
     to: colorSchema,
@@ -126,15 +123,18 @@ export const switchFailed = defineEvent({
 export const switchDrift = defineEvent({
   name: "switch.drift",
   description:
-    "At start-up the upstream file did not match the recorded active colour; `action` says whether the switcher re-applied the record, adopted the file, or only reported.",
-  producer: "switcher",
-  consumers: ["audit"],
+    "The upstream file (or, with `served`, what nginx serves) did not match the recorded active colour, found at start-up or while running (`while: running`); `action` says whether the switcher re-applied the record, adopted the file, or only reported.",
+  route: "switcher → audit",
   deploymentId: "none",
   data: z.strictObject({
     file: text(1024),
     recorded: optionalColorSchema,
     found: optionalColorSchema,
     action: z.enum(["reapplied", "adopted", "reported"]),
+    /** The colour nginx answered with, when the file matched the record but nginx did not. */
+    served: optionalColorSchema.optional(),
+    /** When it was found: at start-up (the default) or while the switcher ran. */
+    while: z.enum(["startup", "running"]).optional(),
   }),
   example: {
     file: "/etc/nginx/bluegreen/emily-active.conf",

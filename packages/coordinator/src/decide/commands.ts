@@ -7,7 +7,8 @@ import type { BgEvent } from "@bluegreen/contracts";
  */
 export type Command =
   /** Publish an event (built and validated by decide, id and time fixed). */
-  | { kind: "publish"; event: BgEvent }
+  /** `replay`: the closing event again, answering a repeated request (not counted twice). */
+  | { kind: "publish"; event: BgEvent; replay?: boolean }
   /** Run pre-flight (definition, active colour, heartbeats, lock) and feed back a `preflight` input. */
   | { kind: "preflight" }
   /** Take the service lock again (rollback after success) and feed back a `lock` input. */

@@ -97,6 +97,10 @@ export class Draft {
       data,
     });
     this.set({ seq });
+    // The closing event's data is kept, so a repeated request is answered with it again.
+    const outcome = this.state.outcome;
+    if (outcome !== undefined && outcome.event === name)
+      this.set({ outcome: { ...outcome, data: event.data as Record<string, unknown> } });
     this.commands.push({ kind: "publish", event });
     return event;
   }

@@ -78,6 +78,8 @@ export function inputs(plan: Plan = planFixture(), at = T0) {
   const smoke = { node: node(plan), color: target, version: VERSION, durationMs: 5, checks: [] };
   return {
     requested: () => e("deploy.requested", { version: VERSION }),
+    /** The same request id again, as a new stream message (a CI retry, hours later). */
+    requestedAgain: () => ({ ...e("deploy.requested", { version: VERSION }), seq: 99 }) as Input,
     progressLast: () =>
       e("deploy.progress", {
         node: node(plan),

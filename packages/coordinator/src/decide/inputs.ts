@@ -49,7 +49,8 @@ export type LockOutcome =
 
 /** Everything that can happen to a deployment. */
 export type Input =
-  | { kind: "event"; event: ConsumedEvent }
+  /** `seq`: the event's stream sequence, when known (tells a redelivery from a new request). */
+  | { kind: "event"; event: ConsumedEvent; seq?: number }
   /** A phase deadline came due (`deadline.passed`); `at` is the deadline that was armed. */
   | { kind: "deadline"; phase: Phase; at: string }
   | { kind: "preflight"; outcome: PreflightOutcome }

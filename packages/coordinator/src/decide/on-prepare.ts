@@ -102,5 +102,6 @@ export function onAgentFailed(d: Draft, event: BgEvent<"deploy.failed">): Decisi
     node: event.data.node,
     activeColor: s.plan?.activeColor,
     publish: false,
+    published: event.data,
   });
 }

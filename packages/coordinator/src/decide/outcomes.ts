@@ -42,6 +42,8 @@ export function fail(
     trafficAtRisk?: boolean;
     /** False when an agent already published the failure. */
     publish?: boolean;
+    /** The data of the failure an agent published (kept to answer a repeated request). */
+    published?: FailedData;
   },
 ): Decision {
   const s = d.state;
@@ -52,6 +54,10 @@ export function fail(
     message: f.error.message,
     trafficAtRisk,
   });
+  if (f.published !== undefined) {
+    const outcome = d.state.outcome;
+    if (outcome !== undefined) d.set({ outcome: { ...outcome, data: { ...f.published } } });
+  }
   if (f.publish !== false) {
     d.publish("deploy.failed", {
       stage: f.stage,

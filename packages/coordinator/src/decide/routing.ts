@@ -84,9 +84,28 @@ function refusal(event: ConsumedEvent, id: string, ctx: DecideContext): UnknownA
 
 /** The answer to an operator request for a deployment nobody knows. */
 function notFound(event: ConsumedEvent, id: string, ctx: DecideContext): BgEvent {
-  const error = errorInfoSchema.parse(
-    new BgError("BG_ERR_DEPLOY_NOT_FOUND", { deploymentId: id, service: event.subject }).toJSON(),
+  return rejection(
+    event,
+    new BgError("BG_ERR_DEPLOY_NOT_FOUND", { deploymentId: id, service: event.subject }),
+    ctx,
   );
+}
+
+/** The answer to a node event from an agent that does not serve that node. */
+export function notServing(
+  event: ConsumedEvent,
+  about: { node: string; color: string },
+  reason: string,
+  ctx: DecideContext,
+): BgEvent {
+  const { type, source, subject: service } = event;
+  const params = { type, source, service, reason, ...about };
+  return rejection(event, new BgError("BG_ERR_AGENT_NOT_SERVING", params), ctx);
+}
+
+/** A coded `agent.rejected` answering `event`. */
+function rejection(event: ConsumedEvent, coded: BgError, ctx: DecideContext): BgEvent {
+  const error = errorInfoSchema.parse(coded.toJSON());
   const name = event.type.slice("bluegreen.".length);
   return createEvent("agent.rejected", {
     service: event.subject,

@@ -101,6 +101,8 @@ export const outcomeSchema = z.object({
   code: z.string().max(64).optional(),
   message: z.string().max(2048).optional(),
   trafficAtRisk: z.boolean().optional(),
+  /** The closing event's data, to answer a repeated request with (absent before 0.2). */
+  data: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const deploymentStateSchema = z.object({
@@ -110,6 +112,8 @@ export const deploymentStateSchema = z.object({
   version: z.string().max(200),
   phase: phaseSchema,
   requestId: z.string().max(128),
+  /** Stream sequence of the request: its redelivery is told from a repeat of the same id. */
+  requestSeq: z.int().min(0).optional(),
   requestedAt: iso,
   requestedBy: z.string().max(128).optional(),
   reason: z.string().max(512).optional(),

@@ -71,6 +71,8 @@ export const watchStateSchema = z.object({
   slos: z.record(z.string(), sloCountersSchema),
   /** Direct scrape only: the last samples per instance, the base of the next deltas. */
   scrape: z.record(z.string(), scrapeBaselineSchema).optional(),
+  /** nginx source: the requests judged so far, real ones and probes apart. */
+  evidence: z.object({ requests: z.int().min(0), probes: z.int().min(0) }).optional(),
   /** `monitor.started` was published for the current run of this watch. */
   announced: z.boolean(),
   /** How many times a monitor resumed this watch after a restart. */

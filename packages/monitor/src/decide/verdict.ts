@@ -63,7 +63,8 @@ export function judge(slo: SloPolicy, m: Measurement): CheckResult {
           `${m.requests} requests, fewer than min_requests ${slo.min_requests}`,
         );
       }
-      return m.value > slo.max
+      // The nginx source says whether an excess is significant: a lucky few errors are not.
+      return m.value > slo.max && m.significant !== false
         ? { verdict: "breach", value: m.value }
         : { verdict: "ok", value: m.value };
     }

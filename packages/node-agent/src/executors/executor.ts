@@ -13,6 +13,8 @@ export interface StepCommand {
   readonly timeoutMs: number;
   /** Aborting kills the step the same way (a `deploy.aborted`). */
   readonly signal?: AbortSignal | undefined;
+  /** Told the pid (= process group) of a step started on this host, as soon as it runs. */
+  readonly onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export const StepEnd = {

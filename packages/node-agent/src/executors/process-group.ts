@@ -9,12 +9,17 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** State and group of a process from /proc/<pid>/stat (the comm field may hold spaces). */
-function statOf(pid: string): { state: string; pgrp: number } | undefined {
+/**
+ * State, group and start time (clock ticks after boot) of a process from /proc/<pid>/stat
+ * (the comm field may hold spaces).
+ */
+export function statOf(
+  pid: string,
+): { state: string; pgrp: number; startTime: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "?", pgrp: Number(fields[2]) };
+    return { state: fields[0] ?? "?", pgrp: Number(fields[2]), startTime: fields[19] ?? "" };
   } catch {
     return undefined;
   }

@@ -1,0 +1,2 @@
+// esbuild bundles the stylesheets the page's script imports.
+declare module "*.css";
