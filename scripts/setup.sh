@@ -15,6 +15,9 @@ declare -A PACKAGES=(
   [openssl]=openssl
   [ip]=iproute2
   [systemd-analyze]=systemd
+  [lintian]=lintian
+  [nix-instantiate]=nix-bin
+  [dpkg-deb]=dpkg
   [chromium]=chromium
 )
 

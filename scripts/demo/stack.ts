@@ -58,6 +58,8 @@ export interface DemoStackOptions {
    * with `natsCluster`, else 1).
    */
   readonly replicas?: number;
+  /** Start the agents from this single executable (`npm run release`), not the sources. */
+  readonly executable?: string;
   /**
    * Start the notifier too, with a webhook sink posting each deployment's outcome (and SLO
    * breaches) to a receiver in this process, which checks the signature and calls this.
@@ -247,39 +249,64 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     mkdirSync(agentsDir);
     const agents: AgentProcess[] = [];
     cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
+    const startOpts = options.executable === undefined ? {} : { executable: options.executable };
     const started = await Promise.allSettled([
-      startAgent("switcher", AGENT_IDS.switcher, agentsDir, {
-        role: "switcher",
-        agent_id: AGENT_IDS.switcher,
-        ...common(0),
-        services: [DEMO_SERVICE],
-        nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
-        ...(nginxSource
-          ? {
-              request_logs: [
-                { service: DEMO_SERVICE, listen: `udp://127.0.0.1:${requestLogPort}` },
-              ],
-            }
-          : {}),
-      }),
-      ...(["blue", "green"] as const).map((color, i) =>
-        startAgent("nodeAgent", AGENT_IDS[color], agentsDir, {
-          role: "node-agent",
-          agent_id: AGENT_IDS[color],
-          ...common(1 + i),
-          serves: [{ service: DEMO_SERVICE, color }],
-        }),
+      startAgent(
+        "switcher",
+        AGENT_IDS.switcher,
+        agentsDir,
+        {
+          role: "switcher",
+          agent_id: AGENT_IDS.switcher,
+          ...common(0),
+          services: [DEMO_SERVICE],
+          nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+          ...(nginxSource
+            ? {
+                request_logs: [
+                  { service: DEMO_SERVICE, listen: `udp://127.0.0.1:${requestLogPort}` },
+                ],
+              }
+            : {}),
+        },
+        startOpts,
       ),
-      startAgent("monitor", AGENT_IDS.monitor, agentsDir, {
-        role: "monitor",
-        agent_id: AGENT_IDS.monitor,
-        ...common(3),
-        services: [DEMO_SERVICE],
-      }),
-      startAgent("coordinator", AGENT_IDS.coordinator, agentsDir, {
-        ...coordinatorConfig(nats.url, AGENT_IDS.coordinator),
-        ...common(4),
-      }),
+      ...(["blue", "green"] as const).map((color, i) =>
+        startAgent(
+          "nodeAgent",
+          AGENT_IDS[color],
+          agentsDir,
+          {
+            role: "node-agent",
+            agent_id: AGENT_IDS[color],
+            ...common(1 + i),
+            serves: [{ service: DEMO_SERVICE, color }],
+          },
+          startOpts,
+        ),
+      ),
+      startAgent(
+        "monitor",
+        AGENT_IDS.monitor,
+        agentsDir,
+        {
+          role: "monitor",
+          agent_id: AGENT_IDS.monitor,
+          ...common(3),
+          services: [DEMO_SERVICE],
+        },
+        startOpts,
+      ),
+      startAgent(
+        "coordinator",
+        AGENT_IDS.coordinator,
+        agentsDir,
+        {
+          ...coordinatorConfig(nats.url, AGENT_IDS.coordinator),
+          ...common(4),
+        },
+        startOpts,
+      ),
     ]);
     for (const result of started) if (result.status === "fulfilled") agents.push(result.value);
     const notify = options.notify;
@@ -293,22 +320,28 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       cleanups.push(() => receiver.stop());
       receiverUrl = receiver.url;
       agents.push(
-        await startAgent("notifier", AGENT_IDS.notifier, agentsDir, {
-          role: "notifier",
-          agent_id: AGENT_IDS.notifier,
-          ...common(5),
-          sinks: [
-            {
-              name: "demo-hook",
-              type: "webhook",
-              url: `${receiver.url}/bluegreen`,
-              signing_secret: { file: secretFile },
-            },
-          ],
-          routes: [
-            { services: [DEMO_SERVICE], events: [...NOTIFIED_EVENTS], sinks: ["demo-hook"] },
-          ],
-        }),
+        await startAgent(
+          "notifier",
+          AGENT_IDS.notifier,
+          agentsDir,
+          {
+            role: "notifier",
+            agent_id: AGENT_IDS.notifier,
+            ...common(5),
+            sinks: [
+              {
+                name: "demo-hook",
+                type: "webhook",
+                url: `${receiver.url}/bluegreen`,
+                signing_secret: { file: secretFile },
+              },
+            ],
+            routes: [
+              { services: [DEMO_SERVICE], events: [...NOTIFIED_EVENTS], sinks: ["demo-hook"] },
+            ],
+          },
+          startOpts,
+        ),
       );
     }
     const failed = started.find((r) => r.status === "rejected");

@@ -5,7 +5,13 @@
 
 import { type BgEvent, Buckets, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
 import { retryTransient } from "@bluegreen/runtime";
-import { BINS, type ManagedProcess, REPO_ROOT, spawnProcess, waitFor } from "@bluegreen/testkit";
+import {
+  type ManagedProcess,
+  REPO_ROOT,
+  sourceArgs,
+  spawnProcess,
+  waitFor,
+} from "@bluegreen/testkit";
 import { connect, type NatsConnection } from "nats";
 import { expect } from "vitest";
 import type { E2eStack } from "../e2e/stack.ts";
@@ -263,7 +269,7 @@ export class Tail {
     const proc = await spawnProcess({
       name: "bluegreen tail --follow",
       command: process.execPath,
-      args: [BINS.cli, "tail", "--follow", "--service", service, "--since", since],
+      args: [...sourceArgs("cli"), "tail", "--follow", "--service", service, "--since", since],
       cwd: REPO_ROOT,
       env: { ...process.env, NATS_URL: servers.join(",") },
     });

@@ -27,7 +27,6 @@ import { renderUpstream } from "@bluegreen/switcher";
 import {
   type AgentProcess,
   agentConfig,
-  BINS,
   Binaries,
   bluegreen,
   type CliResult,
@@ -43,6 +42,7 @@ import {
   SAMPLE_APP_CTL,
   seedActiveRecord,
   settledAnswer,
+  sourceArgs,
   spawnProcess,
   startAgent,
   startNginx,
@@ -266,7 +266,9 @@ export async function startPartitionStack(): Promise<PartitionStack> {
     const nodeAgent = await spawnProcess({
       name: IDS.node,
       command: "ip",
-      args: lab.exec(nodeNs, [process.execPath, BINS.nodeAgent, "--config", nodeConfig]).slice(1),
+      args: lab
+        .exec(nodeNs, [process.execPath, ...sourceArgs("nodeAgent"), "--config", nodeConfig])
+        .slice(1),
       cwd: REPO_ROOT,
     });
     cleanups.push(() => nodeAgent.stop({ timeoutMs: 10_000 }));

@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { type AnyBgEvent, Buckets, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
 import {
   type AgentProcess,
-  BINS,
   bluegreen,
   coordinatorConfig,
   makeTempDir,
@@ -15,7 +14,7 @@ import {
   REPO_ROOT,
   runCommand,
   SimAgents,
-  shebangNodeFlags,
+  sourceArgs,
   startAgent,
   startNats,
   type TempDir,
@@ -335,11 +334,11 @@ describe("requestedBy", () => {
 describe("--version", () => {
   const version = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, "utf8")).version as string;
   it("bluegreen and every agent print the root package.json's version", async () => {
-    const bins = ["coordinator", "switcher", "nodeAgent", "monitor"] as const;
+    const bins = ["coordinator", "switcher", "nodeAgent", "monitor", "notifier"] as const;
     const [cliRun, ...agents] = await Promise.all([
       cli(["--version"]),
       ...bins.map((bin) =>
-        runCommand(process.execPath, [...shebangNodeFlags(BINS[bin]), BINS[bin], "--version"], {
+        runCommand(process.execPath, [...sourceArgs(bin), "--version"], {
           cwd: REPO_ROOT,
           timeoutMs: 30_000,
         }),

@@ -4,7 +4,14 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { isProcessAlive, killAll, pidsWithEnv, REPO_ROOT, runCommand } from "@bluegreen/testkit";
+import {
+  isProcessAlive,
+  killAll,
+  pidsWithEnv,
+  REPO_ROOT,
+  runCommand,
+  SOURCE_NODE_FLAGS,
+} from "@bluegreen/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const MAIN = join(REPO_ROOT, "scripts/demo/main.ts");
@@ -18,7 +25,7 @@ interface Finished {
 
 function runDemo(args: readonly string[], timeoutMs: number): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    const child = spawn(process.execPath, [...SOURCE_NODE_FLAGS, MAIN, ...args], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -132,7 +139,7 @@ describe("npm run demo", () => {
 
 describe("npm run demo -- <options>", () => {
   it("prints its usage with --help", async () => {
-    const result = await runCommand(process.execPath, ["--import", "tsx", MAIN, "--help"], {
+    const result = await runCommand(process.execPath, [...SOURCE_NODE_FLAGS, MAIN, "--help"], {
       cwd: REPO_ROOT,
     });
     expect(result.code).toBe(0);
@@ -140,7 +147,7 @@ describe("npm run demo -- <options>", () => {
   });
 
   it("refuses an unknown option with exit 2, starting nothing", async () => {
-    const result = await runCommand(process.execPath, ["--import", "tsx", MAIN, "--kep"], {
+    const result = await runCommand(process.execPath, [...SOURCE_NODE_FLAGS, MAIN, "--kep"], {
       cwd: REPO_ROOT,
     });
     expect(result.code).toBe(2);

@@ -60,6 +60,8 @@ export interface E2eStackOptions {
   window?: string;
   /** Run on this cluster (started and stopped by the caller), with R<size> stream and buckets. */
   natsCluster?: NatsCluster;
+  /** Run the agents and the CLI from this single executable (tests/release), not the sources. */
+  executable?: string;
   /** Watch with the nginx source (nginx → the switcher's request-log reader → the monitor). */
   nginxSource?: boolean;
   /** Pause between requests of the traffic loop (default 40 ms). */
@@ -96,7 +98,9 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
     window: opts.window ?? "4s",
     ...(opts.nginxSource === true ? { nginxSource: true } : {}),
     ...(opts.natsCluster === undefined ? {} : { natsCluster: opts.natsCluster }),
+    ...(opts.executable === undefined ? {} : { executable: opts.executable }),
   });
+  const exe = { executable: opts.executable };
   const natsServers = base.natsUrls.join(",");
   const nginxUrl = `http://127.0.0.1:${base.nginx.port}`;
   const traffic = startTraffic({
@@ -127,16 +131,20 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
       const doc = parseDocument(originalDefinition);
       change(doc);
       writeFileSync(base.definitionPath, doc.toString({ lineWidth: 0 }));
-      const applied = await bluegreen(natsServers, ["apply", "-f", base.definitionPath]);
+      const applied = await bluegreen(natsServers, ["apply", "-f", base.definitionPath], exe);
       if (applied.code !== 0) throw new Error(`apply exited ${applied.code}: ${applied.stderr}`);
     },
     killCoordinator: () => coordinator.kill(),
     restartCoordinator: async () => {
-      coordinator = await respawnAgent("coordinator", coordinator);
+      coordinator = await respawnAgent(
+        "coordinator",
+        coordinator,
+        exe.executable === undefined ? {} : { executable: exe.executable },
+      );
       respawned.push(coordinator);
     },
     cli: (args, timeoutMs) =>
-      bluegreen(natsServers, args, timeoutMs === undefined ? {} : { timeoutMs }),
+      bluegreen(natsServers, args, timeoutMs === undefined ? exe : { ...exe, timeoutMs }),
     stop: async () => {
       log.stop();
       await traffic.stop();

@@ -1,5 +1,5 @@
 // Given a nats-server with the example config (deploy/nats/nats-server.conf) and the four
-// systemd units: when each unit's ExecStart runs as written (from this checkout, its config
+// systemd units: when each unit's ExecStart runs as written (from this checkout's sources with the bin's node flags, its config
 // file at a temp path, logged in as its role's NATS user through a pass_file), then every agent
 // comes up and heartbeats, the operator sees them with `bluegreen agents`, CI gets an answer
 // from the coordinator to `bluegreen deploy --wait`, the server refused nobody anything, and on
@@ -18,6 +18,7 @@ import {
   REPO_ROOT,
   runCommand,
   shebangNodeFlags,
+  sourceArgs,
   spawnProcess,
   startNats,
   type TempDir,
@@ -39,7 +40,14 @@ import {
 const SERVICE = "ops-demo";
 /** A bound, not a pause: generous because four Node processes start at once on two cores. */
 const WAIT_MS = 30_000;
-const CLI = join(REPO_ROOT, "packages/cli/bin/bluegreen.js");
+/** The testkit's name of each role's bin. */
+const BIN_KEYS = {
+  coordinator: "coordinator",
+  switcher: "switcher",
+  "node-agent": "nodeAgent",
+  monitor: "monitor",
+  notifier: "notifier",
+} as const satisfies Record<AgentRoleName, string>;
 
 /** What each role's config adds to the common part (docs/operations.md, "Config files"). */
 const ROLE_CONFIG: Record<AgentRoleName, string> = {
@@ -60,7 +68,8 @@ function commandOf(role: AgentRoleName, unitName: string): { command: string; ar
   const config = args.indexOf("--config");
   if (bin === undefined || config < 0) throw new Error(`${unitName}: no bin or --config`);
   args[config + 1] = dir.file(`${role}.yaml`);
-  return { command: repoBin(bin), args };
+  repoBin(bin); // the unit names a bin this checkout has; it runs the built JS, so run its sources
+  return { command: process.execPath, args: [...sourceArgs(BIN_KEYS[role]), ...args] };
 }
 
 async function startAgent(role: AgentRoleName, unitName: string, port: number): Promise<void> {
@@ -90,7 +99,16 @@ ${ROLE_CONFIG[role]}`,
 function cli(role: Role, args: string[]) {
   return runCommand(
     process.execPath,
-    [CLI, ...args, "--server", server.url, "--user", role, "--password", TEST_USERS[role].pass],
+    [
+      ...sourceArgs("cli"),
+      ...args,
+      "--server",
+      server.url,
+      "--user",
+      role,
+      "--password",
+      TEST_USERS[role].pass,
+    ],
     { cwd: dir.path, timeoutMs: WAIT_MS },
   );
 }

@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/main.ts");
+// The bundle `npm run build` writes (the CLI and the agents in one file, no dependencies).
+import "../dist/bluegreen.cjs";

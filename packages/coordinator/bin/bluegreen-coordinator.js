@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/main.ts");
+// Runs the built JavaScript (`npm run build`) with plain node; the suites run the sources.
+import "../dist/main.js";

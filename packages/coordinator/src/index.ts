@@ -23,6 +23,7 @@ export { type Lease, leaseSchema } from "./lease.ts";
 export { Leases } from "./lock.ts";
 export {
   COORDINATOR_DURABLE,
+  COORDINATOR_MAIN,
   type CoordinatorOptions,
   startCoordinator,
   VERSION,

@@ -1,10 +1,11 @@
 import { filterSubject } from "@bluegreen/contracts";
 import {
   type AgentContext,
-  BLUEGREEN_VERSION,
+  type AgentMainOptions,
   type Consumption,
   childLogger,
   type StartedAgent,
+  VERSION,
 } from "@bluegreen/runtime";
 import { Coordinator } from "./coordinator.ts";
 import { CONSUMED_EVENTS, type ConsumedEvent, isTerminal } from "./decide.ts";
@@ -16,8 +17,8 @@ import { DeploymentStore } from "./store.ts";
 import { streamLookup } from "./stream-lookup.ts";
 import { DeadlineTimers } from "./timers.ts";
 
-/** The version of bluegreen (the root package.json's). */
-export const VERSION = BLUEGREEN_VERSION;
+/** The coordinator's version: bluegreen's (the root package.json), as heartbeats say. */
+export { VERSION };
 
 /** The event families the coordinator reads (one durable consumer each on nats-server 2.9). */
 const FAMILIES = ["deploy", "smoke", "switch", "monitor", "slo"] as const;
@@ -155,3 +156,15 @@ export async function startCoordinator(
     heartbeat: () => ({ services: ["*"], leader: leader.isLeader() }),
   };
 }
+
+/** The agent's process entry: `bluegreen-coordinator` (main.ts) and `bluegreen agent coordinator`. */
+export const COORDINATOR_MAIN: AgentMainOptions<"coordinator"> = {
+  command: "bluegreen-coordinator",
+  role: "coordinator",
+  description: `Runs the bluegreen coordinator: the deployment state machine (pre-flight, the service lock,
+deploy, smoke, the fenced switch, the SLO watch, rollback). Several may run; one leads through
+a lease in KV, the others stand by and take over when it stops.`,
+  start: (ctx) => startCoordinator(ctx),
+  version: VERSION,
+  docs: "docs/coordinator.md",
+};

@@ -9,5 +9,5 @@ export type {
 } from "./measurement.ts";
 export { createMonitorMetrics, type MonitorMetrics } from "./metrics.ts";
 export { Monitor, type MonitorDeps, TERMINAL_EVENTS } from "./monitor.ts";
-export { startMonitor, VERSION } from "./start.ts";
+export { MONITOR_MAIN, startMonitor, VERSION } from "./start.ts";
 export { WatchStore } from "./store.ts";

@@ -1,12 +1,16 @@
 import { Buckets } from "@bluegreen/contracts";
-import { type AgentContext, BLUEGREEN_VERSION, type StartedAgent } from "@bluegreen/runtime";
+import {
+  type AgentContext,
+  type AgentMainOptions,
+  type StartedAgent,
+  VERSION,
+} from "@bluegreen/runtime";
 import { createMonitorMetrics } from "./metrics.ts";
 import { Monitor } from "./monitor.ts";
 import { WatchStore } from "./store.ts";
 
-/** The monitor's version, as `--version` and the heartbeat say. */
-/** The version of bluegreen (the root package.json's). */
-export const VERSION = BLUEGREEN_VERSION;
+/** The monitor's version: bluegreen's (the root package.json), as `--version` and the heartbeat say. */
+export { VERSION };
 
 /** Wiring: config → bus, the watch store, metrics → the monitor; the `start` of `runAgent`. */
 export async function startMonitor(ctx: AgentContext<"monitor">): Promise<StartedAgent> {
@@ -30,3 +34,14 @@ export async function startMonitor(ctx: AgentContext<"monitor">): Promise<Starte
   );
   return { stop: () => monitor.stop(), heartbeat: () => monitor.heartbeat() };
 }
+
+/** The agent's process entry: `bluegreen-monitor` (main.ts) and `bluegreen agent monitor`. */
+export const MONITOR_MAIN: AgentMainOptions<"monitor"> = {
+  command: "bluegreen-monitor",
+  role: "monitor",
+  description: `Watches the SLOs of a service after each promotion (switch.done) and publishes
+monitor.started, slo.warning, slo.breached, slo.inconclusive, monitor.passed.`,
+  start: startMonitor,
+  version: VERSION,
+  docs: "docs/monitor.md",
+};

@@ -17,5 +17,10 @@ export { type DeployPlan, planDeploy } from "./plan.ts";
 export { waitForReady } from "./readiness.ts";
 export { runSmokeChecks } from "./smoke/run-checks.ts";
 export { judgeHttpAnswer } from "./smoke/verdict.ts";
-export { NODE_AGENT_VERSION, type StartNodeAgentOptions, startNodeAgent } from "./start.ts";
+export {
+  NODE_AGENT_MAIN,
+  NODE_AGENT_VERSION,
+  type StartNodeAgentOptions,
+  startNodeAgent,
+} from "./start.ts";
 export { type ResultRecord, ResultStore, resultKey } from "./store.ts";

@@ -1,15 +1,16 @@
 import {
   type AgentContext,
-  BLUEGREEN_VERSION,
+  type AgentMainOptions,
   type RunAgentOptions,
   runAgent,
+  VERSION,
 } from "@bluegreen/runtime";
 import { createNodeAgentMetrics } from "./metrics.ts";
 import { NodeAgent } from "./node-agent.ts";
 import { ResultStore } from "./store.ts";
 
-/** The version of bluegreen (the root package.json's). */
-export const NODE_AGENT_VERSION = BLUEGREEN_VERSION;
+/** The node agent's version: bluegreen's (the root package.json). */
+export const NODE_AGENT_VERSION = VERSION;
 
 export type StartNodeAgentOptions = Omit<
   RunAgentOptions<"node-agent">,
@@ -39,3 +40,15 @@ export async function startNodeAgent(opts: StartNodeAgentOptions) {
     start: startNodeAgentWork,
   });
 }
+
+/** The agent's process entry: `bluegreen-node-agent` (main.ts) and `bluegreen agent node-agent`. */
+export const NODE_AGENT_MAIN: AgentMainOptions<"node-agent"> = {
+  command: "bluegreen-node-agent",
+  role: "node-agent",
+  description: `Runs the bluegreen node agent: consumes deploy.started for the services and colour it serves,
+runs the definition's deploy steps on each of its nodes (locally, or over SSH), waits for
+readiness, runs the smoke checks, and reports every step as events.`,
+  start: startNodeAgentWork,
+  version: VERSION,
+  docs: "docs/node-agent.md",
+};

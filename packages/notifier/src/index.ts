@@ -5,5 +5,5 @@ export { type Delivery, type DeliveryStatus, deliveryKey } from "./decide.ts";
 export { notifierMetrics } from "./metrics.ts";
 export { DEFAULT_SUBJECT, DEFAULT_TEMPLATE } from "./render.ts";
 export { SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from "./sinks/webhook.ts";
-export { startNotifier } from "./start.ts";
+export { NOTIFIER_MAIN, startNotifier } from "./start.ts";
 export { listDeliveries } from "./store.ts";

@@ -1,10 +1,12 @@
 import { BgError, type NotifierConfig, type SinkConfig } from "@bluegreen/contracts";
 import {
   type AgentContext,
+  type AgentMainOptions,
   childLogger,
   type Logger,
   type StartedAgent,
   TransitionRunner,
+  VERSION,
 } from "@bluegreen/runtime";
 import type { KV } from "nats";
 import { type DeliveryContext, decide } from "./decide.ts";
@@ -162,3 +164,16 @@ export function deliveryRunner(deps: DeliveryRunnerDeps): {
   }
   return { runner, lanes };
 }
+
+/** The agent's process entry: `bluegreen-notifier` (main.ts) and `bluegreen agent notifier`. */
+export const NOTIFIER_MAIN: AgentMainOptions<"notifier"> = {
+  command: "bluegreen-notifier",
+  role: "notifier",
+  description: `Runs the notifier agent: reads the event stream and tells people. Routes events
+(deploy.rolled_back, deploy.failed, slo.breached, agent.stale, …) by service to webhooks
+(signed CloudEvents), Slack-compatible chats and e-mail; each delivery is recorded in KV
+(bluegreen_notifications) and retried with backoff until delivered or given up.`,
+  start: startNotifier,
+  version: VERSION,
+  docs: "docs/notifier.md",
+};

@@ -118,4 +118,4 @@ export {
   TransitionRunner,
   type TransitionSpec,
 } from "./transition.ts";
-export { BLUEGREEN_VERSION } from "./version.ts";
+export { BLUEGREEN_VERSION, VERSION } from "./version.ts";

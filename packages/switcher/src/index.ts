@@ -2,7 +2,7 @@
 // dashboard), and the upstream file and verification helpers the demo, benches and suites use.
 // What unit tests need from inside comes from internal.ts.
 export { switchMetrics } from "./metrics.ts";
-export { startSwitcher } from "./start.ts";
+export { SWITCHER_MAIN, startSwitcher } from "./start.ts";
 export { ActiveStore, readActiveRecord, writeActiveRecord } from "./store.ts";
 export { ACK_WAIT_MS, Switcher } from "./switcher.ts";
 export {

@@ -1,12 +1,14 @@
 import type { SwitcherConfig } from "@bluegreen/contracts";
 import {
   type AgentContext,
+  type AgentMainOptions,
   type Bus,
   childLogger,
   type Logger,
   type ServiceDefinitions,
   type StartedAgent,
   TransitionRunner,
+  VERSION,
 } from "@bluegreen/runtime";
 import { realPorts } from "./adapters.ts";
 import {
@@ -135,3 +137,15 @@ function levelOf(decision: SwitchDecision): "info" | "warn" | "error" {
   if (answer === undefined || answer.again || answer.outcome.kind === "done") return "info";
   return answer.outcome.result === "refused" ? "warn" : "error";
 }
+
+/** The agent's process entry: `bluegreen-switcher` (main.ts) and `bluegreen agent switcher`. */
+export const SWITCHER_MAIN: AgentMainOptions<"switcher"> = {
+  command: "bluegreen-switcher",
+  role: "switcher",
+  description: `Runs the switcher agent on the nginx host: owns each served service's active-upstream file,
+answers switch.requested with switch.done / switch.failed (nginx test, reload, verification
+through nginx), checks the files for drift at start-up.`,
+  start: startSwitcher,
+  version: VERSION,
+  docs: "docs/switcher.md",
+};

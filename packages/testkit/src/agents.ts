@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentRole } from "@bluegreen/contracts";
 import { stringify } from "yaml";
-import { type AgentBin, BINS, REPO_ROOT } from "./paths.ts";
+import { type AgentBin, BINS, REPO_ROOT, SOURCE_NODE_FLAGS, SOURCES } from "./paths.ts";
 import { type ManagedProcess, runCommand, spawnProcess } from "./process.ts";
 
 export interface AgentProcess {
@@ -34,6 +34,28 @@ export interface StartAgentOptions {
    * false: resolve as soon as it is spawned.
    */
   readonly readyLine?: RegExp | false;
+  /**
+   * Run the agent from this single executable (`<executable> agent <role> --config FILE`,
+   * `npm run release`) instead of from the checkout's sources; `nodeArgs` do not apply.
+   */
+  readonly executable?: string;
+}
+
+/** Each bin's agent role (`bluegreen agent <role>`). */
+const ROLES: Readonly<Record<AgentBin, string>> = {
+  coordinator: "coordinator",
+  switcher: "switcher",
+  nodeAgent: "node-agent",
+  monitor: "monitor",
+  notifier: "notifier",
+};
+
+/**
+ * How to run a bin from the sources: node with the bin's shebang flags, tsx and the source
+ * condition, then the TypeScript entry (what the bin runs once built).
+ */
+export function sourceArgs(bin: keyof typeof BINS, nodeArgs: readonly string[] = []): string[] {
+  return [...shebangNodeFlags(BINS[bin]), ...SOURCE_NODE_FLAGS, ...nodeArgs, SOURCES[bin]];
 }
 
 /**
@@ -51,7 +73,10 @@ export function shebangNodeFlags(binPath: string): string[] {
   );
 }
 
-/** Starts the agent's bin with `--config configPath`; resolves once it is ready. */
+/**
+ * Starts the agent from its sources (or from `opts.executable`) with `--config configPath`;
+ * resolves once it is ready.
+ */
 async function runAgent(
   bin: AgentBin,
   name: string,
@@ -60,11 +85,9 @@ async function runAgent(
 ): Promise<AgentProcess> {
   const proc = await spawnProcess({
     name,
-    command: process.execPath,
+    command: opts.executable ?? process.execPath,
     args: [
-      ...shebangNodeFlags(BINS[bin]),
-      ...(opts.nodeArgs ?? []),
-      BINS[bin],
+      ...(opts.executable === undefined ? sourceArgs(bin, opts.nodeArgs) : ["agent", ROLES[bin]]),
       "--config",
       configPath,
     ],
@@ -141,22 +164,31 @@ export interface CliResult {
   lines: string[];
 }
 
-/** Runs `bluegreen <args>` against `natsUrl`, as CI would (`env` added to this process's). */
+/**
+ * Runs `bluegreen <args>` against `natsUrl`, as CI would: from the sources, or from the single
+ * executable given as `executable` (`env` added to this process's).
+ */
 export async function bluegreen(
   natsUrl: string,
   args: readonly string[],
   opts: {
     timeoutMs?: number;
+    executable?: string | undefined;
     env?: Record<string, string>;
     onStdout?: (stdout: string) => void;
   } = {},
 ): Promise<CliResult> {
-  const result = await runCommand(process.execPath, [BINS.cli, ...args, "--server", natsUrl], {
-    cwd: REPO_ROOT,
-    timeoutMs: opts.timeoutMs ?? 60_000,
-    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
-    ...(opts.onStdout === undefined ? {} : { onStdout: opts.onStdout }),
-  });
+  const argv = [...args, "--server", natsUrl];
+  const result = await runCommand(
+    opts.executable ?? process.execPath,
+    opts.executable === undefined ? [...sourceArgs("cli"), ...argv] : argv,
+    {
+      cwd: REPO_ROOT,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+      ...(opts.onStdout === undefined ? {} : { onStdout: opts.onStdout }),
+    },
+  );
   return {
     code: result.code,
     stdout: result.stdout,

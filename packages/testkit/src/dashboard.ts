@@ -1,8 +1,8 @@
 // The dashboard as users start it: `bluegreen dashboard …` as a process, on a free loopback
 // port (the same port again after a restart, so an open page reconnects to it).
 
-import { shebangNodeFlags } from "./agents.ts";
-import { BINS, REPO_ROOT } from "./paths.ts";
+import { sourceArgs } from "./agents.ts";
+import { REPO_ROOT } from "./paths.ts";
 import { freePort } from "./ports.ts";
 import { type ManagedProcess, spawnProcess } from "./process.ts";
 
@@ -26,8 +26,7 @@ export async function startDashboardProcess(
       name: "dashboard",
       command: process.execPath,
       args: [
-        ...shebangNodeFlags(BINS.cli),
-        BINS.cli,
+        ...sourceArgs("cli"),
         "dashboard",
         "--listen",
         `127.0.0.1:${port}`,

@@ -12,6 +12,7 @@ export {
   respawnAgent,
   type StartAgentOptions,
   shebangNodeFlags,
+  sourceArgs,
   startAgent,
 } from "./agents.ts";
 export { Binaries, type BinarySpec, findBinary, TestSupportError } from "./binaries.ts";
@@ -63,7 +64,15 @@ export {
   startNatsCluster,
 } from "./nats.ts";
 export { type Nginx, type NginxSiteContext, type StartNginxOptions, startNginx } from "./nginx.ts";
-export { type AgentBin, BINS, REPO_ROOT, SAMPLE_APP_CTL, SAMPLE_APP_MAIN } from "./paths.ts";
+export {
+  type AgentBin,
+  BINS,
+  REPO_ROOT,
+  SAMPLE_APP_CTL,
+  SAMPLE_APP_MAIN,
+  SOURCE_NODE_FLAGS,
+  SOURCES,
+} from "./paths.ts";
 export { canConnect, freePort, freePorts } from "./ports.ts";
 export {
   descendantPids,

@@ -14,7 +14,7 @@ export const agentsCommand: CliCommand = {
   summary: "the agents that sent a heartbeat, and whether they are alive",
   usage: `usage: bluegreen agents [--json]
 
-Every agent's last heartbeat (KV bucket bluegreen_agents): role, id, host, state, the
+Every agent's last heartbeat (KV bucket bluegreen_agents): role, id, version, host, state, the
 services (and colour and nodes) it serves, and how long ago it was seen. An agent is
 alive when its last heartbeat is younger than three of its intervals.
 
@@ -43,7 +43,7 @@ examples:
       io.out("no agent has sent a heartbeat");
       return ExitCode.ok;
     }
-    const lines = [["ROLE", "AGENT", "HOST", "STATE", "SERVES", "SEEN", "ALIVE"]];
+    const lines = [["ROLE", "AGENT", "VERSION", "HOST", "STATE", "SERVES", "SEEN", "ALIVE"]];
     for (const { hb, alive } of rows) {
       const d = hb.data;
       const nodes = d.nodes?.map((n) => `${n.node}${n.healthy ? "" : " (unhealthy)"}`).join(",");
@@ -51,6 +51,7 @@ examples:
       lines.push([
         d.role,
         d.agentId,
+        d.version,
         d.host,
         d.state,
         serves,
