@@ -130,6 +130,33 @@ describe("the dashboard in a browser", () => {
     await shot(page, "agents");
   }, 90_000);
 
+  it("a frozen service shows its freeze on the fleet page, live, and under the frozen filter; unfrozen, it no longer does", async () => {
+    await page.goto(dashboard.url);
+    const row = page.locator(`#rows tr[data-service="${stack.service}"]`);
+    await row.waitFor();
+    const set = await stack.cli([
+      "freeze",
+      stack.service,
+      "--reason",
+      "incident 4711",
+      "--until",
+      "10m",
+    ]);
+    try {
+      expect(set.code, set.stderr).toBe(0);
+      await expect
+        .poll(() => row.locator("td.freeze").textContent(), { timeout: 10_000 })
+        .toMatch(/frozen until .+ — incident 4711 \(\S+\)/);
+      await page.selectOption("#show", "frozen");
+      expect(await row.isVisible()).toBe(true);
+    } finally {
+      await stack.cli(["unfreeze", stack.service]);
+    }
+    await expect.poll(() => row.locator("td.freeze").textContent(), { timeout: 10_000 }).toBe("—");
+    expect(await row.isVisible()).toBe(false);
+    await page.selectOption("#show", "all");
+  }, 60_000);
+
   it("a breach shows on the SLO chart and the rollback on the timeline, live", async () => {
     await page.goto(deploymentUrl(dashboard, "d-dash-breach"));
     await page.waitForSelector("#summary");

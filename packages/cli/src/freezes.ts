@@ -1,11 +1,4 @@
-import {
-  Buckets,
-  FREEZE_ALL,
-  type FreezeRecord,
-  freezeKey,
-  freezeRecordSchema,
-} from "@bluegreen/contracts";
-import { freezeNow } from "@bluegreen/coordinator";
+import { Buckets, type FreezeRecord, freezeKey, freezeRecordSchema } from "@bluegreen/contracts";
 import { keysOf, readJson } from "@bluegreen/runtime";
 import type { JetStreamClient, KV } from "nats";
 import { openBucket } from "./buckets.ts";
@@ -31,18 +24,6 @@ async function readFreeze(kv: KV, key: string): Promise<FreezeRecord | undefined
   } catch {
     return undefined;
   }
-}
-
-/** The freeze holding for a service now (its own or every service's), as pre-flight sees it. */
-export function freezeOf(
-  freezes: ReadonlyMap<string, FreezeRecord>,
-  service: string,
-  now = new Date(),
-): FreezeRecord | undefined {
-  const mine = [freezes.get(service), freezes.get(FREEZE_ALL)].flatMap((f) =>
-    f === undefined ? [] : [f],
-  );
-  return freezeNow(mine, now);
 }
 
 /** `frozen by alice@ops-1 until 2026-11-30T08:00:00.000Z: incident 4711`. */

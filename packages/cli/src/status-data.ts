@@ -1,12 +1,17 @@
 import { type ActiveRecord, Buckets, type FreezeRecord } from "@bluegreen/contracts";
-import { type DeploymentState, deploymentStateSchema, isTerminal } from "@bluegreen/coordinator";
+import {
+  type DeploymentState,
+  deploymentStateSchema,
+  freezeOf,
+  isTerminal,
+} from "@bluegreen/coordinator";
 import { type WatchState, WatchStore } from "@bluegreen/monitor";
 import { createLogger, keysOf, readHeartbeats } from "@bluegreen/runtime";
 import { ActiveStore } from "@bluegreen/switcher";
 import type { JetStreamClient, KV } from "nats";
 import { openBucket } from "./buckets.ts";
 import { readDeployments } from "./deployments.ts";
-import { freezeOf, readFreezes } from "./freezes.ts";
+import { readFreezes } from "./freezes.ts";
 import { age } from "./table.ts";
 
 /** What `status` shows of one service. */

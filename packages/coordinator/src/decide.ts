@@ -25,7 +25,14 @@ export {
   type PreflightOutcome,
 } from "./decide/inputs.ts";
 export { isTerminal, Phase } from "./decide/phases.ts";
-export { type AgentSeen, busy, freezeNow, planOf, preflight } from "./decide/preflight.ts";
+export {
+  type AgentSeen,
+  busy,
+  freezeNow,
+  freezeOf,
+  planOf,
+  preflight,
+} from "./decide/preflight.ts";
 export {
   type Candidate,
   deploymentOf,

@@ -12,6 +12,7 @@ export {
   decide,
   deploymentIdOf,
   freezeNow,
+  freezeOf,
   type Input,
   isTerminal,
   Phase,

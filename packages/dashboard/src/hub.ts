@@ -6,7 +6,12 @@ import {
   type BgEvent,
   Buckets,
   deploymentKey,
+  FREEZE_ALL,
+  type FreezeRecord,
   filterSubject,
+  freezeHolds,
+  freezeKey,
+  freezeRecordSchema,
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
@@ -36,6 +41,7 @@ export type HubChange =
   | { kind: "deployment"; service: string; deploymentId: string }
   | { kind: "watch"; service: string; deploymentId: string }
   | { kind: "service"; service: string }
+  | { kind: "freezes" }
   | { kind: "agents" };
 
 type Listener = (change: HubChange) => void;
@@ -59,6 +65,8 @@ export class Hub {
   readonly actives = new Map<string, ActiveView>();
   private readonly heartbeats = new Map<string, HeartbeatEvent>();
   readonly watches = new Map<string, WatchState>();
+  /** The stored deploy freezes by service (`_all` for every service), expired ones too. */
+  readonly freezes = new Map<string, FreezeRecord>();
   /** SLO series per `<service>.<deploymentId>`. */
   readonly series = new Map<string, Map<string, SloSeries>>();
   private readonly lastEvents = new Map<string, BgEvent>();
@@ -97,12 +105,13 @@ export class Hub {
       throw notSetUp(`stream ${STREAM_NAME}`, err);
     });
     this.lastSeq = (await stream.info()).state.last_seq;
-    const [deployments, active, agents, watches, services] = await Promise.all([
+    const [deployments, active, agents, watches, services, locks] = await Promise.all([
       this.bucket(Buckets.deployments),
       this.bucket(Buckets.active),
       this.bucket(Buckets.agents),
       this.bucket(Buckets.watches),
       this.bucket(Buckets.services),
+      this.bucket(Buckets.locks),
     ]);
     this.definitions = await ServiceDefinitions.open(services, { logger: this.logger });
     this.stops.push(
@@ -151,7 +160,23 @@ export class Hub {
             change: { kind: "watch", service, deploymentId: w.deploymentId },
           };
         },
-        true,
+        { history: true },
+      ),
+      this.follow(
+        locks,
+        async (key, value) => {
+          const service = key.slice(freezeKey("").length);
+          const parsed =
+            value === undefined
+              ? undefined
+              : freezeRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(value)));
+          if (parsed?.success) this.freezes.set(service, parsed.data);
+          else this.freezes.delete(service);
+          return service === FREEZE_ALL
+            ? { service: undefined, change: { kind: "freezes" } }
+            : { service, change: { kind: "service", service } };
+        },
+        { key: freezeKey(">") },
       ),
     ]);
     for (const service of this.services()) this.refreshRow(service, false);
@@ -170,7 +195,7 @@ export class Hub {
       key: string,
       value: Uint8Array | undefined,
     ) => Promise<{ service: string | undefined; change: HubChange } | undefined>,
-    history = false,
+    opts: { history?: boolean; key?: string } = {},
   ): Promise<void> {
     let initialized!: () => void;
     const ready = new Promise<void>((resolve) => {
@@ -178,7 +203,8 @@ export class Hub {
     });
     let loading = true;
     const iter = await kv.watch({
-      ...(history ? { include: "history" as never } : {}),
+      ...(opts.history ? { include: "history" as never } : {}),
+      ...(opts.key === undefined ? {} : { key: opts.key }),
       initializedFn: () => {
         loading = false;
         initialized();
@@ -249,6 +275,8 @@ export class Hub {
       this.series.set(key, series);
     }
     this.emit({ kind: "event", seq: item.seq, event });
+    // `_` is every service (a freeze of all): no row of its own.
+    if (service.startsWith("_")) return;
     this.lastEvents.set(service, event);
     this.refreshRow(service, true);
   }
@@ -262,16 +290,21 @@ export class Hub {
 
   private touch(service: string | undefined, change: HubChange): void {
     this.emit(change);
-    if (change.kind === "agents") this.recomputeLiveness();
+    if (change.kind === "agents" || change.kind === "freezes") this.recomputeLiveness();
     else if (service !== undefined) this.refreshRow(service, true);
   }
 
   /**
-   * The fleet rows count agents alive and stale: they change only when an agent comes, goes,
-   * goes stale or comes back, or changes what it serves (not on every heartbeat).
+   * The fleet rows count agents alive and stale and show the freezes holding now: they change
+   * only when an agent comes, goes, goes stale or comes back, or changes what it serves (not on
+   * every heartbeat), or when a freeze is set, lifted or lapses (its `until` passed).
    */
   private recomputeLiveness(): void {
-    const signature = JSON.stringify(this.agents().map((a) => [a.key, a.alive, a.services]));
+    const now = new Date();
+    const signature = JSON.stringify([
+      this.agents().map((a) => [a.key, a.alive, a.services]),
+      [...this.freezes].filter(([, f]) => freezeHolds(f, now)),
+    ]);
     if (signature === this.livenessSignature) return;
     this.livenessSignature = signature;
     for (const service of this.services()) this.refreshRow(service, true);
@@ -294,6 +327,8 @@ export class Hub {
       deployments: this.deploymentsOf(service),
       agents: this.agents(),
       lastEvent: this.lastEvents.get(service),
+      freezes: this.freezes,
+      now: new Date(),
     });
   }
 

@@ -55,6 +55,7 @@ export function wantsChange(scope: Scope, change: HubChange): boolean {
   switch (change.kind) {
     case "event":
     case "row":
+    case "freezes":
       return false;
     case "agents":
       return scope.page === "agents" || scope.page === "service";

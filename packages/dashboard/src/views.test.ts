@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseActionRequest, parseScope, timelineRows, wantsEvent } from "./internal.ts";
+import { fleetRow, parseActionRequest, parseScope, timelineRows, wantsEvent } from "./internal.ts";
 
 const event = (type: string, time: string, data: unknown, deploymentid = "d-1") => ({
   id: `${type}-${time}`,
@@ -98,5 +98,59 @@ describe("what a page asks for", () => {
       parseActionRequest({ action: "abort", service: "emily", deploymentId: "d-1", by: "x" }),
     ).toMatch(/unknown/);
     expect(parseActionRequest("promote")).toMatch(/object/);
+  });
+});
+
+describe("a fleet row's freeze", () => {
+  const now = new Date("2026-11-26T10:00:00.000Z");
+  const freeze = (scope: "service" | "all", by: string, until?: string) => ({
+    scope,
+    by,
+    reason: `${by} said so`,
+    at: "2026-11-26T09:00:00.000Z",
+    ...(until === undefined ? {} : { until }),
+  });
+  const row = (service: string, freezes: [string, ReturnType<typeof freeze>][]) =>
+    fleetRow({
+      service,
+      revision: 1,
+      active: null,
+      deployments: [],
+      agents: [],
+      lastEvent: undefined,
+      freezes: new Map(freezes),
+      now,
+    }).freeze;
+
+  it("is the service's own, or every service's, that holds now (the one lasting longest)", () => {
+    expect(row("emily", [])).toBeNull();
+    expect(
+      row("emily", [["emily", freeze("service", "alice", "2026-11-26T11:00:00.000Z")]]),
+    ).toEqual({
+      scope: "service",
+      by: "alice",
+      reason: "alice said so",
+      until: "2026-11-26T11:00:00.000Z",
+    });
+    expect(row("emily", [["_all", freeze("all", "bob")]])).toEqual({
+      scope: "all",
+      by: "bob",
+      reason: "bob said so",
+      until: null,
+    });
+    expect(
+      row("emily", [
+        ["emily", freeze("service", "alice", "2026-11-26T11:00:00.000Z")],
+        ["_all", freeze("all", "bob", "2026-11-26T12:00:00.000Z")],
+      ])?.by,
+    ).toBe("bob");
+  });
+
+  it("leaves out an expired freeze and another service's", () => {
+    expect(
+      row("emily", [["emily", freeze("service", "alice", "2026-11-26T09:59:59.000Z")]]),
+    ).toBeNull();
+    expect(row("emily", [["_all", freeze("all", "bob", "2026-11-26T10:00:00.000Z")]])).toBeNull();
+    expect(row("emily", [["frank", freeze("service", "carol")]])).toBeNull();
   });
 });

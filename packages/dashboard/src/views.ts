@@ -1,7 +1,7 @@
 // What the pages show, computed from the owners' records: pure functions, no I/O.
 
-import type { ActiveRecord, BgEvent, ServiceDefinition } from "@bluegreen/contracts";
-import { type DeploymentState, isTerminal } from "@bluegreen/coordinator";
+import type { ActiveRecord, BgEvent, FreezeRecord, ServiceDefinition } from "@bluegreen/contracts";
+import { type DeploymentState, freezeOf, isTerminal } from "@bluegreen/coordinator";
 import type { WatchState } from "@bluegreen/monitor";
 import type { HeartbeatEvent } from "@bluegreen/runtime";
 
@@ -52,6 +52,17 @@ export interface FleetRow {
   last: DeploymentSummary | null;
   agents: { alive: number; stale: number };
   lastEvent: { id: string; type: string; time: string } | null;
+  /** The freeze holding now (the service's own or every service's), or null. */
+  freeze: FreezeView | null;
+}
+
+export interface FreezeView {
+  /** `service`: this one; `all`: every service. */
+  scope: "service" | "all";
+  by: string;
+  reason: string;
+  /** Null: until lifted. */
+  until: string | null;
 }
 
 export interface SloSeries {
@@ -139,11 +150,15 @@ export interface RowInputs {
   deployments: readonly DeploymentState[];
   agents: readonly AgentView[];
   lastEvent: BgEvent | undefined;
+  /** The stored freezes by service (`_all` for every service), expired ones too. */
+  freezes: ReadonlyMap<string, FreezeRecord>;
+  now: Date;
 }
 
 export function fleetRow(i: RowInputs): FleetRow {
   const running = i.deployments.find((d) => !isTerminal(d.phase));
   const last = i.deployments.find((d) => isTerminal(d.phase));
+  const freeze = freezeOf(i.freezes, i.service, i.now);
   let alive = 0;
   let stale = 0;
   for (const a of i.agents) {
@@ -162,6 +177,15 @@ export function fleetRow(i: RowInputs): FleetRow {
       i.lastEvent === undefined
         ? null
         : { id: i.lastEvent.id, type: i.lastEvent.type, time: i.lastEvent.time },
+    freeze:
+      freeze === undefined
+        ? null
+        : {
+            scope: freeze.scope,
+            by: freeze.by,
+            reason: freeze.reason,
+            until: freeze.until ?? null,
+          },
   };
 }
 

@@ -2,6 +2,7 @@ import {
   type ActiveRecord,
   type AgentRole,
   type Color,
+  FREEZE_ALL,
   type FreezeRecord,
   freezeHolds,
   nodeId,
@@ -154,6 +155,21 @@ export function freezeNow(freezes: readonly FreezeRecord[], now: Date): FreezeRe
   const holding = freezes.filter((f) => freezeHolds(f, now));
   const end = (f: FreezeRecord) => (f.until === undefined ? Infinity : Date.parse(f.until));
   return holding.sort((a, b) => end(b) - end(a))[0];
+}
+
+/**
+ * The freeze holding for a service at `now` (its own or every service's), as pre-flight sees
+ * it, from the freezes keyed by service (`_all` for every service).
+ */
+export function freezeOf(
+  freezes: ReadonlyMap<string, FreezeRecord>,
+  service: string,
+  now = new Date(),
+): FreezeRecord | undefined {
+  const mine = [freezes.get(service), freezes.get(FREEZE_ALL)].flatMap((f) =>
+    f === undefined ? [] : [f],
+  );
+  return freezeNow(mine, now);
 }
 
 /** The refusal for a service whose lock another deployment holds. */

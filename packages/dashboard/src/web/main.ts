@@ -116,6 +116,17 @@ function openFeed(scope: string, h: FeedHandlers): void {
 
 // ---- fleet ----
 
+/** `❄ frozen until 30/11/2026, 08:00:00 — incident 4711 (alice@ops-1)`: in words, not colour. */
+function frozen(f: Row["freeze"]): string {
+  if (f === null) return "—";
+  const until =
+    f.until === null
+      ? "lifted"
+      : `<time datetime="${esc(f.until)}">${esc(new Date(f.until).toLocaleString())}</time>`;
+  const scope = f.scope === "all" ? " (every service)" : "";
+  return `<span class="frozen">❄ frozen${scope} until ${until} — ${esc(f.reason)} (${esc(f.by)})</span>`;
+}
+
 function fleetCells(r: Row): string {
   const a = r.active;
   const f = r.inFlight;
@@ -125,6 +136,7 @@ function fleetCells(r: Row): string {
 <td>${f ? `${link(deploymentHref(r.service, f.deploymentId), f.version)} ${phase(f.phase)} <span class="muted">${since(f.phaseSince)}</span>` : "—"}</td>
 <td>${l ? `${link(deploymentHref(r.service, l.deploymentId), l.version)} ${phase(l.phase)} <span class="muted">${dur(l.durationMs)}</span>` : "—"}</td>
 <td>${r.agents.alive} alive${r.agents.stale ? `, <span class="bad">✖ ${r.agents.stale} stale</span>` : ""}</td>
+<td class="freeze">${frozen(r.freeze)}</td>
 <td class="last-event">${r.lastEvent ? `${esc(r.lastEvent.type.replace("bluegreen.", ""))} <span class="muted">${clock(r.lastEvent.time)}</span>` : "—"}</td>`;
 }
 
@@ -133,6 +145,7 @@ function rowMatches(r: Row, text: string, show: string): boolean {
   if (show === "inflight") return r.inFlight !== null;
   if (show === "bad") return r.last !== null && BAD_PHASES.has(r.last.phase);
   if (show === "stale") return r.agents.stale > 0;
+  if (show === "frozen") return r.freeze !== null;
   return true;
 }
 
@@ -141,12 +154,12 @@ function fleetPage(): void {
   main.innerHTML = `<h1>Fleet</h1>
 <div class="filters" role="search">
   <label>Search services <input id="q" type="search" autocomplete="off"></label>
-  <label>Show <select id="show"><option value="all">all</option><option value="inflight">deploying now</option><option value="bad">last deployment failed or rolled back</option><option value="stale">stale agents</option></select></label>
+  <label>Show <select id="show"><option value="all">all</option><option value="inflight">deploying now</option><option value="bad">last deployment failed or rolled back</option><option value="stale">stale agents</option><option value="frozen">frozen</option></select></label>
   <span id="count" role="status" aria-live="polite"></span>
 </div>
 <table class="fleet"><caption class="sr-only">Every service, what serves it and what is deploying</caption>
-<thead><tr><th scope="col">Service</th><th scope="col">Active</th><th scope="col">In flight</th><th scope="col">Last</th><th scope="col">Agents</th><th scope="col">Last event</th></tr></thead>
-<tbody id="rows"><tr><td colspan="6">loading…</td></tr></tbody></table>`;
+<thead><tr><th scope="col">Service</th><th scope="col">Active</th><th scope="col">In flight</th><th scope="col">Last</th><th scope="col">Agents</th><th scope="col">Freeze</th><th scope="col">Last event</th></tr></thead>
+<tbody id="rows"><tr><td colspan="7">loading…</td></tr></tbody></table>`;
   const tbody = document.getElementById("rows") as HTMLElement;
   const q = document.getElementById("q") as HTMLInputElement;
   const show = document.getElementById("show") as HTMLSelectElement;
