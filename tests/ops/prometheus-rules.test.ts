@@ -35,7 +35,9 @@ describe("the Prometheus alert rules", () => {
       } catch {
         continue;
       }
-      for (const m of text.matchAll(/name: "(bluegreen_[a-z_]+)"/g)) exported.add(m[1] as string);
+      // `name: "bluegreen_…"` (prom-client's options) or a HELP table's key (runtime's metricsOn)
+      for (const m of text.matchAll(/(?:name: "|^\s*)(bluegreen_[a-z_]+)(?:"|:)/gm))
+        exported.add(m[1] as string);
     }
     const rules = readFileSync(join(DIR, "bluegreen-rules.yml"), "utf8");
     const used = [...new Set([...rules.matchAll(/\b(bluegreen_[a-z_]+)\b/g)].map((m) => m[1]))];

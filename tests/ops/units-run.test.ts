@@ -235,7 +235,13 @@ describe("the agents, started as their units start them", () => {
         signal: null,
       });
     }
-    // JSON logs on stdout, ending with the stopped transition (what journald gets)
+    // JSON logs on stdout, ending with the stopped transition (what journald gets). The pipe
+    // may still hold the last lines when the exit is seen: read once they have arrived.
+    for (const [, { proc }] of agents)
+      await waitFor(() => (proc.output.text().includes('"to":"stopped"') ? true : undefined), {
+        what: "the last log lines",
+        timeoutMs: 3_000,
+      }).catch(() => undefined);
     for (const [role, { proc }] of agents) {
       const last = proc.output
         .text()

@@ -247,6 +247,9 @@ describe("switcher: the agent process", () => {
       });
       // The file said the other colour: re-applied at start.
       expect(rig.fileColor()).toBe(recorded);
+      // A rollback names no version: it takes the one the record says ran on that colour.
+      const current = (await rig.active()).record;
+      const version = current?.previous?.color === other ? current.previous.version : null;
       const answer = await rig.switchTo(other, { reason: "rollback" });
       expect(answer).toMatchObject({
         type: "bluegreen.switch.done",
@@ -257,7 +260,7 @@ describe("switcher: the agent process", () => {
       expect((await rig.active()).record).toMatchObject({
         color: other,
         reason: "rollback",
-        version: "v1.0",
+        version,
       });
     } finally {
       proc.signal("SIGTERM", { group: false });
