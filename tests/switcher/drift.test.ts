@@ -124,7 +124,7 @@ describe("switcher: drift while running", () => {
       const { record } = await rig.active();
       const recorded = record?.color === "blue" ? "blue" : "green";
       const other = recorded === "blue" ? "green" : "blue";
-      await rig.untilServes(recorded, 10, 5_000);
+      await rig.untilServes(recorded, 10, 15_000);
       const seen = rig.log.find("bluegreen.switch.drift", running).length;
 
       // A switch the coordinator asked for, then a full period and more: no drift.
@@ -184,7 +184,7 @@ describe("switcher: drift while running", () => {
         5_000,
       );
       expect(drift.data).toMatchObject({ recorded, action: "reapplied" });
-      await rig.untilServes(recorded, 10, 5_000);
+      await rig.untilServes(recorded, 10, 15_000);
       expect(rig.fileColor()).toBe(recorded);
     } finally {
       await agent.stop();
