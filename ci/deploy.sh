@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One deploy from CI with the single `bluegreen` executable: the GitHub Action (action.yml)
 # and the GitLab component (templates/deploy/template.yml) both run this.
-#   in:  BG (the executable), SERVICE, VERSION, WAIT_UNTIL (finished|requested), TIMEOUT,
+#   in:  BG (the executable), SERVICE, VERSION, WAIT_UNTIL (finished|switched|requested), TIMEOUT,
 #        REASON, DEPLOYMENT_ID (default gh-/gl- from the CI's ids), NATS_URL, NATS_USER,
 #        NATS_PASSWORD, NATS_CA_PEM (the CA's PEM, empty without TLS)
 #   out: deployment-id and outcome (GITHUB_OUTPUT, or bluegreen.env for GitLab's dotenv report),
@@ -19,7 +19,10 @@ if [ -z "$id" ]; then
 fi
 
 args=(deploy "$SERVICE" "$VERSION" --id "$id")
-[ "${WAIT_UNTIL:-finished}" = "finished" ] && args+=(--wait --timeout "${TIMEOUT:-45m}")
+case "${WAIT_UNTIL:-finished}" in
+  finished) args+=(--wait --timeout "${TIMEOUT:-45m}") ;;
+  switched) args+=(--wait --until switched --timeout "${TIMEOUT:-45m}") ;;
+esac
 [ -n "${REASON:-}" ] && args+=(--reason "$REASON")
 if [ -n "${NATS_CA_PEM:-}" ]; then
   printf '%s\n' "$NATS_CA_PEM" >"$tmp/nats-ca.crt"
@@ -33,7 +36,11 @@ done
 code="${PIPESTATUS[0]}"
 
 case "$code" in
-  0) outcome=$([ "${WAIT_UNTIL:-finished}" = "finished" ] && echo succeeded || echo requested) ;;
+  0) case "${WAIT_UNTIL:-finished}" in
+       finished) outcome=succeeded ;;
+       switched) outcome=switched ;;
+       *) outcome=requested ;;
+     esac ;;
   3) outcome=rejected ;;
   4) outcome=failed ;;
   5) outcome=rolled_back ;;
