@@ -5,7 +5,7 @@
 // coded failure event, every event of the deployment once, the lock released, nginx still
 // serving blue, and no step run a second time.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type BgEvent, eventSubject, parseEvent, STREAM_NAME } from "@bluegreen/contracts";
 import {
   type AgentProcess,
@@ -271,6 +271,13 @@ describe("given blue serves v1.0 and a local node agent deploys green", () => {
         what: "step 1 to have written its line",
         timeoutMs: 15_000,
       });
+      // The agent notes the step right after spawning it; on a loaded machine the step can
+      // print before that. A crash inside that moment leaves no note (docs/node-agent.md).
+      const notes = dir.file(`${agentId}.state`);
+      await waitFor(
+        () => (readdirSync(notes).some((f) => f.startsWith("step-")) ? true : undefined),
+        { what: "the running step's note in state_dir", timeoutMs: 10_000 },
+      );
       process.kill(agent.process.pid, "SIGKILL"); // the agent only, as a crash would
       await agent.process.exited;
       orphans = stepProcesses(started.deploymentid as string);
