@@ -74,6 +74,11 @@ describe("startSshd", () => {
     const other = await startSshd();
     const ssh = new NodeSSH();
     await ssh.connect(connectTo(other));
+    // The server going away resets the client's socket: ssh2 reports that as an
+    // 'error' event, which would be uncaught without a listener (as the SSH
+    // executor also listens for it).
+    const clientErrors: string[] = [];
+    ssh.connection?.on("error", (error: Error) => clientErrors.push(error.message));
     // A session still open when the server stops.
     const running = ssh.execCommand("sleep 30").catch(() => undefined);
     const { pid } = other.process;
