@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { driftAction } from "./drift.ts";
+import { driftAction, standingAfter } from "./drift.ts";
 
 describe("driftAction", () => {
   it("does nothing when file and record agree", () => {
@@ -24,5 +24,31 @@ describe("driftAction", () => {
   it("cannot adopt a file that names no colour", () => {
     expect(driftAction("reapply", "green", null)).toBe("reapply");
     expect(driftAction("adopt", "green", null)).toBe("report");
+  });
+});
+
+describe("standingAfter: a drift left as reported", () => {
+  const at = { mode: "reapply" as const, nowMs: 1_000_000, intervalMs: 1_000 };
+
+  it("tries a failed repair again after one interval, then doubles the wait up to a minute", () => {
+    let standing = standingAfter(undefined, "blue/green/-", at);
+    expect(standing).toEqual({ key: "blue/green/-", failures: 1, retryAt: 1_001_000 });
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      standing = standingAfter(standing, "blue/green/-", at);
+      waits.push(standing.retryAt - at.nowMs);
+    }
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+  });
+
+  it("starts over for another drift", () => {
+    const first = standingAfter(undefined, "blue/green/-", at);
+    const again = standingAfter(standingAfter(first, "blue/green/-", at), "blue/null/-", at);
+    expect(again).toMatchObject({ key: "blue/null/-", failures: 1, retryAt: 1_001_000 });
+  });
+
+  it("never retries what `report` only reports", () => {
+    const standing = standingAfter(undefined, "blue/green/-", { ...at, mode: "report" });
+    expect(standing.retryAt).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -32,3 +32,35 @@ export function driftAction(
   if (found === null) return mode === "reapply" ? DriftAction.reapply : DriftAction.report;
   return mode === "reapply" ? DriftAction.reapply : DriftAction.adopt;
 }
+
+/** The longest wait between two tries of a repair that keeps failing. */
+export const DRIFT_RETRY_MAX_MS = 60_000;
+
+/**
+ * A drift that stays as it was reported while running: `report` leaves it (never retried),
+ * a repair that failed is tried again after a wait that doubles with each failure — one
+ * `drift_interval` first, at most DRIFT_RETRY_MAX_MS — so a broken nginx is not reloaded in
+ * a loop, and a repair that failed because a hand edit was still being written succeeds at
+ * the next try.
+ */
+export interface StandingDrift {
+  /** recorded/found/served: another drift than this one is acted on at once. */
+  key: string;
+  failures: number;
+  /** When the repair may be tried again (epoch ms; Infinity: never, as with `report`). */
+  retryAt: number;
+}
+
+export function standingAfter(
+  previous: StandingDrift | undefined,
+  key: string,
+  opts: { mode: DriftMode; nowMs: number; intervalMs: number },
+): StandingDrift {
+  const failures = previous?.key === key ? previous.failures + 1 : 1;
+  const wait = Math.min(opts.intervalMs * 2 ** (failures - 1), DRIFT_RETRY_MAX_MS);
+  return {
+    key,
+    failures,
+    retryAt: opts.mode === "report" ? Number.POSITIVE_INFINITY : opts.nowMs + wait,
+  };
+}

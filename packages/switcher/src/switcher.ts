@@ -19,6 +19,7 @@ import type {
   SwitchInput,
   SwitchRequest,
 } from "./decide.ts";
+import { type StandingDrift, standingAfter } from "./drift.ts";
 import { checkDrift, type DriftReport } from "./drift-check.ts";
 import { DriftWatch } from "./drift-watch.ts";
 import type { SwitchMetrics } from "./metrics.ts";
@@ -84,7 +85,7 @@ export class Switcher {
   private consumption: Consumption | undefined;
   private watch: DriftWatch | undefined;
   /** Per service, the drift last reported while running and left as it was (not repeated). */
-  private readonly standing = new Map<string, string>();
+  private readonly standing = new Map<string, StandingDrift>();
 
   constructor(private readonly deps: SwitcherDeps) {
     this.logger = childLogger(deps.logger, { component: "switcher" });
@@ -140,31 +141,48 @@ export class Switcher {
 
   /**
    * While running: one service's file, record and what nginx serves, in the service's turn
-   * (after any switch queued before it). Drift that stays as it was reported (left by
-   * `report`, or a repair that failed) is reported once, and not acted on again until the
-   * file changes.
+   * (after any switch queued before it). Drift that stays as it was reported is published
+   * once: `report` leaves it; a repair that failed is tried again with a growing wait
+   * (`standingAfter`), not at every file event (its own restore of the file is one).
    */
   private async checkRunning(service: string, why: "file" | "interval"): Promise<void> {
     const def = this.deps.definitions.get(service);
     if (def === undefined) return;
-    if (why === "file") this.standing.delete(service);
+    const { ports, nginx, config } = this.deps;
     const logger = childLogger(this.deps.logger, { component: "drift", service });
     await this.deps.runner.within(service, async () => {
-      const left = this.standing.has(service);
-      const drift = await checkDrift(def, this.deps.ports, {
-        mode: left ? "report" : this.deps.config.on_drift,
-        nginx: this.deps.nginx,
-        logger: left ? undefined : logger,
+      const standing = this.standing.get(service);
+      const nowMs = ports.now().getTime();
+      if (standing !== undefined && nowMs < standing.retryAt) {
+        // Waiting to try again: look only, and act at once if the drift is another one.
+        const seen = await checkDrift(def, ports, { mode: "report", nginx, running: true });
+        if (seen === undefined) {
+          this.standing.delete(service);
+          return;
+        }
+        if (standingKey(seen) === standing.key) return;
+      }
+      const drift = await checkDrift(def, ports, {
+        mode: config.on_drift,
+        nginx,
+        logger,
         running: true,
       });
       if (drift === undefined) {
         this.standing.delete(service);
         return;
       }
-      const key = standingKey(drift);
       if (drift.action === "reported") {
-        if (this.standing.get(service) === key) return;
-        this.standing.set(service, key);
+        const key = standingKey(drift);
+        const intervalMs = config.drift_interval ?? DRIFT_INTERVAL_MS;
+        this.standing.set(
+          service,
+          standingAfter(standing, key, { mode: config.on_drift, nowMs, intervalMs }),
+        );
+        if (standing?.key === key) {
+          logger.debug({ why }, "drift as reported before; not published again");
+          return;
+        }
       } else this.standing.delete(service);
       await this.reportDrift(service, drift);
     });
