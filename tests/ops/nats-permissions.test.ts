@@ -198,7 +198,12 @@ describe("before anything exists", () => {
         exitOnShutdown: false,
         start: async () => ({ stop: async () => {} }),
       }),
-    ).rejects.toThrow(/permissions violation/i);
+    ).rejects.toMatchObject({
+      code: "BG_ERR_NATS_NOT_SET_UP",
+      message: expect.stringMatching(
+        /^the BLUEGREEN stream does not exist, and this agent's NATS user may not create it: .*permissions violation/i,
+      ),
+    });
     // It does not hang: the server answers the refused create at once, and nats.js fails it.
     expect(Date.now() - started).toBeLessThan(WAIT_MS);
     await serverLogged(/User "switcher", Subject "\$JS\.API\.STREAM\.CREATE\.BLUEGREEN"/);
@@ -406,7 +411,12 @@ describe("each agent as its own user", () => {
         exitOnShutdown: false,
         start: async () => ({ stop: async () => {} }),
       }),
-    ).rejects.toThrow(/permissions violation/i);
+    ).rejects.toMatchObject({
+      code: "BG_ERR_NATS_NOT_SET_UP",
+      message: expect.stringMatching(
+        /^the BLUEGREEN stream differs from this agent's nats\.stream \(max_age\), and this agent's NATS user may not update it/,
+      ),
+    });
     await serverLogged(/User "monitor", Subject "\$JS\.API\.STREAM\.UPDATE\.BLUEGREEN"/);
   });
 });

@@ -107,6 +107,11 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     fix: "Check that the BLUEGREEN stream exists and the user may publish to the subject.",
   },
+  BG_ERR_NATS_NOT_SET_UP: {
+    message: "{what} {problem}, and this agent's NATS user may not {action} it: {reason}",
+    retryable: true,
+    fix: "Start the coordinator first: it creates the stream and the buckets (so does `bluegreen apply` with the operator's user); systemd restarts this agent until then. Keep `nats.stream` and `nats.kv_replicas` in every agent's config as in the coordinator's, or leave them out.",
+  },
   BG_ERR_KV_CONFLICT: {
     message: "key '{key}' in bucket '{bucket}' changed concurrently (expected revision {expected})",
     retryable: true,

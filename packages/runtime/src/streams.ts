@@ -1,4 +1,4 @@
-import { Buckets, STREAM_NAME, STREAM_SUBJECTS } from "@bluegreen/contracts";
+import { BgError, Buckets, STREAM_NAME, STREAM_SUBJECTS } from "@bluegreen/contracts";
 import {
   DiscardPolicy,
   type JetStreamClient,
@@ -101,7 +101,7 @@ export async function ensureStream(
     } catch (addErr) {
       // Another agent created it first: fall through to the comparison.
       info = await jsm.streams.info(STREAM_NAME).catch(() => {
-        throw addErr;
+        throw notSetUp(addErr, `the ${STREAM_NAME} stream`, "does not exist", "create");
       });
     }
   }
@@ -114,7 +114,12 @@ export async function ensureStream(
   const changed = streamConfigDiff(info.config, wanted);
   if (changed.length === 0) return { action: "unchanged", changed, info };
   const { storage: _storage, ...updatable } = wanted;
-  info = await jsm.streams.update(STREAM_NAME, { ...info.config, ...updatable });
+  info = await jsm.streams
+    .update(STREAM_NAME, { ...info.config, ...updatable })
+    .catch((err: unknown) => {
+      const problem = `differs from this agent's nats.stream (${changed.join(", ")})`;
+      throw notSetUp(err, `the ${STREAM_NAME} stream`, problem, "update");
+    });
   opts.logger?.info({ stream: STREAM_NAME, changed }, "stream updated");
   return { action: "updated", changed, info };
 }
@@ -148,17 +153,24 @@ async function ensureBucket(
 ): Promise<KV> {
   const bucket = Buckets[name];
   const settings = bucketSettings(name);
-  const kv = await js.views.kv(bucket, {
-    history: settings.history,
-    ttl: settings.maxAgeMs,
-    replicas: opts.replicas,
-    storage: StorageType.File,
-  });
+  const kv = await js.views
+    .kv(bucket, {
+      history: settings.history,
+      ttl: settings.maxAgeMs,
+      replicas: opts.replicas,
+      storage: StorageType.File,
+    })
+    .catch((err: unknown) => {
+      throw notSetUp(err, `the ${bucket} bucket`, "does not exist", "create");
+    });
   const status = await kv.status();
   const config = status.streamInfo.config;
   const changes = bucketUpdates(config, settings, opts.replicas);
   if (changes !== undefined) {
-    await jsm.streams.update(config.name, { ...config, ...changes });
+    await jsm.streams.update(config.name, { ...config, ...changes }).catch((err: unknown) => {
+      const problem = `differs from this agent's settings (${Object.keys(changes).join(", ")})`;
+      throw notSetUp(err, `the ${bucket} bucket`, problem, "update");
+    });
     opts.logger?.info({ bucket, ...settings, replicas: opts.replicas }, "bucket settings updated");
   }
   return kv;
@@ -183,6 +195,16 @@ export function bucketUpdates(
   }
   if ((config.num_replicas ?? 1) < replicas) changes.num_replicas = replicas;
   return Object.keys(changes).length === 0 ? undefined : changes;
+}
+
+/**
+ * A refused create or update of the stream or a bucket (a least-permission user: only the
+ * coordinator and the operator may): coded, with what to do. Other errors pass unchanged.
+ */
+function notSetUp(err: unknown, what: string, problem: string, action: string): unknown {
+  if ((err as { code?: unknown } | undefined)?.code !== "PERMISSIONS_VIOLATION") return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new BgError("BG_ERR_NATS_NOT_SET_UP", { what, problem, action, reason }, { cause: err });
 }
 
 /** Creates or opens every bluegreen KV bucket and returns a handle per bucket. */
