@@ -18,6 +18,7 @@ import {
   endGroup,
   endLeftSteps,
   interruptedEvent,
+  keptNotes,
   type RunningStep,
   StepLedger,
   stillTheStep,
@@ -31,6 +32,7 @@ const of = {
   color: "green" as const,
   version: "v1.1",
 };
+const remote = { host: "10.0.0.5", port: 22, user: "root", bootId: "boot-n", startTime: "777" };
 const dirs: string[] = [];
 const groups: number[] = [];
 
@@ -92,6 +94,20 @@ describe("StepLedger and endGroup", () => {
     expect(await endGroup({ ...step, bootId: "another-boot" }, localGroupHost, 100)).toBe("gone");
     expect(await endGroup({ ...step, startTime: "1" }, localGroupHost, 100)).toBe("gone");
     expect(groupAlive(pid)).toBe(true);
+  });
+
+  it("each step has a note of its own: one kept from an earlier run is never overwritten, a retry sees only it", () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 1, command: ["sleep"], pid: 4242, remote });
+    const [old] = steps.left();
+    if (old === undefined) throw new Error("no note");
+    const kept = new Map([[old.path, old.step.startedAt]]);
+    const again = steps.forDeploy(of);
+    again.began({ step: 1, steps: 1, command: ["sleep"], pid: 5151, remote });
+    expect(steps.left().map((l) => l.step.pid)).toEqual(expect.arrayContaining([4242, 5151]));
+    expect(keptNotes(steps.left(), kept).map((l) => l.step.pid)).toEqual([4242]);
+    again.ended();
+    expect(steps.left().map((l) => l.step.pid)).toEqual([4242]);
   });
 
   it("drops a note it cannot read", () => {
@@ -161,12 +177,31 @@ function fakeNode(
 }
 
 describe("endLeftSteps, a step noted on a node over SSH", () => {
-  const remote = { host: "10.0.0.5", port: 22, user: "root", bootId: "boot-n", startTime: "777" };
-
   function noted(): { ledger: StepLedger; published: BgEvent<"deploy.progress">[] } {
     const { ledger: steps } = ledger();
     steps.forDeploy(of).began({ step: 1, steps: 2, command: ["sleep", "60"], pid: 4242, remote });
     return { ledger: steps, published: [] };
+  }
+
+  /** endLeftSteps with the events it publishes collected in `published`. */
+  function endLeft(
+    steps: StepLedger,
+    published: BgEvent<"deploy.progress">[],
+    node: GroupHost,
+  ): Promise<number> {
+    return endLeftSteps(
+      {
+        ledger: steps,
+        remote: async () => node,
+        publish: async (e) => {
+          published.push(e);
+        },
+        source: "s",
+        logger,
+        kept: new Map(),
+      },
+      steps.left(),
+    );
   }
 
   it("is noted with the node's sshd, boot id and start time, not this host's", () => {
@@ -189,20 +224,23 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     };
     const node = fakeNode(alive, true);
     const asked: SshEndpoint[] = [];
-    const kept = await endLeftSteps({
-      ledger: steps,
-      remote: async (endpoint) => {
-        asked.push(endpoint);
-        return node;
+    const kept = await endLeftSteps(
+      {
+        ledger: steps,
+        remote: async (endpoint) => {
+          asked.push(endpoint);
+          return node;
+        },
+        publish: async (e) => {
+          published.push(e);
+        },
+        source: "bluegreen/node-agent/a1",
+        logger,
+        graceMs: 150,
+        kept: new Map(),
       },
-      publish: async (e) => {
-        published.push(e);
-      },
-      source: "bluegreen/node-agent/a1",
-      logger,
-      graceMs: 150,
-      reported: new Set(),
-    });
+      steps.left(),
+    );
     expect(kept).toBe(0);
     expect(asked).toEqual([{ host: "10.0.0.5", port: 22, user: "root" }]);
     expect(node.signals).toEqual(["TERM -4242", "KILL -4242"]);
@@ -219,16 +257,7 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
   it("leaves a group that is not the step's any more alone", async () => {
     const { ledger: steps, published } = noted();
     const node = fakeNode({ bootId: "boot-other", groupAlive: true });
-    await endLeftSteps({
-      ledger: steps,
-      remote: async () => node,
-      publish: async (e) => {
-        published.push(e);
-      },
-      source: "s",
-      logger,
-      reported: new Set(),
-    });
+    await endLeft(steps, published, node);
     expect(node.signals).toEqual([]);
     expect(published[0]?.data.outputTail).toContain("was gone already");
     expect(steps.left()).toEqual([]);
@@ -236,7 +265,7 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
 
   it("keeps the note of an unreachable node, says so once, and ends the group once the node answers", async () => {
     const { ledger: steps, published } = noted();
-    const reported = new Set<string>();
+    const kept = new Map<string, string>();
     let reachable = false;
     const node = fakeNode({ bootId: "boot-n", leader: undefined, groupAlive: true });
     const deps = {
@@ -251,24 +280,24 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
       source: "s",
       logger,
       graceMs: 100,
-      reported,
+      kept,
     };
-    expect(await endLeftSteps(deps)).toBe(1);
-    expect(await endLeftSteps(deps)).toBe(1);
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
     expect(published).toHaveLength(1);
     expect(published[0]?.data.outputTail).toContain(
       "the node could not be reached over SSH (cannot reach 10.0.0.5:22 over SSH: connection refused): its process group 4242 on root@10.0.0.5:22 may still run there",
     );
     expect(steps.left()).toHaveLength(1);
     reachable = true;
-    expect(await endLeftSteps(deps)).toBe(0);
+    expect(await endLeftSteps(deps, steps.left())).toBe(0);
     expect(published.map((e) => e.data.outputTail?.split("on restart, ")[1])).toEqual([
       expect.stringContaining("could not be reached"),
       "its process group 4242 on root@10.0.0.5:22 was still running and was ended",
     ]);
     expect(node.signals).toEqual(["TERM -4242"]);
     expect(steps.left()).toEqual([]);
-    expect(reported.size).toBe(0);
+    expect(kept.size).toBe(0);
   });
 
   it("a note without a node boot id (no /proc there) is reported and its group left alone", async () => {
@@ -282,16 +311,7 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     });
     const node = fakeNode({ bootId: "", groupAlive: false });
     const published: BgEvent<"deploy.progress">[] = [];
-    await endLeftSteps({
-      ledger: steps,
-      remote: async () => node,
-      publish: async (e) => {
-        published.push(e);
-      },
-      source: "s",
-      logger,
-      reported: new Set(),
-    });
+    await endLeft(steps, published, node);
     expect(node.signals).toEqual([]);
     expect(published[0]?.data.outputTail).toContain("was left alone");
   });

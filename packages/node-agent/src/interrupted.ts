@@ -67,14 +67,17 @@ export class StepLedger {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** The hooks for one (deployment, node). A failed write is logged; the deploy goes on. */
+  /**
+   * The hooks for one (deployment, node). A failed write is logged; the deploy goes on. Each
+   * step gets a file of its own (its number and pid in the name): a note kept from an earlier
+   * run of the same deployment (its node unreachable) is never overwritten.
+   */
   forDeploy(of: DeployOf): RunningSteps {
-    const path = join(
-      this.dir,
-      `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}.json`,
-    );
+    const prefix = `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}`;
+    let path: string | undefined;
     return {
       began: ({ remote, ...note }) => {
+        path = join(this.dir, `${prefix}-${note.step}-${note.pid}.json`);
         const record: RunningStep = {
           ...of,
           ...note,
@@ -94,7 +97,10 @@ export class StepLedger {
           this.logger.warn({ err, path }, "could not note the running step");
         }
       },
-      ended: () => rmSync(path, { force: true }),
+      ended: () => {
+        if (path !== undefined) rmSync(path, { force: true });
+        path = undefined;
+      },
     };
   }
 
@@ -208,21 +214,38 @@ export interface LeftStepsDeps {
   readonly source: string;
   readonly logger: Logger;
   readonly graceMs?: number;
-  /** Notes already reported unreachable (an event once per note, not at every try). */
-  readonly reported: Set<string>;
+  /**
+   * Notes kept because their node could not be reached, by path (their `startedAt`): each is
+   * reported once, not at every try. Updated here.
+   */
+  readonly kept: Map<string, string>;
+}
+
+/**
+ * The notes a retry looks at: only those kept (same note, same `startedAt`); any other note in
+ * `state_dir` by then is a step this process runs now.
+ */
+export function keptNotes<T extends { path: string; step: Pick<RunningStep, "startedAt"> }>(
+  notes: readonly T[],
+  kept: ReadonlyMap<string, string>,
+): T[] {
+  return notes.filter((n) => kept.get(n.path) === n.step.startedAt);
 }
 
 const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
 
 /**
- * Ends the groups the ledger's notes name and records each in its deployment's events; one
- * connection per node, nodes in parallel. A note whose node cannot be reached is kept (and
- * said so once); a note whose event cannot be published stays too (the error is thrown).
- * Returns how many notes are kept.
+ * Ends the groups that `notes` (read from the ledger) name and records each in its
+ * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
+ * reached is kept (and said so once); a note whose event cannot be published stays too (the
+ * error is thrown). Returns how many notes are kept.
  */
-export async function endLeftSteps(deps: LeftStepsDeps): Promise<number> {
+export async function endLeftSteps(
+  deps: LeftStepsDeps,
+  notes: readonly { path: string; step: RunningStep }[],
+): Promise<number> {
   const byHost = new Map<string, { path: string; step: RunningStep }[]>();
-  for (const left of deps.ledger.left()) {
+  for (const left of notes) {
     const key = left.step.ssh === undefined ? "" : endpointKey(left.step.ssh);
     byHost.set(key, [...(byHost.get(key) ?? []), left]);
   }
@@ -265,16 +288,16 @@ export async function endLeftSteps(deps: LeftStepsDeps): Promise<number> {
               { ...fields, reason },
               "a step interrupted by the agent's stop was found on a node that cannot be reached: kept, to be tried again",
             );
-            if (deps.reported.has(path)) continue;
+            if (deps.kept.get(path) === step.startedAt) continue;
           }
           const make = eventMaker(step.service, step.deploymentId, deps.source);
           await deps.publish(interruptedEvent(make, step, ending, reason));
           if (ending === "unreachable") {
-            deps.reported.add(path);
+            deps.kept.set(path, step.startedAt);
             continue;
           }
           deps.ledger.drop(path);
-          deps.reported.delete(path);
+          deps.kept.delete(path);
           deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
         }
       } finally {

@@ -32,7 +32,7 @@ import {
   type ExecutorFactory,
   type RemoteGroups,
 } from "./executors/factory.ts";
-import { endLeftSteps, LEFT_STEP_RETRY_MS, StepLedger } from "./interrupted.ts";
+import { endLeftSteps, keptNotes, LEFT_STEP_RETRY_MS, StepLedger } from "./interrupted.ts";
 import type { NodeAgentMetrics } from "./metrics.ts";
 import { NodeHealthPoller } from "./node-health.ts";
 import { type ResultStore, resultKey } from "./store.ts";
@@ -86,8 +86,8 @@ export class NodeAgent {
   private readonly health: NodeHealthPoller;
   private stopping = false;
   private readonly ledger: StepLedger | undefined;
-  /** Notes of steps on unreachable nodes, already reported; the timer that tries them again. */
-  private readonly reportedUnreachable = new Set<string>();
+  /** Notes of steps on unreachable nodes (path → startedAt); the timer that tries them again. */
+  private readonly kept = new Map<string, string>();
   private retryLeft: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: NodeAgentDeps) {
@@ -160,26 +160,36 @@ export class NodeAgent {
    * node) and the deployment's events say so, before anything is consumed. A note whose event
    * could not be published stays, and is handled again at the next start. A note whose node
    * cannot be reached (within the SSH connect timeout) is kept and said so; it is tried again
-   * every LEFT_STEP_RETRY_MS while the agent runs, and at its next start.
+   * every LEFT_STEP_RETRY_MS while the agent runs (only those notes: the others in `state_dir`
+   * by then are this process' own running steps), and at its next start.
    */
-  private async endInterruptedSteps(): Promise<void> {
+  private async endInterruptedSteps(retry = false): Promise<void> {
     const ledger = this.ledger;
     if (ledger === undefined || this.stopping) return;
-    const kept = await endLeftSteps({
-      ledger,
-      remote: this.deps.remoteGroups ?? defaultRemoteGroups(this.deps.config),
-      publish: async (event) => {
-        await this.deps.bus.publish(event);
+    const notes = retry ? keptNotes(ledger.left(), this.kept) : ledger.left();
+    const kept = await endLeftSteps(
+      {
+        ledger,
+        remote: this.deps.remoteGroups ?? defaultRemoteGroups(this.deps.config),
+        publish: async (event) => {
+          await this.deps.bus.publish(event);
+        },
+        source: this.deps.bus.source,
+        logger: this.deps.logger,
+        kept: this.kept,
       },
-      source: this.deps.bus.source,
-      logger: this.deps.logger,
-      reported: this.reportedUnreachable,
-    });
-    if (kept === 0 || this.stopping) return;
+      notes,
+    );
+    if (kept > 0) this.retryKept();
+  }
+
+  private retryKept(): void {
+    if (this.stopping) return;
     this.retryLeft = setTimeout(() => {
-      this.endInterruptedSteps().catch((err: unknown) =>
-        this.deps.logger.warn({ err }, "could not end a step a crash left; tried again later"),
-      );
+      this.endInterruptedSteps(true).catch((err: unknown) => {
+        this.deps.logger.warn({ err }, "could not record a step a crash left; trying again");
+        this.retryKept();
+      });
     }, LEFT_STEP_RETRY_MS);
     this.retryLeft.unref();
   }
