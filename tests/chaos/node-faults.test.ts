@@ -249,6 +249,71 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
     }
   }, 120_000);
 
+  it("when the node's sshd does not answer as the SIGKILLed agent restarts, then the agent says so, keeps the note and consumes anyway, and ends the step on the node at its next start", async () => {
+    const runs = dir.file("ssh-unreachable-runs.log");
+    await stack.applyDefinition((doc) => {
+      doc.setIn(["deploy", "executor"], "ssh");
+      doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
+      doc.setIn(["deploy", "steps"], [countingStep(runs, 60)]);
+      doc.setIn(["deploy", "timeout"], "5s");
+      doc.deleteIn(["deploy", "step_timeout"]);
+      doc.setIn(["readiness", "timeout"], "2s");
+    });
+    const agentId = "node-agent-ssh-unreachable";
+    const agent = await useGreenAgent(agentId, sshSettings());
+    const { outcome, note } = await deployAndKillMidStep(agentId, agent, "v2.7", runs);
+    const notes = () =>
+      readdirSync(dir.file(`${agentId}.state`)).filter((f) => f.startsWith("step-"));
+    try {
+      await expectFailedAtDeadline(outcome, 12_000);
+      const jsm = await stack.base.nc.jetstreamManager();
+      const startedSeq = await streamSeqOf(jsm, only(outcome.events, "deploy.started"));
+      // The node's sshd accepts TCP and says nothing: the connect timeout (3 s) runs out.
+      process.kill(sshd.process.pid, "SIGSTOP");
+      try {
+        green = await respawnAgent("nodeAgent", agent);
+        // Not held: it settles the redelivered deploy.started (past the deadline) as usual.
+        await waitFor(() => consumerSettled(jsm, startedConsumer(agentId), startedSeq), {
+          what: "the restarted agent to settle the redelivered deploy.started",
+          timeoutMs: 60_000,
+        });
+      } finally {
+        process.kill(sshd.process.pid, "SIGCONT");
+      }
+      expect(green.process.output.text()).toContain(
+        "a step interrupted by the agent's stop was found on a node that cannot be reached: kept, to be tried again",
+      );
+      const told = await stack.events(outcome.deploymentId);
+      expect(timeline(told)).toEqual([...timeline(outcome.events), "progress 1:interrupted"]);
+      expect((told.at(-1) as BgEvent<"deploy.progress">).data.outputTail).toContain(
+        `the node could not be reached over SSH (cannot reach ${sshd.host}:${sshd.port} over SSH: no SSH handshake within 3000 ms): its process group ${note.pid} on ${sshd.user}@${sshd.host}:${sshd.port} may still run there`,
+      );
+      expect(stepProcesses(outcome.deploymentId)).toContain(note.pid);
+      expect(notes()).toHaveLength(1);
+      // The next start, the node answering again: the step is ended there and recorded.
+      await green.stop();
+      green = await respawnAgent("nodeAgent", agent);
+      await expect
+        .poll(() => stepProcesses(outcome.deploymentId), { timeout: 15_000, interval: 100 })
+        .toEqual([]);
+      const ended = await waitFor(
+        async () => {
+          const events = await stack.events(outcome.deploymentId);
+          return events.length === told.length + 1 ? events : undefined;
+        },
+        { what: "the second interrupted event", timeoutMs: 10_000 },
+      );
+      expect(timeline(ended)).toEqual([...timeline(told), "progress 1:interrupted"]);
+      expect((ended.at(-1) as BgEvent<"deploy.progress">).data.outputTail).toContain(
+        `its process group ${note.pid} on ${sshd.user}@${sshd.host}:${sshd.port} was still running and was ended`,
+      );
+      expect(notes()).toEqual([]);
+      expect(lines(runs)).toEqual([outcome.deploymentId]);
+    } finally {
+      await killStepProcesses(outcome.deploymentId);
+    }
+  }, 120_000);
+
   it("when sshd and its sessions die while step 1 runs, then the step fails with a coded error, it ran once, blue still serves", async () => {
     const runs = dir.file("ssh-runs.log");
     await stack.applyDefinition((doc) => {
