@@ -166,6 +166,29 @@ async function streamSeqOf(jsm: JetStreamManager, started: BgEvent): Promise<num
   return msg.seq;
 }
 
+/** The running-step notes in an agent's `state_dir`. */
+const notesOf = (agentId: string) =>
+  readdirSync(dir.file(`${agentId}.state`)).filter((f) => f.startsWith("step-"));
+
+/**
+ * Over SSH, one long step (its line, then `sleep 60`; `deploy.timeout: 5s`,
+ * `readiness.timeout: 2s`: the coordinator's deadline is 5 + 2 + 5 = 12 s), the agent
+ * SIGKILLed while it runs (see deployAndKillMidStep).
+ */
+async function sshStepCrash(agentId: string, version: string) {
+  const runs = dir.file(`${agentId}-runs.log`);
+  await stack.applyDefinition((doc) => {
+    doc.setIn(["deploy", "executor"], "ssh");
+    doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
+    doc.setIn(["deploy", "steps"], [countingStep(runs, 60)]);
+    doc.setIn(["deploy", "timeout"], "5s");
+    doc.deleteIn(["deploy", "step_timeout"]);
+    doc.setIn(["readiness", "timeout"], "2s");
+  });
+  const agent = await useGreenAgent(agentId, sshSettings());
+  return { runs, agentId, agent, ...(await deployAndKillMidStep(agentId, agent, version, runs)) };
+}
+
 describe("given blue serves v1.0 and the green node is deployed over SSH", () => {
   it("when nothing listens on the node's SSH port, then deploy --wait exits 4 with BG_ERR_SSH_UNREACHABLE, no step ran, blue still serves", async () => {
     await stack.applyDefinition((doc) => {
@@ -211,18 +234,10 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
   }, 120_000);
 
   it("when the node agent is SIGKILLed while step 1 runs over SSH, then the step runs on on the node until the restarted agent ends its group there (over SSH, before it handles anything) and records it", async () => {
-    const runs = dir.file("ssh-crash-runs.log");
-    await stack.applyDefinition((doc) => {
-      doc.setIn(["deploy", "executor"], "ssh");
-      doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
-      doc.setIn(["deploy", "steps"], [countingStep(runs, 60)]);
-      doc.setIn(["deploy", "timeout"], "5s");
-      doc.deleteIn(["deploy", "step_timeout"]);
-      doc.setIn(["readiness", "timeout"], "2s");
-    });
-    const agentId = "node-agent-ssh-crash";
-    const agent = await useGreenAgent(agentId, sshSettings());
-    const { outcome, note, orphans } = await deployAndKillMidStep(agentId, agent, "v2.6", runs);
+    const { runs, agentId, agent, outcome, note, orphans } = await sshStepCrash(
+      "node-agent-ssh-crash",
+      "v2.6",
+    );
     try {
       // The note names the node's sshd, and the boot and start time read there.
       expect(note).toMatchObject({
@@ -231,7 +246,6 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
         bootId: expect.stringMatching(/\S/),
         startTime: expect.stringMatching(/^\d+$/),
       });
-      // 5 s + 2 s + 5 s grace.
       await expectFailedAtDeadline(outcome, 12_000);
       // No pty: sshd did not end the step when the agent's connection died.
       expect(orphans).toContain(note.pid);
@@ -241,29 +255,17 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
         `its process group ${note.pid} on ${sshd.user}@${sshd.host}:${sshd.port} was still running and was ended`,
       );
       expect(lines(runs)).toEqual([outcome.deploymentId]);
-      expect(
-        readdirSync(dir.file(`${agentId}.state`)).filter((f) => f.startsWith("step-")),
-      ).toEqual([]);
+      expect(notesOf(agentId)).toEqual([]);
     } finally {
       await killStepProcesses(outcome.deploymentId);
     }
   }, 120_000);
 
   it("when the node's sshd does not answer as the SIGKILLed agent restarts, then the agent says so, keeps the note and consumes anyway, and ends the step on the node at its next start", async () => {
-    const runs = dir.file("ssh-unreachable-runs.log");
-    await stack.applyDefinition((doc) => {
-      doc.setIn(["deploy", "executor"], "ssh");
-      doc.setIn(["nodes", "green", "ssh", "port"], sshd.port);
-      doc.setIn(["deploy", "steps"], [countingStep(runs, 60)]);
-      doc.setIn(["deploy", "timeout"], "5s");
-      doc.deleteIn(["deploy", "step_timeout"]);
-      doc.setIn(["readiness", "timeout"], "2s");
-    });
-    const agentId = "node-agent-ssh-unreachable";
-    const agent = await useGreenAgent(agentId, sshSettings());
-    const { outcome, note } = await deployAndKillMidStep(agentId, agent, "v2.7", runs);
-    const notes = () =>
-      readdirSync(dir.file(`${agentId}.state`)).filter((f) => f.startsWith("step-"));
+    const { runs, agentId, agent, outcome, note } = await sshStepCrash(
+      "node-agent-ssh-unreachable",
+      "v2.7",
+    );
     try {
       await expectFailedAtDeadline(outcome, 12_000);
       const jsm = await stack.base.nc.jetstreamManager();
@@ -289,7 +291,7 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
         `the node could not be reached over SSH (cannot reach ${sshd.host}:${sshd.port} over SSH: no SSH handshake within 3000 ms): its process group ${note.pid} on ${sshd.user}@${sshd.host}:${sshd.port} may still run there`,
       );
       expect(stepProcesses(outcome.deploymentId)).toContain(note.pid);
-      expect(notes()).toHaveLength(1);
+      expect(notesOf(agentId)).toHaveLength(1);
       // The next start, the node answering again: the step is ended there and recorded.
       await green.stop();
       green = await respawnAgent("nodeAgent", agent);
@@ -307,7 +309,7 @@ describe("given blue serves v1.0 and the green node is deployed over SSH", () =>
       expect((ended.at(-1) as BgEvent<"deploy.progress">).data.outputTail).toContain(
         `its process group ${note.pid} on ${sshd.user}@${sshd.host}:${sshd.port} was still running and was ended`,
       );
-      expect(notes()).toEqual([]);
+      expect(notesOf(agentId)).toEqual([]);
       expect(lines(runs)).toEqual([outcome.deploymentId]);
     } finally {
       await killStepProcesses(outcome.deploymentId);

@@ -161,7 +161,6 @@ function fakeNode(
 ): GroupHost & { signals: string[]; closed: boolean } {
   let ended = false;
   const node = {
-    where: "root@10.0.0.5:22",
     signals: [] as string[],
     closed: false,
     look: async () => (ended ? { bootId: first.bootId, groupAlive: false } : first),

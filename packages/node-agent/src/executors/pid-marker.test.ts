@@ -118,6 +118,10 @@ describe("the group probe", () => {
       leader: undefined,
       groupAlive: false,
     });
+    expect(parseProbe(`Welcome, says a login script\nboot-1\n${stat}\nnone\n`)).toMatchObject({
+      bootId: "boot-1",
+      groupAlive: false,
+    });
     expect(parseProbe("Welcome!\n")).toBeUndefined();
   });
 

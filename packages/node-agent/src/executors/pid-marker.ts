@@ -104,8 +104,9 @@ export function probeGroupArgv(pid: number): string[] {
 
 /** Reads the probe's output; undefined when it is not what the probe prints. */
 export function parseProbe(stdout: string): GroupSighting | undefined {
-  const lines = stdout.replace(/\r/g, "").split("\n");
-  const [bootId, stat, verdict] = lines;
+  // The last three lines: a login script may print something before them.
+  const lines = stdout.replace(/\r/g, "").replace(/\n$/, "").split("\n");
+  const [bootId, stat, verdict] = lines.slice(-3);
   if (bootId === undefined || stat === undefined) return undefined;
   if (verdict !== "alive" && verdict !== "none") return undefined;
   const leader = parseStat(stat);

@@ -82,8 +82,6 @@ export interface GroupSighting {
 
 /** Where a step's group runs: this host, or a node over SSH. */
 export interface GroupHost {
-  /** Where, for logs and events ("this host", "user@host:port"). */
-  readonly where: string;
   look(pgid: number): Promise<GroupSighting>;
   signal(pgid: number, signal: "TERM" | "KILL"): Promise<void>;
   close(): Promise<void>;
@@ -91,7 +89,6 @@ export interface GroupHost {
 
 /** This host's groups, through /proc and kill(2). */
 export const localGroupHost: GroupHost = {
-  where: "this host",
   look: async (pgid) => ({
     bootId: hostBootId(),
     leader: statOf(String(pgid)),

@@ -342,7 +342,6 @@ export async function sshGroupHost(target: SshTarget): Promise<GroupHost> {
   connection.on("error", () => undefined);
   const timeoutMs = target.connectTimeoutMs;
   return {
-    where: `${target.user}@${target.host}:${target.port}`,
     look: async (pgid) => {
       const command = probeGroupArgv(pgid).map(quoteForShell).join(" ");
       const out = await execOutput(connection, command, timeoutMs);
