@@ -1,7 +1,14 @@
 // The two executors over real processes: local child processes, and a real sshd.
 import { readFileSync, writeFileSync } from "node:fs";
 import { BgError } from "@bluegreen/contracts";
-import { type Executor, localExecutor, StepEnd, sshExecutor } from "@bluegreen/node-agent";
+import {
+  type Executor,
+  localExecutor,
+  type Spawned,
+  StepEnd,
+  sshExecutor,
+} from "@bluegreen/node-agent";
+import { endGroup, type RunningStep, sshGroupHost } from "@bluegreen/node-agent/internal";
 import {
   freePort,
   isProcessAlive,
@@ -204,5 +211,94 @@ describe("ssh executor connection checks", () => {
     expect(await codeOf(sshExecutor({ ...sshTarget(), user: "nobody-bluegreen-test" }))).toBe(
       "BG_ERR_SSH_AUTH",
     );
+  });
+});
+
+describe("a step the agent left running on the node (its connection gone)", () => {
+  /** Starts a hanging step over SSH, then drops the connection as a crashed agent would. */
+  async function orphanedStep(name: string): Promise<{ note: RunningStep; pids: number[] }> {
+    const pidFile = dir.file(`orphan-${name}`);
+    writeFileSync(pidFile, "");
+    const executor = await sshExecutor(sshTarget());
+    let spawned: Spawned | undefined;
+    const outcome = executor.run({
+      argv: hangingStep(pidFile),
+      workdir: dir.path,
+      env: {},
+      timeoutMs: 60_000,
+      onSpawn: (s) => {
+        spawned = s;
+      },
+    });
+    await waitFor(() => (readFileSync(pidFile, "utf8").trim() !== "" ? true : undefined), {
+      what: "the step to start",
+      timeoutMs: 5_000,
+    });
+    await executor.close();
+    expect((await outcome).end).toBe(StepEnd.connectionLost);
+    if (spawned?.remote === undefined) throw new Error("the step did not announce itself");
+    const pids = recordedPids(pidFile);
+    const note: RunningStep = {
+      service: "s",
+      deploymentId: "d",
+      node: "n",
+      color: "green",
+      version: "v",
+      step: 1,
+      steps: 1,
+      command: ["sh"],
+      pid: spawned.pid,
+      bootId: spawned.remote.bootId,
+      startTime: spawned.remote.startTime,
+      ssh: { host: sshd.host, port: sshd.port, user: sshd.user },
+      startedAt: new Date().toISOString(),
+    };
+    return { note, pids };
+  }
+
+  it("given the step announced itself (pid, boot id, start time), when the connection is gone, then it runs on, and a new connection ends its whole group", async () => {
+    const { note, pids } = await orphanedStep("ended");
+    // The step's shell is the announced pid (sshd and the tests share this host).
+    expect(pids[0]).toBe(note.pid);
+    expect(note.bootId).toBe(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    expect(note.startTime).toMatch(/^\d+$/);
+    expect(pids.every((p) => isProcessAlive(p))).toBe(true);
+    const node = await sshGroupHost(sshTarget());
+    try {
+      expect(await node.look(note.pid)).toMatchObject({
+        bootId: note.bootId,
+        leader: { startTime: note.startTime },
+        groupAlive: true,
+      });
+      expect(await endGroup(note, node, 500)).toBe("ended");
+      await expectAllGone(pids);
+      expect(await endGroup(note, node, 500)).toBe("gone");
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("given the noted start time is not the running process's (a reused pid), then nothing is signalled", async () => {
+    const { note, pids } = await orphanedStep("reused");
+    const node = await sshGroupHost(sshTarget());
+    try {
+      expect(await endGroup({ ...note, startTime: "1" }, node, 500)).toBe("gone");
+      expect(pids.every((p) => isProcessAlive(p))).toBe(true);
+      expect(await endGroup(note, node, 500)).toBe("ended");
+      await expectAllGone(pids);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("given nothing listens on the node's port, then connecting fails as unreachable, within the connect timeout", async () => {
+    const port = await freePort();
+    const file = dir.file("known_hosts_group_host");
+    writeFileSync(file, `[${sshd.host}]:${port} ${sshd.hostPublicKey}\n`);
+    const error = await sshGroupHost({ ...sshTarget(), port, knownHostsFile: file }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BgError);
+    expect((error as BgError).code).toBe("BG_ERR_SSH_UNREACHABLE");
   });
 });

@@ -193,7 +193,7 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         env: plan.env,
         timeoutMs: budget.timeoutMs,
         signal,
-        onSpawn: (pid) => input.running?.began({ step, steps, command: shown, pid }),
+        onSpawn: (spawned) => input.running?.began({ step, steps, command: shown, ...spawned }),
       });
       input.running?.ended();
       const ok = outcome.end === StepEnd.exited && outcome.exitCode === 0;

@@ -2,11 +2,27 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BgEvent } from "@bluegreen/contracts";
 import { createLogger } from "@bluegreen/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventMaker } from "./events.ts";
-import { groupAlive, signalGroup } from "./executors/process-group.ts";
-import { endGroup, interruptedEvent, StepLedger } from "./interrupted.ts";
+import type { SshEndpoint } from "./executors/factory.ts";
+import {
+  type GroupHost,
+  type GroupSighting,
+  groupAlive,
+  localGroupHost,
+  signalGroup,
+} from "./executors/process-group.ts";
+import {
+  endGroup,
+  endLeftSteps,
+  interruptedEvent,
+  keptNotes,
+  type RunningStep,
+  StepLedger,
+  stillTheStep,
+} from "./interrupted.ts";
 
 const logger = createLogger({ level: "silent" });
 const of = {
@@ -16,6 +32,7 @@ const of = {
   color: "green" as const,
   version: "v1.1",
 };
+const remote = { host: "10.0.0.5", port: 22, user: "root", bootId: "boot-n", startTime: "777" };
 const dirs: string[] = [];
 const groups: number[] = [];
 
@@ -49,7 +66,7 @@ describe("StepLedger and endGroup", () => {
     expect(groupAlive(pid)).toBe(true);
     const step = left[0]?.step;
     if (step === undefined) throw new Error("no step");
-    expect(await endGroup(step, 1_000)).toBe("ended");
+    expect(await endGroup(step, localGroupHost, 1_000)).toBe("ended");
     expect(groupAlive(pid)).toBe(false);
     const event = interruptedEvent(
       eventMaker("emily", "d-1", "bluegreen/node-agent/a1"),
@@ -74,9 +91,23 @@ describe("StepLedger and endGroup", () => {
     steps.forDeploy(of).began({ step: 1, steps: 1, command: ["sleep"], pid });
     const step = steps.left()[0]?.step;
     if (step === undefined) throw new Error("no step");
-    expect(await endGroup({ ...step, bootId: "another-boot" }, 100)).toBe("gone");
-    expect(await endGroup({ ...step, startTime: "1" }, 100)).toBe("gone");
+    expect(await endGroup({ ...step, bootId: "another-boot" }, localGroupHost, 100)).toBe("gone");
+    expect(await endGroup({ ...step, startTime: "1" }, localGroupHost, 100)).toBe("gone");
     expect(groupAlive(pid)).toBe(true);
+  });
+
+  it("each step has a note of its own: one kept from an earlier run is never overwritten, a retry sees only it", () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 1, command: ["sleep"], pid: 4242, remote });
+    const [old] = steps.left();
+    if (old === undefined) throw new Error("no note");
+    const kept = new Map([[old.path, old.step.startedAt]]);
+    const again = steps.forDeploy(of);
+    again.began({ step: 1, steps: 1, command: ["sleep"], pid: 5151, remote });
+    expect(steps.left().map((l) => l.step.pid)).toEqual(expect.arrayContaining([4242, 5151]));
+    expect(keptNotes(steps.left(), kept).map((l) => l.step.pid)).toEqual([4242]);
+    again.ended();
+    expect(steps.left().map((l) => l.step.pid)).toEqual([4242]);
   });
 
   it("drops a note it cannot read", () => {
@@ -84,5 +115,203 @@ describe("StepLedger and endGroup", () => {
     writeFileSync(join(dir, "step-broken.json"), "{not json");
     expect(steps.left()).toEqual([]);
     expect(steps.left()).toEqual([]);
+  });
+});
+
+describe("stillTheStep", () => {
+  const noted = { bootId: "boot-a", startTime: "1000" };
+  const seen = (over: Partial<GroupSighting> = {}): GroupSighting => ({
+    bootId: "boot-a",
+    leader: { state: "S", startTime: "1000" },
+    groupAlive: true,
+    ...over,
+  });
+  it.each([
+    ["the same leader, alive", noted, seen(), "ours"],
+    ["the leader gone, others of its group alive", noted, seen({ leader: undefined }), "ours"],
+    [
+      "the leader a zombie, its group alive",
+      noted,
+      seen({ leader: { state: "Z", startTime: "1000" } }),
+      "ours",
+    ],
+    ["another boot", noted, seen({ bootId: "boot-b" }), "gone"],
+    [
+      "a reused pid (another start time)",
+      noted,
+      seen({ leader: { state: "S", startTime: "2000" } }),
+      "gone",
+    ],
+    ["nothing of the group left", noted, seen({ leader: undefined, groupAlive: false }), "gone"],
+    [
+      "a node that said no boot id",
+      { bootId: "", startTime: "" },
+      seen({ bootId: "" }),
+      "unchecked",
+    ],
+  ] as const)("%s: %s", (_what, n, s, verdict) => {
+    expect(stillTheStep(n, s)).toBe(verdict);
+  });
+});
+
+/** A node's group as first seen; TERM ends it (unless stubborn), KILL always does. */
+function fakeNode(
+  first: GroupSighting,
+  stubborn = false,
+): GroupHost & { signals: string[]; closed: boolean } {
+  let ended = false;
+  const node = {
+    signals: [] as string[],
+    closed: false,
+    look: async () => (ended ? { bootId: first.bootId, groupAlive: false } : first),
+    signal: async (pgid: number, signal: string) => {
+      node.signals.push(`${signal} -${pgid}`);
+      ended ||= signal === "KILL" || !stubborn;
+    },
+    close: async () => {
+      node.closed = true;
+    },
+  };
+  return node;
+}
+
+describe("endLeftSteps, a step noted on a node over SSH", () => {
+  function noted(): { ledger: StepLedger; published: BgEvent<"deploy.progress">[] } {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 2, command: ["sleep", "60"], pid: 4242, remote });
+    return { ledger: steps, published: [] };
+  }
+
+  /** endLeftSteps with the events it publishes collected in `published`. */
+  function endLeft(
+    steps: StepLedger,
+    published: BgEvent<"deploy.progress">[],
+    node: GroupHost,
+  ): Promise<number> {
+    return endLeftSteps(
+      {
+        ledger: steps,
+        remote: async () => node,
+        publish: async (e) => {
+          published.push(e);
+        },
+        source: "s",
+        logger,
+        kept: new Map(),
+      },
+      steps.left(),
+    );
+  }
+
+  it("is noted with the node's sshd, boot id and start time, not this host's", () => {
+    const { ledger: steps } = noted();
+    const step = steps.left()[0]?.step as RunningStep;
+    expect(step).toMatchObject({
+      pid: 4242,
+      bootId: "boot-n",
+      startTime: "777",
+      ssh: { host: "10.0.0.5", port: 22, user: "root" },
+    });
+  });
+
+  it("connects to that node, ends the group there (TERM, then KILL after the grace), records it and drops the note", async () => {
+    const { ledger: steps, published } = noted();
+    const alive: GroupSighting = {
+      bootId: "boot-n",
+      leader: { state: "S", startTime: "777" },
+      groupAlive: true,
+    };
+    const node = fakeNode(alive, true);
+    const asked: SshEndpoint[] = [];
+    const kept = await endLeftSteps(
+      {
+        ledger: steps,
+        remote: async (endpoint) => {
+          asked.push(endpoint);
+          return node;
+        },
+        publish: async (e) => {
+          published.push(e);
+        },
+        source: "bluegreen/node-agent/a1",
+        logger,
+        graceMs: 150,
+        kept: new Map(),
+      },
+      steps.left(),
+    );
+    expect(kept).toBe(0);
+    expect(asked).toEqual([{ host: "10.0.0.5", port: 22, user: "root" }]);
+    expect(node.signals).toEqual(["TERM -4242", "KILL -4242"]);
+    expect(node.closed).toBe(true);
+    expect(published.map((e) => e.data)).toMatchObject([
+      { step: 1, steps: 2, status: "interrupted" },
+    ]);
+    expect(published[0]?.data.outputTail).toContain(
+      "its process group 4242 on root@10.0.0.5:22 was still running and was ended",
+    );
+    expect(steps.left()).toEqual([]);
+  });
+
+  it("leaves a group that is not the step's any more alone", async () => {
+    const { ledger: steps, published } = noted();
+    const node = fakeNode({ bootId: "boot-other", groupAlive: true });
+    await endLeft(steps, published, node);
+    expect(node.signals).toEqual([]);
+    expect(published[0]?.data.outputTail).toContain("was gone already");
+    expect(steps.left()).toEqual([]);
+  });
+
+  it("keeps the note of an unreachable node, says so once, and ends the group once the node answers", async () => {
+    const { ledger: steps, published } = noted();
+    const kept = new Map<string, string>();
+    let reachable = false;
+    const node = fakeNode({ bootId: "boot-n", leader: undefined, groupAlive: true });
+    const deps = {
+      ledger: steps,
+      remote: async () => {
+        if (!reachable) throw new Error("cannot reach 10.0.0.5:22 over SSH: connection refused");
+        return node;
+      },
+      publish: async (e: BgEvent<"deploy.progress">) => {
+        published.push(e);
+      },
+      source: "s",
+      logger,
+      graceMs: 100,
+      kept,
+    };
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.data.outputTail).toContain(
+      "the node could not be reached over SSH (cannot reach 10.0.0.5:22 over SSH: connection refused): its process group 4242 on root@10.0.0.5:22 may still run there",
+    );
+    expect(steps.left()).toHaveLength(1);
+    reachable = true;
+    expect(await endLeftSteps(deps, steps.left())).toBe(0);
+    expect(published.map((e) => e.data.outputTail?.split("on restart, ")[1])).toEqual([
+      expect.stringContaining("could not be reached"),
+      "its process group 4242 on root@10.0.0.5:22 was still running and was ended",
+    ]);
+    expect(node.signals).toEqual(["TERM -4242"]);
+    expect(steps.left()).toEqual([]);
+    expect(kept.size).toBe(0);
+  });
+
+  it("a note without a node boot id (no /proc there) is reported and its group left alone", async () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({
+      step: 1,
+      steps: 1,
+      command: ["sleep"],
+      pid: 4242,
+      remote: { ...remote, bootId: "", startTime: "" },
+    });
+    const node = fakeNode({ bootId: "", groupAlive: false });
+    const published: BgEvent<"deploy.progress">[] = [];
+    await endLeft(steps, published, node);
+    expect(node.signals).toEqual([]);
+    expect(published[0]?.data.outputTail).toContain("was left alone");
   });
 });

@@ -3,16 +3,24 @@ import { join } from "node:path";
 import type { BgEvent } from "@bluegreen/contracts";
 import type { Logger } from "@bluegreen/runtime";
 import { z } from "zod";
-import { type EventMaker, stepProgress } from "./events.ts";
-import { KILL_GRACE_MS } from "./executors/executor.ts";
-import { groupAlive, signalGroup, statOf } from "./executors/process-group.ts";
+import { type EventMaker, eventMaker, stepProgress } from "./events.ts";
+import { KILL_GRACE_MS, type Spawned } from "./executors/executor.ts";
+import type { RemoteGroups, SshEndpoint } from "./executors/factory.ts";
+import {
+  type GroupHost,
+  type GroupSighting,
+  hostBootId,
+  localGroupHost,
+  statOf,
+} from "./executors/process-group.ts";
 
 /**
- * Steps that outlive the agent. While a step runs on this host, a small file in the agent's
- * `state_dir` says which deployment it belongs to and which process group it is; a step that
- * ends (any way) removes its file. A file found at start-up is a step that was running when
- * the agent died: its group is ended and `deploy.progress` (status `interrupted`) says so in
- * the deployment's events, before the agent consumes anything.
+ * Steps that outlive the agent. While a step runs (on this host, or on a node over SSH), a
+ * small file in the agent's `state_dir` says which deployment it belongs to and which process
+ * group it is, where; a step that ends (any way) removes its file. A file found at start-up is
+ * a step that was running when the agent died: its group is ended (over SSH for a node) and
+ * `deploy.progress` (status `interrupted`) says so in the deployment's events, before the
+ * agent consumes anything.
  */
 
 const runningStepSchema = z.object({
@@ -26,30 +34,27 @@ const runningStepSchema = z.object({
   command: z.array(z.string()),
   /** The step's pid, which leads its process group. */
   pid: z.int().min(2),
-  /** Which boot of the host ran it: after a reboot the group is gone, its pid may be anyone's. */
+  /**
+   * Which boot of the host ran it: after a reboot the group is gone, its pid may be anyone's.
+   * Over SSH, the node's ("" when the node has none: its group is then left alone).
+   */
   bootId: z.string(),
   /** The leader's start time (/proc stat): a reused pid has another. */
   startTime: z.string(),
+  /** Set when the step ran on a node over SSH: its sshd and the user logged in there. */
+  ssh: z.object({ host: z.string(), port: z.int().min(1), user: z.string() }).optional(),
   startedAt: z.iso.datetime({ offset: true }),
 });
 export type RunningStep = z.infer<typeof runningStepSchema>;
 
 /** What a deploy tells the ledger about one step. */
-export type StepNote = Pick<RunningStep, "step" | "steps" | "command" | "pid">;
+export type StepNote = Pick<RunningStep, "step" | "steps" | "command"> & Spawned;
 export type DeployOf = Pick<RunningStep, "service" | "deploymentId" | "node" | "color" | "version">;
 
 /** The hooks one node's deploy uses: a step began (its pid known), a step ended. */
 export interface RunningSteps {
   began(note: StepNote): void;
   ended(): void;
-}
-
-function bootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return "unknown";
-  }
 }
 
 const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, "_");
@@ -62,19 +67,27 @@ export class StepLedger {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** The hooks for one (deployment, node). A failed write is logged; the deploy goes on. */
+  /**
+   * The hooks for one (deployment, node). A failed write is logged; the deploy goes on. Each
+   * step gets a file of its own (its number and pid in the name): a note kept from an earlier
+   * run of the same deployment (its node unreachable) is never overwritten.
+   */
   forDeploy(of: DeployOf): RunningSteps {
-    const path = join(
-      this.dir,
-      `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}.json`,
-    );
+    const prefix = `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}`;
+    let path: string | undefined;
     return {
-      began: (note) => {
+      began: ({ remote, ...note }) => {
+        path = join(this.dir, `${prefix}-${note.step}-${note.pid}.json`);
         const record: RunningStep = {
           ...of,
           ...note,
-          bootId: bootId(),
-          startTime: statOf(String(note.pid))?.startTime ?? "",
+          ...(remote === undefined
+            ? { bootId: hostBootId(), startTime: statOf(String(note.pid))?.startTime ?? "" }
+            : {
+                bootId: remote.bootId,
+                startTime: remote.startTime,
+                ssh: { host: remote.host, port: remote.port, user: remote.user },
+              }),
           startedAt: new Date().toISOString(),
         };
         try {
@@ -84,7 +97,10 @@ export class StepLedger {
           this.logger.warn({ err, path }, "could not note the running step");
         }
       },
-      ended: () => rmSync(path, { force: true }),
+      ended: () => {
+        if (path !== undefined) rmSync(path, { force: true });
+        path = undefined;
+      },
     };
   }
 
@@ -118,22 +134,46 @@ export class StepLedger {
   }
 }
 
-/** What became of a step's group: ended now, or gone before the agent came back. */
-export type Ending = "ended" | "gone";
+/**
+ * What became of a step's group: ended now; gone before the agent came back; left alone because
+ * the node did not say which process it was (no /proc there); or its node could not be reached
+ * (the note is kept and tried again).
+ */
+export type Ending = "ended" | "gone" | "unchecked" | "unreachable";
 
-/** Ends the group if it is still the step's (same boot, same leader), TERM then KILL. */
-export async function endGroup(step: RunningStep, graceMs = KILL_GRACE_MS): Promise<Ending> {
-  if (step.bootId !== bootId()) return "gone";
-  const leader = statOf(String(step.pid));
+/** Whether the group a host shows now is still the noted step's (same boot, same leader). */
+export function stillTheStep(
+  noted: Pick<RunningStep, "bootId" | "startTime">,
+  seen: GroupSighting,
+): "ours" | "gone" | "unchecked" {
+  if (noted.bootId === "") return "unchecked";
+  if (noted.bootId !== seen.bootId) return "gone";
   // A live leader with another start time is a reused pid: not the step's, leave it.
-  if (leader !== undefined && leader.state !== "Z" && leader.startTime !== step.startTime)
+  const leader = seen.leader;
+  if (leader !== undefined && leader.state !== "Z" && leader.startTime !== noted.startTime)
     return "gone";
-  if (!groupAlive(step.pid)) return "gone";
-  signalGroup(step.pid, "SIGTERM");
+  return seen.groupAlive ? "ours" : "gone";
+}
+
+/** Ends the group if it is still the step's, TERM then KILL after the grace. */
+export async function endGroup(
+  step: RunningStep,
+  host: GroupHost = localGroupHost,
+  graceMs = KILL_GRACE_MS,
+): Promise<Exclude<Ending, "unreachable">> {
+  const verdict = stillTheStep(step, await host.look(step.pid));
+  if (verdict !== "ours") return verdict;
+  await host.signal(step.pid, "TERM");
   const until = Date.now() + graceMs;
-  while (groupAlive(step.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (groupAlive(step.pid)) signalGroup(step.pid, "SIGKILL");
+  const alive = async () => (await host.look(step.pid)).groupAlive;
+  while ((await alive()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  if (await alive()) await host.signal(step.pid, "KILL");
   return "ended";
+}
+
+/** Where a noted step ran, for logs and events. */
+function whereOf(step: RunningStep): string {
+  return step.ssh === undefined ? "" : ` on ${step.ssh.user}@${step.ssh.host}:${step.ssh.port}`;
 }
 
 /** The `deploy.progress` that records an interrupted step in its deployment's events. */
@@ -141,11 +181,15 @@ export function interruptedEvent(
   make: EventMaker,
   step: RunningStep,
   ending: Ending,
+  reason = "",
 ): BgEvent<"deploy.progress"> {
-  const what =
-    ending === "ended"
-      ? `its process group ${step.pid} was still running and was ended`
-      : `its process group ${step.pid} was gone already`;
+  const group = `its process group ${step.pid}${whereOf(step)}`;
+  const what = {
+    ended: `${group} was still running and was ended`,
+    gone: `${group} was gone already`,
+    unchecked: `${group} was left alone: the node did not say which boot and process it was (no /proc)`,
+    unreachable: `the node could not be reached over SSH (${reason}): ${group} may still run there; the agent tries again every ${LEFT_STEP_RETRY_MS / 1000} s and at its next start`,
+  }[ending];
   return stepProgress(
     make,
     { node: step.node, color: step.color, version: step.version },
@@ -156,4 +200,111 @@ export function interruptedEvent(
       outputTail: `the node agent stopped while this step ran; on restart, ${what}`,
     },
   );
+}
+
+/** How often the agent tries again to end a step whose node it could not reach. */
+export const LEFT_STEP_RETRY_MS = 30_000;
+
+export interface LeftStepsDeps {
+  readonly ledger: StepLedger;
+  /** The way to a node's groups (SSH, host key checked). */
+  readonly remote: RemoteGroups;
+  readonly publish: (event: BgEvent<"deploy.progress">) => Promise<void>;
+  /** The agent's CloudEvent source. */
+  readonly source: string;
+  readonly logger: Logger;
+  readonly graceMs?: number;
+  /**
+   * Notes kept because their node could not be reached, by path (their `startedAt`): each is
+   * reported once, not at every try. Updated here.
+   */
+  readonly kept: Map<string, string>;
+}
+
+/**
+ * The notes a retry looks at: only those kept (same note, same `startedAt`); any other note in
+ * `state_dir` by then is a step this process runs now.
+ */
+export function keptNotes<T extends { path: string; step: Pick<RunningStep, "startedAt"> }>(
+  notes: readonly T[],
+  kept: ReadonlyMap<string, string>,
+): T[] {
+  return notes.filter((n) => kept.get(n.path) === n.step.startedAt);
+}
+
+const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
+
+/**
+ * Ends the groups that `notes` (read from the ledger) name and records each in its
+ * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
+ * reached is kept (and said so once); a note whose event cannot be published stays too (the
+ * error is thrown). Returns how many notes are kept.
+ */
+export async function endLeftSteps(
+  deps: LeftStepsDeps,
+  notes: readonly { path: string; step: RunningStep }[],
+): Promise<number> {
+  const byHost = new Map<string, { path: string; step: RunningStep }[]>();
+  for (const left of notes) {
+    const key = left.step.ssh === undefined ? "" : endpointKey(left.step.ssh);
+    byHost.set(key, [...(byHost.get(key) ?? []), left]);
+  }
+  const kept = await Promise.all(
+    [...byHost.values()].map(async (notes) => {
+      const endpoint = notes[0]?.step.ssh;
+      let host: GroupHost = localGroupHost;
+      let unreachable: string | undefined;
+      if (endpoint !== undefined) {
+        try {
+          host = await deps.remote(endpoint);
+        } catch (err) {
+          unreachable = err instanceof Error ? err.message : String(err);
+        }
+      }
+      let keptHere = 0;
+      try {
+        for (const { path, step } of notes) {
+          let ending: Ending;
+          let reason = unreachable ?? "";
+          if (unreachable === undefined) {
+            try {
+              ending = await endGroup(step, host, deps.graceMs);
+            } catch (err) {
+              ending = "unreachable";
+              reason = err instanceof Error ? err.message : String(err);
+            }
+          } else ending = "unreachable";
+          const fields = {
+            service: step.service,
+            deploymentId: step.deploymentId,
+            step: step.step,
+            pid: step.pid,
+            ...(step.ssh === undefined ? {} : { ssh: endpointKey(step.ssh) }),
+            ending,
+          };
+          if (ending === "unreachable") {
+            keptHere += 1;
+            deps.logger.warn(
+              { ...fields, reason },
+              "a step interrupted by the agent's stop was found on a node that cannot be reached: kept, to be tried again",
+            );
+            if (deps.kept.get(path) === step.startedAt) continue;
+          }
+          const make = eventMaker(step.service, step.deploymentId, deps.source);
+          await deps.publish(interruptedEvent(make, step, ending, reason));
+          if (ending === "unreachable") {
+            deps.kept.set(path, step.startedAt);
+            continue;
+          }
+          deps.ledger.drop(path);
+          deps.kept.delete(path);
+          deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
+        }
+      } finally {
+        await host.close();
+      }
+      return keptHere;
+    }),
+  );
+  return kept.reduce((a, b) => a + b, 0);
 }

@@ -26,9 +26,13 @@ import {
   WARN_NOTES,
 } from "./decide.ts";
 import { NodeEffects } from "./effects.ts";
-import { eventMaker } from "./events.ts";
-import { defaultExecutorFactory, type ExecutorFactory } from "./executors/factory.ts";
-import { endGroup, interruptedEvent, StepLedger } from "./interrupted.ts";
+import {
+  defaultExecutorFactory,
+  defaultRemoteGroups,
+  type ExecutorFactory,
+  type RemoteGroups,
+} from "./executors/factory.ts";
+import { endLeftSteps, keptNotes, LEFT_STEP_RETRY_MS, StepLedger } from "./interrupted.ts";
 import type { NodeAgentMetrics } from "./metrics.ts";
 import { NodeHealthPoller } from "./node-health.ts";
 import { type ResultStore, resultKey } from "./store.ts";
@@ -47,6 +51,8 @@ export interface NodeAgentDeps {
   readonly metrics?: NodeAgentMetrics;
   /** Defaults to local or SSH, as the definition's `deploy.executor` says. */
   readonly executorFor?: ExecutorFactory;
+  /** Defaults to SSH with the config's key and known-hosts (steps a crash left on a node). */
+  readonly remoteGroups?: RemoteGroups;
   /** Messages of one consumer handled at once (several services on one host). Default 4. */
   readonly concurrency?: number;
 }
@@ -80,6 +86,9 @@ export class NodeAgent {
   private readonly health: NodeHealthPoller;
   private stopping = false;
   private readonly ledger: StepLedger | undefined;
+  /** Notes of steps on unreachable nodes (path → startedAt); the timer that tries them again. */
+  private readonly kept = new Map<string, string>();
+  private retryLeft: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: NodeAgentDeps) {
     const stateDir = deps.config.state_dir;
@@ -147,32 +156,48 @@ export class NodeAgent {
   }
 
   /**
-   * Steps a crash left running (noted in `state_dir`): each group is ended and the deployment's
-   * events say so, before anything is consumed. A note whose event could not be published
-   * stays, and is handled again at the next start.
+   * Steps a crash left running (noted in `state_dir`): each group is ended (over SSH for a
+   * node) and the deployment's events say so, before anything is consumed. A note whose event
+   * could not be published stays, and is handled again at the next start. A note whose node
+   * cannot be reached (within the SSH connect timeout) is kept and said so; it is tried again
+   * every LEFT_STEP_RETRY_MS while the agent runs (only those notes: the others in `state_dir`
+   * by then are this process' own running steps), and at its next start.
    */
-  private async endInterruptedSteps(): Promise<void> {
-    for (const { path, step } of this.ledger?.left() ?? []) {
-      const ending = await endGroup(step);
-      const make = eventMaker(step.service, step.deploymentId, this.deps.bus.source);
-      await this.deps.bus.publish(interruptedEvent(make, step, ending));
-      this.ledger?.drop(path);
-      this.deps.logger.warn(
-        {
-          service: step.service,
-          deploymentId: step.deploymentId,
-          step: step.step,
-          pid: step.pid,
-          ending,
+  private async endInterruptedSteps(retry = false): Promise<void> {
+    const ledger = this.ledger;
+    if (ledger === undefined || this.stopping) return;
+    const notes = retry ? keptNotes(ledger.left(), this.kept) : ledger.left();
+    const kept = await endLeftSteps(
+      {
+        ledger,
+        remote: this.deps.remoteGroups ?? defaultRemoteGroups(this.deps.config),
+        publish: async (event) => {
+          await this.deps.bus.publish(event);
         },
-        "a step interrupted by the agent's stop was found",
-      );
-    }
+        source: this.deps.bus.source,
+        logger: this.deps.logger,
+        kept: this.kept,
+      },
+      notes,
+    );
+    if (kept > 0) this.retryKept();
+  }
+
+  private retryKept(): void {
+    if (this.stopping) return;
+    this.retryLeft = setTimeout(() => {
+      this.endInterruptedSteps(true).catch((err: unknown) => {
+        this.deps.logger.warn({ err }, "could not record a step a crash left; trying again");
+        this.retryKept();
+      });
+    }, LEFT_STEP_RETRY_MS);
+    this.retryLeft.unref();
   }
 
   /** Stops consuming; a running deploy is stopped and left for redelivery. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.retryLeft);
     this.effects.stopAll();
     await Promise.all(this.consumptions.map((c) => c.stop()));
     this.consumptions.length = 0;

@@ -13,8 +13,25 @@ export interface StepCommand {
   readonly timeoutMs: number;
   /** Aborting kills the step the same way (a `deploy.aborted`). */
   readonly signal?: AbortSignal | undefined;
-  /** Told the pid (= process group) of a step started on this host, as soon as it runs. */
-  readonly onSpawn?: ((pid: number) => void) | undefined;
+  /** Told which process (= process group) the step is, as soon as it runs. */
+  readonly onSpawn?: ((spawned: Spawned) => void) | undefined;
+}
+
+/** A step that runs: its pid leads its process group. */
+export interface Spawned {
+  readonly pid: number;
+  /** Over SSH: the node's sshd, and which boot and process it is there (read on the node). */
+  readonly remote?: RemoteProcess;
+}
+
+export interface RemoteProcess {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** The node's `/proc/sys/kernel/random/boot_id`; empty when the node has none. */
+  readonly bootId: string;
+  /** Field 22 of the step's `/proc/<pid>/stat` on the node; empty when the node has none. */
+  readonly startTime: string;
 }
 
 export const StepEnd = {

@@ -4,12 +4,38 @@ import type { DeployPlan } from "../plan.ts";
 import type { Target } from "../targets.ts";
 import type { Executor } from "./executor.ts";
 import { localExecutor } from "./local.ts";
+import type { GroupHost } from "./process-group.ts";
+import type { SshTarget } from "./ssh.ts";
 
 export type ExecutorFactory = (
   target: Target,
   plan: DeployPlan,
   definition: Readonly<ServiceDefinition>,
 ) => Promise<Executor>;
+
+/** A node's sshd and the user the agent logs in as there. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+/** Connects to a node's sshd to see and end a process group there. */
+export type RemoteGroups = (endpoint: SshEndpoint) => Promise<GroupHost>;
+
+/** Key, passphrase, agent socket and known-hosts from the agent config, for one endpoint. */
+function sshTarget(config: Readonly<NodeAgentConfig>, endpoint: SshEndpoint): SshTarget {
+  const ssh = config.ssh;
+  const passphraseEnv = ssh?.passphrase_env;
+  return {
+    ...endpoint,
+    keyFile: ssh?.key_file,
+    passphrase: passphraseEnv === undefined ? undefined : process.env[passphraseEnv],
+    agentSocket: ssh?.use_agent ? process.env.SSH_AUTH_SOCK : undefined,
+    knownHostsFile: ssh?.known_hosts_file ?? "~/.ssh/known_hosts",
+    connectTimeoutMs: ssh?.connect_timeout ?? 10_000,
+  };
+}
 
 /**
  * The default executor: local for `executor: agent`, SSH for `executor: ssh` (host from the
@@ -25,16 +51,20 @@ export function defaultExecutorFactory(config: Readonly<NodeAgentConfig>): Execu
     if (definition.deploy.executor !== "ssh") return localExecutor({ baseEnv });
     // Loaded on first use: node-ssh costs an agent that only deploys locally ~14 MB.
     const { sshExecutor } = await import("./ssh.ts");
-    const ssh = config.ssh;
-    return sshExecutor({
-      host: target.node.host,
-      port: target.defined?.ssh?.port ?? 22,
-      user: target.defined?.ssh?.user ?? ssh?.user ?? userInfo().username,
-      keyFile: ssh?.key_file,
-      passphrase: passphraseEnv === undefined ? undefined : process.env[passphraseEnv],
-      agentSocket: ssh?.use_agent ? process.env.SSH_AUTH_SOCK : undefined,
-      knownHostsFile: ssh?.known_hosts_file ?? "~/.ssh/known_hosts",
-      connectTimeoutMs: ssh?.connect_timeout ?? 10_000,
-    });
+    return sshExecutor(
+      sshTarget(config, {
+        host: target.node.host,
+        port: target.defined?.ssh?.port ?? 22,
+        user: target.defined?.ssh?.user ?? config.ssh?.user ?? userInfo().username,
+      }),
+    );
+  };
+}
+
+/** The default way to a node's groups: SSH with the agent config's key and known-hosts. */
+export function defaultRemoteGroups(config: Readonly<NodeAgentConfig>): RemoteGroups {
+  return async (endpoint) => {
+    const { sshGroupHost } = await import("./ssh.ts");
+    return sshGroupHost(sshTarget(config, endpoint));
   };
 }

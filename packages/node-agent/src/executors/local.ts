@@ -51,7 +51,7 @@ export function localExecutor(options: LocalExecutorOptions = {}): Executor {
         shell: false,
         stdio: ["ignore", "pipe", "pipe"],
       });
-      if (child.pid !== undefined) step.onSpawn?.(child.pid);
+      if (child.pid !== undefined) step.onSpawn?.({ pid: child.pid });
       child.stdout.on("data", (chunk: Buffer) => output.append(chunk));
       child.stderr.on("data", (chunk: Buffer) => output.append(chunk));
 

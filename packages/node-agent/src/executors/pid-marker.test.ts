@@ -1,5 +1,13 @@
+import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { killGroupCommand, PidMarkerFilter } from "./pid-marker.ts";
+import {
+  killGroupCommand,
+  PID_ANNOUNCE,
+  PidMarkerFilter,
+  parseProbe,
+  probeGroupArgv,
+} from "./pid-marker.ts";
+import { hostBootId, parseStat, signalGroup, statOf } from "./process-group.ts";
 
 const feedAll = (filter: PidMarkerFilter, parts: string[]) =>
   parts.map((p) => filter.feed(Buffer.from(p)).toString()).join("") + filter.flush().toString();
@@ -41,5 +49,99 @@ describe("killGroupCommand", () => {
     expect(() => killGroupCommand(1, "KILL")).toThrow(RangeError);
     expect(() => killGroupCommand(0, "KILL")).toThrow(RangeError);
     expect(() => killGroupCommand(-5, "KILL")).toThrow(RangeError);
+  });
+});
+
+describe("the announcement's identity (boot id, start time read on the node)", () => {
+  const stat = "4242 (my shell) x) S 1 4242 4242 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+
+  it("reads the boot id and field 22 of the stat line, a comm with spaces and parens included", () => {
+    const filter = new PidMarkerFilter();
+    const out = feedAll(filter, [`bluegreen-step-pid 4242 boot-1 ${stat}\nstep output\n`]);
+    expect(out).toBe("step output\n");
+    expect(filter).toMatchObject({ pid: 4242, bootId: "boot-1", startTime: "987654" });
+  });
+
+  it("a node without /proc announces the pid alone: no boot id, no start time", () => {
+    const filter = new PidMarkerFilter();
+    feedAll(filter, ["bluegreen-step-pid 4242  \n"]);
+    expect(filter).toMatchObject({ pid: 4242, bootId: "", startTime: "" });
+  });
+
+  it("parseStat refuses what is not a stat line", () => {
+    expect(parseStat(stat)).toEqual({ state: "S", pgrp: 4242, startTime: "987654" });
+    expect(parseStat("")).toBeUndefined();
+    expect(parseStat("4242 (sh) S 1")).toBeUndefined();
+  });
+
+  it("run by a real shell, it names that shell's pid, this boot and its start time", async () => {
+    const child = spawn("/bin/sh", ["-c", `${PID_ANNOUNCE}; exec sleep 5`], {
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      const filter = new PidMarkerFilter();
+      await new Promise<void>((resolve) =>
+        child.stderr.on("data", (chunk: Buffer) => {
+          filter.feed(chunk);
+          if (filter.pid !== undefined) resolve();
+        }),
+      );
+      expect(filter.pid).toBe(child.pid);
+      expect(filter.bootId).toBe(hostBootId());
+      expect(filter.startTime).toBe(statOf(String(child.pid))?.startTime);
+    } finally {
+      signalGroup(child.pid as number, "SIGKILL");
+    }
+  });
+});
+
+describe("the group probe", () => {
+  it("passes the pid as an argument, never inside the script", () => {
+    const argv = probeGroupArgv(4242);
+    expect(argv.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
+    expect(argv.slice(3)).toEqual(["probe", "4242"]);
+    expect(argv[2]).not.toContain("4242");
+    expect(() => probeGroupArgv(1)).toThrow(RangeError);
+    expect(() => probeGroupArgv(Number.NaN)).toThrow(RangeError);
+  });
+
+  it("parses what it prints, and refuses anything else", () => {
+    const stat = "77 (sleep) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5555 0 0";
+    expect(parseProbe(`boot-1\n${stat}\nalive\n`)).toEqual({
+      bootId: "boot-1",
+      leader: { state: "S", startTime: "5555" },
+      groupAlive: true,
+    });
+    expect(parseProbe("boot-1\n\nnone\n")).toEqual({
+      bootId: "boot-1",
+      leader: undefined,
+      groupAlive: false,
+    });
+    expect(parseProbe(`Welcome, says a login script\nboot-1\n${stat}\nnone\n`)).toMatchObject({
+      bootId: "boot-1",
+      groupAlive: false,
+    });
+    expect(parseProbe("Welcome!\n")).toBeUndefined();
+  });
+
+  it("run by a real shell, it sees a live group, and nothing of one that ended", () => {
+    const child = spawn("sleep", ["5"], { detached: true, stdio: "ignore" });
+    const pid = child.pid as number;
+    const probe = () => {
+      const [program, ...args] = probeGroupArgv(pid);
+      return parseProbe(spawnSync(program as string, args, { encoding: "utf8" }).stdout);
+    };
+    try {
+      expect(probe()).toEqual({
+        bootId: hostBootId(),
+        leader: { state: expect.any(String), startTime: statOf(String(pid))?.startTime },
+        groupAlive: true,
+      });
+    } finally {
+      signalGroup(pid, "SIGKILL");
+    }
+    spawnSync("sleep", ["0.2"]);
+    expect(probe()?.groupAlive).toBe(false);
   });
 });

@@ -1,15 +1,23 @@
+import { type GroupSighting, parseStat } from "./process-group.ts";
+
 /**
- * The remote step announces its pid on stderr before it starts (`bluegreen-step-pid 4242`), so
- * a timeout can kill its process group with `kill -s TERM -- -4242` over a second channel:
- * sshd refuses `signal` requests for sessions that run without privilege separation (root
- * logins), so the signal request alone is not enough.
+ * The remote step announces itself on stderr before it starts (`bluegreen-step-pid 4242
+ * <boot id> <its /proc stat line>`), so a timeout can kill its process group with
+ * `kill -s TERM -- -4242` over a second channel (sshd refuses `signal` requests for sessions
+ * that run without privilege separation, root logins, so the signal request alone is not
+ * enough), and so the agent can note which process on which boot of the node the step is: a
+ * restarted agent ends a group a crash left there only if it is still that process.
  */
 export const PID_MARKER = "bluegreen-step-pid";
 
-/** The shell snippet that prints the marker; `$$` is the pid the step keeps after `exec`. */
-export const PID_ANNOUNCE = `echo "${PID_MARKER} $$" >&2`;
+/**
+ * The shell snippet that prints the marker: `$$` is the pid the step keeps after `exec` (sshd
+ * starts the command in a session of its own, so it also leads the step's process group); the
+ * boot id and the stat line are read on the node (empty where there is no /proc). No user data.
+ */
+export const PID_ANNOUNCE = `echo "${PID_MARKER} $$ $(cat /proc/sys/kernel/random/boot_id 2>/dev/null) $(cat /proc/$$/stat 2>/dev/null)" >&2`;
 
-const MARKER_LINE = new RegExp(`^${PID_MARKER} (\\d+)$`);
+const MARKER_LINE = new RegExp(`^${PID_MARKER} (\\d+)(?: (\\S*) ?(.*))?$`);
 /** Stop looking for the marker after this much stderr (a login script that talks a lot). */
 const SEARCH_LIMIT = 16 * 1024;
 
@@ -22,6 +30,10 @@ export class PidMarkerFilter {
   private searched = 0;
   private done = false;
   pid: number | undefined;
+  /** The node's boot id, as announced ("" when it has none). */
+  bootId = "";
+  /** The step's start time on the node, as announced ("" when unknown). */
+  startTime = "";
 
   /** Returns what belongs to the step's output. */
   feed(chunk: Buffer): Buffer {
@@ -37,6 +49,8 @@ export class PidMarkerFilter {
       const match = MARKER_LINE.exec(line.replace(/\r$/, ""));
       if (match) {
         this.pid = Number(match[1]);
+        this.bootId = match[2] ?? "";
+        this.startTime = parseStat(match[3] ?? "")?.startTime ?? "";
         this.done = true;
         out += this.pending;
         this.pending = "";
@@ -65,4 +79,40 @@ export class PidMarkerFilter {
 export function killGroupCommand(pid: number, signal: "TERM" | "KILL"): string {
   if (!Number.isSafeInteger(pid) || pid <= 1) throw new RangeError(`refusing to signal pid ${pid}`);
   return `kill -s ${signal} -- -${pid} 2>/dev/null; true`;
+}
+
+/**
+ * The script that says what the node holds now of a step's group, run as
+ * `/bin/sh -c <script> probe <pid>` (the pid an argument, never part of the script): the boot
+ * id, the leader's stat line (empty when it is gone), and `alive` when any process of the
+ * group that is not a zombie still runs (`none` otherwise).
+ */
+const PROBE_SCRIPT = [
+  "p=$1",
+  "cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo",
+  'cat "/proc/$p/stat" 2>/dev/null || echo',
+  "a=none",
+  'for f in /proc/[0-9]*/stat; do read -r s < "$f" || continue; s=${s##*) }; set -f; set -- $s; set +f; if [ "$3" = "$p" ] && [ "$1" != Z ]; then a=alive; break; fi; done 2>/dev/null',
+  'echo "$a"',
+].join("; ");
+
+/** The argv (for the node's shell, quoted by the caller) that probes a group. */
+export function probeGroupArgv(pid: number): string[] {
+  if (!Number.isSafeInteger(pid) || pid <= 1) throw new RangeError(`refusing to probe pid ${pid}`);
+  return ["/bin/sh", "-c", PROBE_SCRIPT, "probe", String(pid)];
+}
+
+/** Reads the probe's output; undefined when it is not what the probe prints. */
+export function parseProbe(stdout: string): GroupSighting | undefined {
+  // The last three lines: a login script may print something before them.
+  const lines = stdout.replace(/\r/g, "").replace(/\n$/, "").split("\n");
+  const [bootId, stat, verdict] = lines.slice(-3);
+  if (bootId === undefined || stat === undefined) return undefined;
+  if (verdict !== "alive" && verdict !== "none") return undefined;
+  const leader = parseStat(stat);
+  return {
+    bootId: bootId.trim(),
+    leader: leader === undefined ? undefined : { state: leader.state, startTime: leader.startTime },
+    groupAlive: verdict === "alive",
+  };
 }

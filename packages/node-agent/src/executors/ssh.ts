@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { BgError } from "@bluegreen/contracts";
 import { NodeSSH } from "node-ssh";
-import type { ClientChannel } from "ssh2";
+import type { Client, ClientChannel } from "ssh2";
 import { OutputBuffer } from "../output-buffer.ts";
 import {
   type Executor,
@@ -19,8 +19,15 @@ import {
   parseKnownHosts,
   verifyHostKey,
 } from "./known-hosts.ts";
-import { killGroupCommand, PID_ANNOUNCE, PidMarkerFilter } from "./pid-marker.ts";
-import { remoteCommandLine } from "./shell-quote.ts";
+import {
+  killGroupCommand,
+  PID_ANNOUNCE,
+  PidMarkerFilter,
+  parseProbe,
+  probeGroupArgv,
+} from "./pid-marker.ts";
+import type { GroupHost } from "./process-group.ts";
+import { quoteForShell, remoteCommandLine } from "./shell-quote.ts";
 
 export interface SshTarget {
   readonly host: string;
@@ -94,12 +101,11 @@ function connectError(
 }
 
 /**
- * Connects to the node and returns an executor that runs each step there. The host key is
- * checked against the known-hosts file before anything else: no entry is
- * BG_ERR_SSH_HOST_KEY_UNKNOWN (no connection is even tried), a different key is
- * BG_ERR_SSH_HOST_KEY_MISMATCH (the handshake is cut before authentication).
+ * Connects to the node. The host key is checked against the known-hosts file before anything
+ * else: no entry is BG_ERR_SSH_HOST_KEY_UNKNOWN (no connection is even tried), a different
+ * key is BG_ERR_SSH_HOST_KEY_MISMATCH (the handshake is cut before authentication).
  */
-export async function sshExecutor(target: SshTarget): Promise<Executor> {
+async function connectSsh(target: SshTarget): Promise<{ ssh: NodeSSH; connection: Client }> {
   const known = hostKeysFor(
     parseKnownHosts(await knownHostsText(target.knownHostsFile)),
     target.host,
@@ -150,6 +156,12 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
       reason: "the connection closed right after the handshake",
     });
   }
+  return { ssh, connection };
+}
+
+/** Connects to the node (see connectSsh) and returns an executor that runs each step there. */
+export async function sshExecutor(target: SshTarget): Promise<Executor> {
+  const { ssh, connection } = await connectSsh(target);
   let lost: string | undefined;
   // Without a listener a late connection error would crash the agent.
   connection.on("error", (error: Error) => {
@@ -260,7 +272,15 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
           outputTail: output.tail(),
         });
         ch.on("data", (chunk: Buffer) => output.append(chunk));
-        ch.stderr.on("data", (chunk: Buffer) => output.append(marker.feed(chunk)));
+        let announced = false;
+        ch.stderr.on("data", (chunk: Buffer) => {
+          output.append(marker.feed(chunk));
+          if (announced || marker.pid === undefined) return;
+          announced = true;
+          const { host, port, user } = target;
+          const { bootId, startTime } = marker;
+          step.onSpawn?.({ pid: marker.pid, remote: { host, port, user, bootId, startTime } });
+        });
         ch.stderr.on("end", () => output.append(marker.flush()));
         ch.on("exit", (code: number | null, sig?: string) => {
           exitCode = typeof code === "number" ? code : null;
@@ -281,6 +301,58 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
   return {
     kind: "ssh",
     run,
+    close: async () => {
+      ssh.dispose();
+    },
+  };
+}
+
+/** Runs one command on the node and returns its stdout; rejects after `timeoutMs`. */
+function execOutput(connection: Client, command: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const done = (error: Error | undefined, out = "") => {
+      clearTimeout(timer);
+      if (error === undefined) resolve(out);
+      else reject(error);
+    };
+    connection.exec(command, (error, ch) => {
+      if (error) return done(error);
+      let out = "";
+      ch.on("data", (chunk: Buffer) => {
+        out += chunk.toString("utf8");
+      });
+      ch.stderr.resume();
+      ch.on("close", () => done(undefined, out));
+      ch.end();
+    });
+  });
+}
+
+/**
+ * The node's process groups over SSH (host key checked as for a deploy), for the agent's
+ * start: what a group is now, and a signal to it. Each command answers within the connect
+ * timeout or fails.
+ */
+export async function sshGroupHost(target: SshTarget): Promise<GroupHost> {
+  const { ssh, connection } = await connectSsh(target);
+  connection.on("error", () => undefined);
+  const timeoutMs = target.connectTimeoutMs;
+  return {
+    look: async (pgid) => {
+      const command = probeGroupArgv(pgid).map(quoteForShell).join(" ");
+      const out = await execOutput(connection, command, timeoutMs);
+      const seen = parseProbe(out);
+      if (seen === undefined)
+        throw new Error(`unexpected answer from the node: ${out.slice(0, 200)}`);
+      return seen;
+    },
+    signal: async (pgid, signal) => {
+      await execOutput(connection, killGroupCommand(pgid, signal), timeoutMs);
+    },
     close: async () => {
       ssh.dispose();
     },
