@@ -16,6 +16,7 @@ export {
   type EmitOptions,
   type PublishResult,
 } from "./bus.ts";
+export * from "./audit/index.ts";
 export { type AgentCliArgs, parseAgentArgs } from "./cli-args.ts";
 export {
   buildAuthenticators,
