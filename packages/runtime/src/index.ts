@@ -6,6 +6,7 @@ export {
   runAgent,
   type StartedAgent,
 } from "./agent.ts";
+export * from "./audit/index.ts";
 export {
   agentSource,
   Bus,
@@ -14,9 +15,9 @@ export {
   type Consumption,
   createBus,
   type EmitOptions,
+  isWrongLastSequence,
   type PublishResult,
 } from "./bus.ts";
-export * from "./audit/index.ts";
 export { type AgentCliArgs, parseAgentArgs } from "./cli-args.ts";
 export {
   buildAuthenticators,
