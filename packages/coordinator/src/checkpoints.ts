@@ -128,7 +128,8 @@ export class Checkpointer {
 
   private async tick(force: boolean): Promise<CheckpointData | undefined> {
     const { state } = await this.opts.jsm.streams.info(STREAM_NAME);
-    this.head ??= await this.resume(state.first_seq);
+    // An empty new stream says first_seq 0; its first message will be seq 1.
+    this.head ??= await this.resume(Math.max(1, state.first_seq));
     const range = nextCheckpointRange(
       {
         nextSeq: this.head.nextSeq,
