@@ -182,6 +182,10 @@ describe("audit checkpoints", () => {
     } finally {
       await Promise.all(racers.map((r) => r.stop()));
     }
+    // Both sign what waits at the same moment: one checkpoint at most is stored for it.
+    await publishEvents(3);
+    const signed = await Promise.all(racers.map((r) => r.flush()));
+    expect(signed.filter((c) => c !== undefined).length).toBeLessThanOrEqual(1);
     const result = await verify();
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/problem:/);
@@ -201,6 +205,27 @@ describe("audit checkpoints", () => {
     ]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/ok: the trail verifies/);
+  });
+
+  it("an export from the middle of the stream verifies from the first checkpoint it holds whole", async () => {
+    // From one past the start of checkpoint #1's range: the trail begins at checkpoint #2.
+    const checkpoints = exportLines(dir.file("trail.jsonl"))
+      .lines.filter((l) => l.subject === "bluegreen._.audit.checkpoint")
+      .map((l) => (JSON.parse(l.payload) as { data: CheckpointData }).data);
+    const second = checkpoints[1] as CheckpointData;
+    const third = checkpoints[2] as CheckpointData;
+    const out = dir.file("partial.jsonl");
+    const since = String(second.firstSeq + 1);
+    const exported = await bluegreen(nats.url, ["audit", "export", "--since", since, "--out", out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const result = await verify("--export", out);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `begins at seq ${third.firstSeq} (checkpoint #2): earlier events aged out or were not exported`,
+    );
+    expect(result.stdout).toContain(
+      `warning: ${third.firstSeq - second.firstSeq - 1} message(s) before seq ${third.firstSeq} are before the trail begins`,
+    );
   });
 });
 
