@@ -155,6 +155,10 @@ describe("audit checkpoints", () => {
     const next = await coveredThrough(await publishEvents(7));
     expect(next.source).toBe("bluegreen/coordinator/coordinator-2");
     expect(next.index).toBeGreaterThan(first.index);
+    const metrics = await (await fetch(`${standby.url}/metrics`)).text();
+    expect(metrics).toMatch(/^bluegreen_coordinator_audit_checkpoints_total [1-9]/m);
+    expect(metrics).toContain(`bluegreen_coordinator_audit_covered_seq ${next.lastSeq}\n`);
+    expect(metrics).toMatch(/^bluegreen_coordinator_audit_checkpoint_failures_total 0$/m);
 
     const result = await verify();
     expect(result.code, result.stdout + result.stderr).toBe(0);

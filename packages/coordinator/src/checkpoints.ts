@@ -25,6 +25,7 @@ import {
   type Logger,
   lastCheckpointMessage,
   readTrail,
+  signatureValid,
 } from "@bluegreen/runtime";
 import type { JetStreamManager } from "nats";
 import { type CheckpointPolicy, nextCheckpointRange } from "./checkpoint-policy.ts";
@@ -35,8 +36,9 @@ export interface CheckpointerOptions {
   readonly key: KeyObject;
   readonly policy: CheckpointPolicy;
   readonly logger: Logger;
-  /** Called after each checkpoint stored (metrics). */
+  /** Called after each checkpoint stored, and after each failed attempt (metrics). */
   readonly onCheckpoint?: (data: CheckpointData) => void;
+  readonly onFailure?: (err: unknown) => void;
 }
 
 /** How often a leader looks whether a checkpoint is due (at most; the interval may be shorter). */
@@ -84,7 +86,10 @@ export class Checkpointer {
     this.timer = setTimeout(() => {
       this.running = this.tick(false)
         .then(() => undefined)
-        .catch((err: unknown) => this.opts.logger.error({ err }, "audit checkpoint failed"))
+        .catch((err: unknown) => {
+          this.opts.onFailure?.(err);
+          this.opts.logger.error({ err }, "audit checkpoint failed");
+        })
         .finally(() =>
           this.schedule(Math.max(50, Math.min(TICK_MAX_MS, this.opts.policy.intervalMs))),
         );
@@ -108,6 +113,11 @@ export class Checkpointer {
         `the last checkpoint (seq ${stored.seq}) is unreadable: ${parsed.error.message}`,
       );
     const data = (parsed.event as BgEvent<"audit.checkpoint">).data;
+    if (data.keyId === this.keyId && !signatureValid(data, this.opts.key))
+      this.opts.logger.error(
+        { checkpoint: data.index, seq: stored.seq },
+        "audit trail: the last checkpoint carries this key's id but not its signature (forged?); continuing after it, `bluegreen audit verify` reports it",
+      );
     this.lastCheckpointSeq = stored.seq;
     const head = headAfter(data);
     if (head.nextSeq < firstSeq) {

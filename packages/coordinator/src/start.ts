@@ -81,6 +81,11 @@ export async function startCoordinator(
           key: loadSigningKey(cfg.audit.signing_key_file),
           policy: { every: cfg.audit.checkpoint_every, intervalMs: cfg.audit.checkpoint_interval },
           logger: childLogger(ctx.logger, { component: "audit" }),
+          onCheckpoint: (data) => {
+            metrics.checkpoints.inc();
+            metrics.checkpointCoveredSeq.set(data.lastSeq);
+          },
+          onFailure: () => metrics.checkpointFailures.inc(),
         });
   if (checkpointer === undefined)
     logger.warn(
