@@ -28,8 +28,8 @@ export interface ReadTrailOptions {
   readonly since?: Date;
   /** Stop at this sequence (default: the last one when the read began). */
   readonly toSeq?: number;
-  /** Give up after this long (default 60 s). */
-  readonly deadlineMs?: number;
+  /** Give up when no message came for this long (default 15 s: a stalled server). */
+  readonly idleMs?: number;
 }
 
 function fromJs(m: JsMsg): StoredMessage {
@@ -63,9 +63,11 @@ export async function readTrail(
   if (info.num_pending === 0) return empty;
   const out: StoredMessage[] = [];
   const iter = await consumer.consume({ max_messages: 512, expires: 5_000 });
-  const timer = setTimeout(() => iter.stop(), opts.deadlineMs ?? 60_000);
+  const idleMs = opts.idleMs ?? 15_000;
+  const timer = setTimeout(() => iter.stop(), idleMs);
   try {
     for await (const m of iter) {
+      timer.refresh();
       if (m.seq > lastSeq) break;
       out.push(fromJs(m));
       if (m.seq === lastSeq || m.info.pending === 0) break;
@@ -76,7 +78,9 @@ export async function readTrail(
   }
   const reached = out[out.length - 1]?.seq ?? 0;
   if (reached < lastSeq && info.num_pending > out.length)
-    throw new Error(`reading the stream stopped at seq ${reached} of ${lastSeq} (deadline)`);
+    throw new Error(
+      `reading the stream stopped at seq ${reached} of ${lastSeq}: nothing came for ${idleMs} ms`,
+    );
   return { messages: out, firstSeq: state.first_seq, lastSeq: state.last_seq };
 }
 
