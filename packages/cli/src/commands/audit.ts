@@ -131,7 +131,13 @@ async function exportTrail(ctx: CliContext): Promise<ExitCode> {
 async function keygen(ctx: CliContext): Promise<ExitCode> {
   const dir = required(ctx.values, "out");
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const keys = writeKeyPair(dir);
+  let keys: ReturnType<typeof writeKeyPair>;
+  try {
+    keys = writeKeyPair(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    throw usageError(`${dir} already holds an audit key: keygen never overwrites one`);
+  }
   ctx.io.out(`private key: ${keys.privateKeyFile} (0600: for the coordinator only)`);
   ctx.io.out(`public key:  ${keys.publicKeyFile} (for auditors: audit verify --public-key)`);
   ctx.io.out(`key id:      ${keys.keyId}`);
