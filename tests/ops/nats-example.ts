@@ -22,6 +22,7 @@ export const Role = {
   notifier: "notifier",
   ci: "ci",
   operator: "operator",
+  auditor: "auditor",
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 export const ROLES = Object.values(Role);
@@ -63,6 +64,11 @@ export const TEST_USERS: Readonly<Record<Role, { pass: string; hash: string; var
       pass: "test-operator-secret",
       hash: "$2b$04$fjSyuwBIYhE9.Bk6IYzF4uPsUFDT1pum6L55qVeX3kQEVSRm5441u",
       variable: "BG_NATS_OPERATOR_PASS",
+    },
+    auditor: {
+      pass: "test-auditor-secret",
+      hash: "$2b$04$fLiePrgWMYI/dy8iBJa.BeM41bjxjcUUGdY0cix8obGZ.fRg93AN6",
+      variable: "BG_NATS_AUDITOR_PASS",
     },
   };
 

@@ -17,6 +17,7 @@ import {
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
+import { Checkpointer } from "@bluegreen/coordinator/internal";
 import {
   Bus,
   casUpdate,
@@ -24,11 +25,16 @@ import {
   createLogger,
   ensureBuckets,
   ensureStream,
+  loadPublicKey,
+  loadSigningKey,
   putDefinition,
   type RunningAgent,
   readHeartbeats,
   readJson,
+  readTrail,
   runAgent,
+  verifyTrail,
+  writeKeyPair,
 } from "@bluegreen/runtime";
 import {
   makeTempDir,
@@ -424,7 +430,8 @@ describe("each agent as its own user", () => {
 describe("what each role may publish", () => {
   const allEvents = EVENT_NAMES.filter((name) => EVENTS[name].audit);
 
-  it.each(ROLES)(
+  // The auditor publishes nothing at all: "the auditor" below.
+  it.each(ROLES.filter((r) => r !== Role.auditor))(
     "%s may publish exactly the events contracts name it the producer of",
     async (role) => {
       const allowed = eventsPublishedBy(role);
@@ -443,6 +450,53 @@ describe("what each role may publish", () => {
       ROLES.every((r) => !eventsPublishedBy(r).includes(name)),
     );
     expect(orphans).toEqual([]);
+  });
+});
+
+describe("audit checkpoints and the auditor", () => {
+  it("the coordinator signs a checkpoint; the auditor reads and verifies the trail, and may change nothing", async () => {
+    const keys = writeKeyPair(dir.path);
+    const nc = await connectAs(Role.coordinator);
+    const bus = new Bus({
+      nc,
+      role: "coordinator",
+      agentId: "coordinator-ops",
+      logger: createLogger({ level: "silent" }),
+    });
+    // (the stream holds the events of the tests above)
+    const checkpointer = new Checkpointer({
+      bus,
+      jsm: await nc.jetstreamManager(),
+      key: loadSigningKey(keys.privateKeyFile),
+      policy: { every: 1000, intervalMs: 60_000 },
+      logger: createLogger({ level: "silent" }),
+    });
+    const signed = await checkpointer.flush();
+    expect(signed?.firstSeq).toBe(1);
+
+    const auditor = await connectAs(Role.auditor);
+    const trail = await readTrail(auditor.jetstream(), await auditor.jetstreamManager());
+    const report = verifyTrail(trail.messages, loadPublicKey(keys.publicKeyFile), {
+      lastSeq: trail.lastSeq,
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.coveredTo).toBe(signed?.lastSeq);
+
+    const forbidden = [
+      ...EVENT_NAMES.filter((name) => EVENTS[name].audit).map((name) =>
+        eventSubject(SERVICE, name),
+      ),
+      `$KV.${Buckets.services}.${SERVICE}`,
+      `$KV.${Buckets.locks}._leader`,
+      `$JS.API.STREAM.DELETE.${STREAM_NAME}`,
+      `$JS.API.STREAM.PURGE.${STREAM_NAME}`,
+      `$JS.API.STREAM.UPDATE.${STREAM_NAME}`,
+      `$JS.API.STREAM.MSG.DELETE.${STREAM_NAME}`,
+      `$JS.API.CONSUMER.DELETE.${STREAM_NAME}.coordinator`,
+      `$JS.ACK.${STREAM_NAME}.coordinator.1.1.1.1.0`,
+    ];
+    const refused = await refusedPublishes(Role.auditor, forbidden);
+    expect([...refused].sort()).toEqual([...forbidden].sort());
   });
 });
 

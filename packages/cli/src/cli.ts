@@ -6,6 +6,7 @@ import type { CliCommand } from "./command.ts";
 import { abortCommand } from "./commands/abort.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { applyCommand } from "./commands/apply.ts";
+import { auditCommand } from "./commands/audit.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { configCommand } from "./commands/config.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CliCommand[] = [
   unfreezeCommand,
   dashboardCommand,
   natsConfigCommand,
+  auditCommand,
   completionCommand(() => COMMANDS),
 ];
 
@@ -68,7 +70,7 @@ examples:
   source <(bluegreen completion bash)
 
 exit codes: 0 ok · 1 error · 2 usage · 3 rejected · 4 failed · 5 rolled back · 6 timed out ·
-7 aborted (docs/cli.md)`;
+7 aborted · 8 audit verify found a problem (docs/cli.md)`;
 }
 
 /** What an error exits with: usage errors 2, refused input 3, anything else 1. */

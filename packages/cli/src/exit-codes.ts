@@ -19,6 +19,8 @@ export const ExitCode = {
   timedOut: 6,
   /** The deployment was aborted on request (or its promotion gate timed out). */
   aborted: 7,
+  /** `bluegreen audit verify` found a problem in the audit trail (missing, altered, reordered…). */
+  auditFailed: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

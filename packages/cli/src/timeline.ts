@@ -98,6 +98,8 @@ export function summarize(event: AnyBgEvent): string {
       return `${event.data.role}/${event.data.agentId} ${event.data.state}`;
     case "bluegreen.agent.stale":
       return `${event.data.role}/${event.data.agentId} on ${event.data.host} silent for ${Math.round(event.data.silentMs / 1000)} s`;
+    case "bluegreen.audit.checkpoint":
+      return `#${event.data.index} seq ${event.data.firstSeq}..${event.data.lastSeq} (${event.data.count} event(s)) chain ${event.data.chain.slice(0, 12)} key ${event.data.keyId}`;
   }
 }
 

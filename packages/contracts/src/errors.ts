@@ -301,6 +301,22 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     fix: "Make the metric source reachable and the query return data; see docs/operations.md.",
   },
+  // audit checkpoints
+  BG_ERR_AUDIT_KEY_EXPOSED: {
+    message: "audit signing key {file} is readable by its group or others (mode {mode})",
+    retryable: false,
+    fix: "Only the coordinator's user may read the private key: `chmod 600` the file (and `chown` it to that user), then start again.",
+  },
+  BG_ERR_AUDIT_KEY_INVALID: {
+    message: "audit key {file} cannot be used: {reason}",
+    retryable: false,
+    fix: "Point the setting at a PEM ed25519 key written by `bluegreen audit keygen` (the private key for the coordinator's audit.signing_key_file, the public key for `audit verify --public-key`).",
+  },
+  BG_ERR_AUDIT_EXPORT_INVALID: {
+    message: "audit export {file} is not readable: line {line}: {reason}",
+    retryable: false,
+    fix: "Give a file written by `bluegreen audit export` (JSON lines: a header, then one stream message per line).",
+  },
   // CLI
   BG_ERR_CLI_USAGE: {
     message: "{reason}",

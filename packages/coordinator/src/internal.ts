@@ -4,6 +4,12 @@
  */
 
 export {
+  type CheckpointFacts,
+  type CheckpointPolicy,
+  nextCheckpointRange,
+} from "./checkpoint-policy.ts";
+export { Checkpointer, type CheckpointerOptions } from "./checkpoints.ts";
+export {
   Coordinator,
   type CoordinatorDeps,
   RECOVERY_GRACE_MS,

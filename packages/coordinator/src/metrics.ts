@@ -8,6 +8,9 @@ export class CoordinatorMetrics {
   readonly handle: Histogram<"type">;
   readonly inFlight: Gauge;
   readonly leader: Gauge;
+  readonly checkpoints: Counter;
+  readonly checkpointCoveredSeq: Gauge;
+  readonly checkpointFailures: Counter;
 
   constructor(registry: Registry) {
     this.deployments = new Counter({
@@ -47,6 +50,21 @@ export class CoordinatorMetrics {
     this.leader = new Gauge({
       name: "bluegreen_coordinator_leader",
       help: "1 while this coordinator holds the leader lease",
+      registers: [registry],
+    });
+    this.checkpoints = new Counter({
+      name: "bluegreen_coordinator_audit_checkpoints_total",
+      help: "Signed audit checkpoints this coordinator stored",
+      registers: [registry],
+    });
+    this.checkpointCoveredSeq = new Gauge({
+      name: "bluegreen_coordinator_audit_covered_seq",
+      help: "The last stream sequence covered by a checkpoint this coordinator stored",
+      registers: [registry],
+    });
+    this.checkpointFailures = new Counter({
+      name: "bluegreen_coordinator_audit_checkpoint_failures_total",
+      help: "Attempts to sign an audit checkpoint that failed (the error is logged)",
       registers: [registry],
     });
   }

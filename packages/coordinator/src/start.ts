@@ -4,9 +4,11 @@ import {
   type AgentMainOptions,
   type Consumption,
   childLogger,
+  loadSigningKey,
   type StartedAgent,
   VERSION,
 } from "@bluegreen/runtime";
+import { Checkpointer } from "./checkpoints.ts";
 import { Coordinator } from "./coordinator.ts";
 import { CONSUMED_EVENTS, type ConsumedEvent, isTerminal } from "./decide.ts";
 import { FactReader } from "./facts.ts";
@@ -39,7 +41,13 @@ export interface CoordinatorOptions {
 export async function startCoordinator(
   ctx: AgentContext<"coordinator">,
   opts: CoordinatorOptions = {},
-): Promise<StartedAgent & { coordinator: Coordinator; leader: LeaderElection }> {
+): Promise<
+  StartedAgent & {
+    coordinator: Coordinator;
+    leader: LeaderElection;
+    checkpointer: Checkpointer | undefined;
+  }
+> {
   const cfg = ctx.config;
   const logger = childLogger(ctx.logger, { component: "coordinator" });
   const metrics = new CoordinatorMetrics(ctx.metrics);
@@ -63,6 +71,35 @@ export async function startCoordinator(
   });
   let consumption: Consumption | undefined;
   let renewal: NodeJS.Timeout | undefined;
+  // The signing key is read now: a key others can read refuses the start (BG_ERR_AUDIT_KEY_EXPOSED).
+  const checkpointer =
+    cfg.audit === undefined
+      ? undefined
+      : new Checkpointer({
+          bus: ctx.bus,
+          jsm: ctx.jsm,
+          key: loadSigningKey(cfg.audit.signing_key_file),
+          policy: { every: cfg.audit.checkpoint_every, intervalMs: cfg.audit.checkpoint_interval },
+          logger: childLogger(ctx.logger, { component: "audit" }),
+          onCheckpoint: (data) => {
+            metrics.checkpoints.inc();
+            metrics.checkpointCoveredSeq.set(data.lastSeq);
+          },
+          onFailure: () => metrics.checkpointFailures.inc(),
+        });
+  if (checkpointer === undefined)
+    logger.warn(
+      "audit checkpoints are off (no `audit` block in the config): the trail is not signed, `bluegreen audit verify` has nothing to check (docs/audit.md)",
+    );
+  else
+    logger.info(
+      {
+        keyId: checkpointer.keyId,
+        every: cfg.audit?.checkpoint_every,
+        intervalMs: cfg.audit?.checkpoint_interval,
+      },
+      "audit checkpoints on: the leader signs the trail",
+    );
 
   const renewLocks = async () => {
     for (const d of coordinator.inFlight()) {
@@ -124,6 +161,7 @@ export async function startCoordinator(
             }
           },
         });
+        checkpointer?.start();
         renewal = setInterval(
           () => {
             renewLocks().catch((err: unknown) => logger.warn({ err }, "lock renewal failed"));
@@ -134,6 +172,9 @@ export async function startCoordinator(
       deposed: async (reason) => {
         metrics.leader.set(0);
         clearInterval(renewal);
+        await checkpointer
+          ?.stop()
+          .catch((err: unknown) => logger.warn({ err }, "stopping the audit checkpoints failed"));
         // Consumers stop first (running handlers finish), then the deadlines; the coordinator
         // pauses even if stopping the consumers failed, so no deadline fires here while
         // another coordinator leads.
@@ -152,6 +193,7 @@ export async function startCoordinator(
   return {
     coordinator,
     leader,
+    checkpointer,
     stop: () => leader.stop(),
     heartbeat: () => ({ services: ["*"], leader: leader.isLeader() }),
   };

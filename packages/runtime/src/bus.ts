@@ -12,7 +12,7 @@ import {
   parseEvent,
   STREAM_NAME,
 } from "@bluegreen/contracts";
-import type { JetStreamClient, JetStreamManager, NatsConnection } from "nats";
+import { headers, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { DurableConsumer, type EventHandler, type RejectRequest } from "./consumer.ts";
 import {
   backoffDelay,
@@ -79,6 +79,14 @@ export interface Consumption {
   stop(): Promise<void>;
 }
 
+const EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence";
+
+/** The stream refused a publish whose expected last sequence was not the stored one. */
+export function isWrongLastSequence(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(String(e?.message));
+}
+
 /** `bluegreen/<role>/<agentId>`, the CloudEvents `source` of everything an agent emits. */
 export function agentSource(role: string, agentId: string): string {
   return `bluegreen/${role}/${agentId}`;
@@ -116,7 +124,17 @@ export class Bus {
    * Validates an event (schema, size, subject) and publishes it to the stream; retried on
    * timeouts, de-duplicated by its id. Fails with BG_ERR_EVENT_INVALID or BG_ERR_NATS_PUBLISH.
    */
-  async publish(event: BgEvent, opts: { validated?: boolean } = {}): Promise<PublishResult> {
+  async publish(
+    event: BgEvent,
+    opts: {
+      validated?: boolean;
+      /**
+       * Stored only if the last message on the event's subject has this sequence (0: none);
+       * otherwise BG_ERR_NATS_PUBLISH at once. Keeps a chain of such events from forking.
+       */
+      expectLastSubjectSeq?: number;
+    } = {},
+  ): Promise<PublishResult> {
     const name = eventNameOfType(event.type);
     if (name === undefined)
       throw new BgError("BG_ERR_EVENT_UNKNOWN_TYPE", { type: String(event.type) });
@@ -144,15 +162,19 @@ export class Bus {
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 4_000 }));
       try {
+        const h = headers();
+        if (opts.expectLastSubjectSeq !== undefined)
+          h.set(EXPECTED_LAST_SUBJECT_SEQ, String(opts.expectLastSubjectSeq));
         const ack = await this.js.publish(subject, payload, {
           msgID: event.id,
           expect: { streamName: STREAM_NAME },
+          headers: h,
           timeout: this.opts.publishTimeoutMs ?? 5_000,
         });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         lastError = err;
-        if (this.opts.nc.isClosed()) break;
+        if (this.opts.nc.isClosed() || isWrongLastSequence(err)) break;
         this.logger.debug({ subject, eventId: event.id, attempt, err }, "publish not acknowledged");
       }
     }

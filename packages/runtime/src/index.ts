@@ -6,6 +6,7 @@ export {
   runAgent,
   type StartedAgent,
 } from "./agent.ts";
+export * from "./audit/index.ts";
 export {
   agentSource,
   Bus,
@@ -14,6 +15,7 @@ export {
   type Consumption,
   createBus,
   type EmitOptions,
+  isWrongLastSequence,
   type PublishResult,
 } from "./bus.ts";
 export { type AgentCliArgs, parseAgentArgs } from "./cli-args.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema } from "../duration.ts";
+import { MAX_CHECKPOINT_EVENTS } from "../events/audit.ts";
 import { agentIdSchema, colorSchema, serviceNameSchema } from "../names.ts";
 import { argvSchema } from "./service.ts";
 
@@ -177,6 +178,20 @@ export const coordinatorConfigSchema = z.strictObject({
   heartbeat_max_age: durationSchema.prefault("30s"),
   /** Skip the heartbeat pre-flight (tests, or agents that do not heartbeat). */
   require_heartbeats: z.boolean().default(true),
+  /**
+   * Signed audit checkpoints over the stream (docs/audit.md). Without this block, the
+   * coordinator signs nothing (and says so when it starts).
+   */
+  audit: z
+    .strictObject({
+      /** The ed25519 private key (PEM, `bluegreen audit keygen`); only the coordinator may read it. */
+      signing_key_file: z.string().min(1),
+      /** A checkpoint once this many events are not covered yet (at most 2000). */
+      checkpoint_every: z.int().min(1).max(MAX_CHECKPOINT_EVENTS).default(1000),
+      /** A checkpoint at least this often while events came in since the last one. */
+      checkpoint_interval: durationSchema.prefault("1m"),
+    })
+    .optional(),
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 

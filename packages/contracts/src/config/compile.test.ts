@@ -383,4 +383,26 @@ describe("agent config compile", () => {
     );
     expect(issues.join()).toContain("nats.pass_file: give pass or pass_file, not both");
   });
+
+  it("a coordinator's audit block: off when absent, defaults, strict, at most 2000 a checkpoint", () => {
+    const off = compileAgentConfig("role: coordinator\nagent_id: c1\n");
+    expect(off.role === "coordinator" && off.audit).toBeUndefined();
+    const on = compileAgentConfig(
+      "role: coordinator\nagent_id: c1\naudit: { signing_key_file: /etc/k }\n",
+    );
+    expect(on.role === "coordinator" && on.audit).toEqual({
+      signing_key_file: "/etc/k",
+      checkpoint_every: 1000,
+      checkpoint_interval: 60_000,
+    });
+    const audit = (body: string) =>
+      issuesOf(() =>
+        compileAgentConfig(`role: coordinator\nagent_id: c1\naudit: ${body}\n`),
+      ).join();
+    expect(audit("{ signing_key_file: /k, every: 5 }")).toMatch(/audit\.every/);
+    expect(audit("{ signing_key_file: /k, checkpoint_every: 2001 }")).toMatch(
+      /audit\.checkpoint_every/,
+    );
+    expect(audit("{ checkpoint_every: 10 }")).toMatch(/audit\.signing_key_file/);
+  });
 });

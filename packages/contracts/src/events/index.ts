@@ -1,4 +1,5 @@
 import { agentHeartbeat, agentRejected, agentStale, configApplied } from "./agent.ts";
+import { auditCheckpoint } from "./audit.ts";
 import {
   deployAborted,
   deployAbortRequested,
@@ -59,6 +60,7 @@ export const EVENTS = {
   "agent.heartbeat": agentHeartbeat,
   "agent.rejected": agentRejected,
   "agent.stale": agentStale,
+  "audit.checkpoint": auditCheckpoint,
 } as const;
 
 export type EventName = keyof typeof EVENTS;
@@ -69,6 +71,7 @@ export function isEventName(value: unknown): value is EventName {
 }
 
 export { AgentRole, agentRoleSchema } from "./agent.ts";
+export { CHECKPOINT_DIGEST_BYTES, MAX_CHECKPOINT_EVENTS } from "./audit.ts";
 export type { ErrorInfo, NodeRef } from "./common.ts";
 export { errorInfoSchema, nodeId, nodeIdSchema, nodeRefSchema } from "./common.ts";
 export type { DeploymentIdRule, EventSpec } from "./define.ts";
