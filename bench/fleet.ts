@@ -18,6 +18,7 @@
 // "handle_p99_ms":…,"coordinator_rss_mb":…,"nats_nodes":…}.
 
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import {
   type BgEvent,
   createEvent,
@@ -30,6 +31,7 @@ import {
   coordinatorConfig,
   httpGet,
   makeTempDir,
+  type NatsServer,
   SimAgents,
   startAgent,
   startNats,
@@ -46,13 +48,25 @@ const MAX_CLUSTER = 5;
 /** The NATS the bench runs on: one server, or a cluster of `nodes` with R`nodes` storage. */
 async function startEngine(
   nodes: number,
-): Promise<{ urls: string[]; replicas: number } & AsyncDisposable> {
+): Promise<{ urls: string[]; replicas: number; pids: number[] } & AsyncDisposable> {
+  const pidsOf = (servers: readonly NatsServer[]) =>
+    servers.flatMap((s) => (s.process === undefined ? [] : [s.process.pid]));
   if (nodes === 1) {
     const nats = await startNats({ jetstream: true });
-    return { urls: [nats.url], replicas: 1, [Symbol.asyncDispose]: () => nats.stop() };
+    return {
+      urls: [nats.url],
+      replicas: 1,
+      pids: pidsOf([nats]),
+      [Symbol.asyncDispose]: () => nats.stop(),
+    };
   }
   const cluster = await startNatsCluster({ size: nodes });
-  return { urls: [...cluster.urls], replicas: nodes, [Symbol.asyncDispose]: () => cluster.stop() };
+  return {
+    urls: [...cluster.urls],
+    replicas: nodes,
+    pids: pidsOf(cluster.servers),
+    [Symbol.asyncDispose]: () => cluster.stop(),
+  };
 }
 
 function option(args: string[], name: string, fallback: number, max: number): number {
@@ -262,6 +276,8 @@ export default async function fleet(args: string[]): Promise<void> {
 
   // 200 deployments at once.
   const cpuBefore = cpuTimeMs(coordinator.process.pid);
+  const natsCpuBefore = nats.pids.map(cpuTimeMs);
+  const benchCpuBefore = process.cpuUsage();
   t = performance.now();
   await Promise.all(
     Array.from({ length: concurrent }, async (_, i) => {
@@ -313,6 +329,9 @@ export default async function fleet(args: string[]): Promise<void> {
   const status = readFileSync(`/proc/${coordinator.process.pid}/status`, "utf8");
   const hwmKb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? Number.NaN);
   const cpuMs = cpuTimeMs(coordinator.process.pid) - cpuBefore;
+  const natsCpuMs = nats.pids.map((pid, i) => cpuTimeMs(pid) - (natsCpuBefore[i] ?? 0));
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
   const completed = [...outcomes.values()].filter((o) => o === "bluegreen.deploy.succeeded").length;
   stopBeating();
   sub.unsubscribe();
@@ -330,6 +349,9 @@ export default async function fleet(args: string[]): Promise<void> {
   );
   console.log(
     `fleet: coordinator handler p99 (from /metrics) ${round(handlerP99)} ms; CPU ${Math.round(cpuMs)} ms for the deployments; peak RSS ${round(hwmKb / 1024)} MB`,
+  );
+  console.log(
+    `fleet: CPU during the burst: nats-server ${natsCpuMs.map((ms) => Math.round(ms)).join(" + ")} ms, this bench (simulated agents) ${Math.round(benchCpuMs)} ms, on ${availableParallelism()} cores`,
   );
   console.log(
     JSON.stringify({
