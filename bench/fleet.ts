@@ -182,10 +182,13 @@ export default async function fleet(args: string[]): Promise<void> {
   const jsm = await nc.jetstreamManager();
   await ensureStream(jsm, { maxAgeMs: 86_400_000, replicas });
   const kv = await ensureBuckets(js, { replicas });
+  // As the server reports them, not as asked.
+  const streamReplicas = (await jsm.streams.info(STREAM_NAME)).config.num_replicas;
+  const bucketReplicas = await Promise.all(
+    Object.values(kv).map(async (bucket) => (await bucket.status()).streamInfo.config.num_replicas),
+  );
   console.log(
-    natsNodes === 1
-      ? "fleet: on one nats-server"
-      : `fleet: on a ${natsNodes}-node nats-server cluster, stream and KV buckets R${replicas}`,
+    `fleet: on ${natsNodes === 1 ? "one nats-server" : `a ${natsNodes}-node nats-server cluster`}; stream R${streamReplicas}, KV buckets R${[...new Set(bucketReplicas)].join("/R")}`,
   );
 
   // 1 000 definitions, and blue serving v1.0 for the services that will deploy.

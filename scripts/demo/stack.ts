@@ -433,7 +433,8 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
         : [{ name: "prometheus", where: prometheus.url, pid: prometheus.process.pid }]),
       ...agents.map((a) => ({
         name: a.name,
-        where: `${a.url}/metrics`,
+        // The URL the agent logged once its HTTP endpoint listened (each has its own port).
+        where: a.url === "" ? "(not listening yet)" : `${a.url}/metrics`,
         pid: a.process.pid,
       })),
       ...(receiverUrl === undefined
