@@ -1,6 +1,9 @@
-// `npm run bench -- fleet [--services 1000] [--concurrent 200]`: one coordinator (a real
-// process) on a real nats-server, 1 000 service definitions in KV, 200 deployments requested
-// at once, lightweight simulated agents (node agent, switcher, monitor) answering in-process.
+// `npm run bench -- fleet [--services 1000] [--concurrent 200] [--cluster 3]`: one
+// coordinator (a real process) on a real nats-server, 1 000 service definitions in KV, 200
+// deployments requested at once, lightweight simulated agents (node agent, switcher, monitor)
+// answering in-process. With `--cluster N`: on an N-node nats-server cluster on loopback,
+// with the stream and the KV buckets replicated N times (`nats.stream.replicas` and
+// `nats.kv_replicas` of the coordinator), as production runs.
 // The coordinator is what is measured:
 //   handle:  the coordinator's own time per event, from taking the message to acking it
 //            (load, decide, store with CAS, publish, lock) — its /metrics histogram
@@ -12,9 +15,10 @@
 //            behind the other deployments of the burst;
 //   rss:     the coordinator process' peak resident memory (VmHWM).
 // Ends with one JSON line: {"bench":"fleet","services":…,"concurrent":…,"completed":…,
-// "handle_p99_ms":…,"coordinator_rss_mb":…}.
+// "handle_p99_ms":…,"coordinator_rss_mb":…,"nats_nodes":…}.
 
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import {
   type BgEvent,
   createEvent,
@@ -27,9 +31,11 @@ import {
   coordinatorConfig,
   httpGet,
   makeTempDir,
+  type NatsServer,
   SimAgents,
   startAgent,
   startNats,
+  startNatsCluster,
   waitFor,
 } from "@bluegreen/testkit";
 import { connect, type KV } from "nats";
@@ -37,6 +43,31 @@ import { connect, type KV } from "nats";
 const MAX_SERVICES = 5_000;
 const MAX_CONCURRENT = 1_000;
 const DEADLINE_MS = 180_000;
+const MAX_CLUSTER = 5;
+
+/** The NATS the bench runs on: one server, or a cluster of `nodes` with R`nodes` storage. */
+async function startEngine(
+  nodes: number,
+): Promise<{ urls: string[]; replicas: number; pids: number[] } & AsyncDisposable> {
+  const pidsOf = (servers: readonly NatsServer[]) =>
+    servers.flatMap((s) => (s.process === undefined ? [] : [s.process.pid]));
+  if (nodes === 1) {
+    const nats = await startNats({ jetstream: true });
+    return {
+      urls: [nats.url],
+      replicas: 1,
+      pids: pidsOf([nats]),
+      [Symbol.asyncDispose]: () => nats.stop(),
+    };
+  }
+  const cluster = await startNatsCluster({ size: nodes });
+  return {
+    urls: [...cluster.urls],
+    replicas: nodes,
+    pids: pidsOf(cluster.servers),
+    [Symbol.asyncDispose]: () => cluster.stop(),
+  };
+}
 
 function option(args: string[], name: string, fallback: number, max: number): number {
   const i = args.indexOf(`--${name}`);
@@ -142,13 +173,23 @@ function histogramQuantile(text: string, metric: string, q: number): number {
 export default async function fleet(args: string[]): Promise<void> {
   const services = option(args, "services", 1_000, MAX_SERVICES);
   const concurrent = Math.min(services, option(args, "concurrent", 200, MAX_CONCURRENT));
-  await using nats = await startNats({ jetstream: true });
+  const natsNodes = option(args, "cluster", 1, MAX_CLUSTER);
+  await using nats = await startEngine(natsNodes);
+  const { replicas } = nats;
   await using tmp = await makeTempDir("fleet");
-  const nc = await connect({ servers: nats.url });
+  const nc = await connect({ servers: nats.urls });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
-  await ensureStream(jsm, { maxAgeMs: 86_400_000, replicas: 1 });
-  const kv = await ensureBuckets(js, { replicas: 1 });
+  await ensureStream(jsm, { maxAgeMs: 86_400_000, replicas });
+  const kv = await ensureBuckets(js, { replicas });
+  // As the server reports them, not as asked.
+  const streamReplicas = (await jsm.streams.info(STREAM_NAME)).config.num_replicas;
+  const bucketReplicas = await Promise.all(
+    Object.values(kv).map(async (bucket) => (await bucket.status()).streamInfo.config.num_replicas),
+  );
+  console.log(
+    `fleet: on ${natsNodes === 1 ? "one nats-server" : `a ${natsNodes}-node nats-server cluster`}; stream R${streamReplicas}, KV buckets R${[...new Set(bucketReplicas)].join("/R")}`,
+  );
 
   // 1 000 definitions, and blue serving v1.0 for the services that will deploy.
   let t = performance.now();
@@ -172,7 +213,8 @@ export default async function fleet(args: string[]): Promise<void> {
     "coordinator",
     "coordinator-fleet",
     tmp.path,
-    coordinatorConfig(nats.url, "coordinator-fleet", {
+    coordinatorConfig(nats.urls[0] as string, "coordinator-fleet", {
+      nats: { servers: nats.urls, stream: { replicas }, kv_replicas: replicas },
       lease_ttl: "15s",
       heartbeat_max_age: "30s",
     }),
@@ -237,6 +279,8 @@ export default async function fleet(args: string[]): Promise<void> {
 
   // 200 deployments at once.
   const cpuBefore = cpuTimeMs(coordinator.process.pid);
+  const natsCpuBefore = nats.pids.map(cpuTimeMs);
+  const benchCpuBefore = process.cpuUsage();
   t = performance.now();
   await Promise.all(
     Array.from({ length: concurrent }, async (_, i) => {
@@ -288,6 +332,9 @@ export default async function fleet(args: string[]): Promise<void> {
   const status = readFileSync(`/proc/${coordinator.process.pid}/status`, "utf8");
   const hwmKb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? Number.NaN);
   const cpuMs = cpuTimeMs(coordinator.process.pid) - cpuBefore;
+  const natsCpuMs = nats.pids.map((pid, i) => cpuTimeMs(pid) - (natsCpuBefore[i] ?? 0));
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
   const completed = [...outcomes.values()].filter((o) => o === "bluegreen.deploy.succeeded").length;
   stopBeating();
   sub.unsubscribe();
@@ -307,6 +354,9 @@ export default async function fleet(args: string[]): Promise<void> {
     `fleet: coordinator handler p99 (from /metrics) ${round(handlerP99)} ms; CPU ${Math.round(cpuMs)} ms for the deployments; peak RSS ${round(hwmKb / 1024)} MB`,
   );
   console.log(
+    `fleet: CPU during the burst: nats-server ${natsCpuMs.map((ms) => Math.round(ms)).join(" + ")} ms, this bench (simulated agents) ${Math.round(benchCpuMs)} ms, on ${availableParallelism()} cores`,
+  );
+  console.log(
     JSON.stringify({
       bench: "fleet",
       services,
@@ -314,6 +364,7 @@ export default async function fleet(args: string[]): Promise<void> {
       completed,
       handle_p99_ms: round(handlerP99),
       coordinator_rss_mb: round(hwmKb / 1024),
+      nats_nodes: natsNodes,
     }),
   );
 }

@@ -5,7 +5,9 @@
 // coordinator; Prometheus too with `prometheus: true`, and with `notify` the notifier posting
 // the deployments' outcomes to a webhook receiver in this process. Tests can reuse it as it is. With
 // `natsCluster` it runs on a cluster the caller started: every agent and the CLI get all its
-// URLs, and the agents ask for the stream and the KV buckets with `replicas` replicas.
+// URLs, and the agents ask for the stream and the KV buckets with `replicas` replicas. With
+// `nodesPerColor: N` each colour has N sample-app nodes (one directory per node), each with a
+// node agent of its own, and the upstream file lists every node of the serving colour.
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -32,6 +34,7 @@ import {
   waitForHeartbeats,
 } from "@bluegreen/testkit";
 import { connect, type JetStreamClient, type NatsConnection } from "nats";
+import { parseDocument } from "yaml";
 import { type AppNode, appNode, appPid, startApp, stopApp } from "./apps.ts";
 import { type CliResult, runCli } from "./cli.ts";
 import { DEMO_SERVICE, MonitorSource, renderDemoDefinition } from "./definition.ts";
@@ -65,6 +68,11 @@ export interface DemoStackOptions {
    * breaches) to a receiver in this process, which checks the signature and calls this.
    */
   readonly notify?: (delivery: Received) => void;
+  /**
+   * Sample-app nodes per colour (default 1), each deployed in a directory of its own
+   * (`<service>-<color>-<port>`) by a node agent of its own (`node-agent-<color>-<n>`).
+   */
+  readonly nodesPerColor?: number;
 }
 
 export interface Listener {
@@ -86,7 +94,10 @@ export interface DemoStack {
   readonly natsCluster: NatsCluster | undefined;
   readonly nginx: Nginx;
   readonly prometheus: Prometheus | undefined;
+  /** The first node of each colour. */
   readonly apps: Readonly<Record<Color, AppNode>>;
+  /** Every node of each colour (`nodesPerColor` of them), in the definition's order. */
+  readonly nodes: Readonly<Record<Color, readonly AppNode[]>>;
   readonly agents: readonly AgentProcess[];
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -115,12 +126,31 @@ export const NOTIFIED_EVENTS = [
   "slo.breached",
 ] as const;
 
-const NEEDS_HEARTBEAT: readonly string[] = [
-  AGENT_IDS.switcher,
-  AGENT_IDS.blue,
-  AGENT_IDS.green,
-  AGENT_IDS.monitor,
-];
+/** The node agent of a colour's `index`th node: one per colour, or one per node. */
+const nodeAgentId = (color: Color, index: number, perColor: number) =>
+  perColor === 1 ? AGENT_IDS[color] : `${AGENT_IDS[color]}-${index + 1}`;
+
+/**
+ * The definition with `perColor` nodes per colour: the nodes listed, and the deploy steps
+ * working in one directory per node (`${service}-${color}-${port}`), as a colour's nodes on
+ * one machine need.
+ */
+function withNodesPerColor(
+  text: string,
+  nodes: Readonly<Record<Color, readonly AppNode[]>>,
+  perColor: number,
+): string {
+  if (perColor === 1) return text;
+  const doc = parseDocument(
+    text.replaceAll('"${service}-${color}"', '"${service}-${color}-${port}"'),
+  );
+  for (const color of ["blue", "green"] as const)
+    doc.setIn(
+      ["nodes", color],
+      doc.createNode(nodes[color].map((n) => ({ host: n.host, port: n.port }))),
+    );
+  return doc.toString({ lineWidth: 0 });
+}
 
 /** Runs the clean-ups in order, each one whatever the others did; throws the first error. */
 async function runAll(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
@@ -147,37 +177,51 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     mkdirSync(stateDir);
     mkdirSync(upstreamDir);
     const upstreamFile = join(upstreamDir, `${DEMO_SERVICE}-active.conf`);
-    const [bluePort, greenPort, nginxPort, requestLogPort, ...agentPorts] = (await freePorts(
-      10,
-    )) as [number, number, number, number, ...number[]];
+    const perColor = options.nodesPerColor ?? 1;
+    // The apps' ports first (blue's nodes, then green's), then nginx's and the agents'.
+    const ports = await freePorts(2 * perColor + 8 + 2 * (perColor - 1));
+    const [nginxPort, requestLogPort, ...agentPorts] = ports.slice(2 * perColor) as [
+      number,
+      number,
+      ...number[],
+    ];
     const nginxSource = options.nginxSource === true;
+    const nodes: Record<Color, AppNode[]> = { blue: [], green: [] };
+    (["blue", "green"] as const).forEach((color, c) => {
+      for (let i = 0; i < perColor; i++) {
+        const node = appNode(stateDir, DEMO_SERVICE, color, ports[c * perColor + i] as number);
+        nodes[color].push(perColor === 1 ? node : { ...node, dir: `${node.dir}-${node.port}` });
+      }
+    });
     const apps: Record<Color, AppNode> = {
-      blue: appNode(stateDir, DEMO_SERVICE, "blue", bluePort),
-      green: appNode(stateDir, DEMO_SERVICE, "green", greenPort),
+      blue: nodes.blue[0] as AppNode,
+      green: nodes.green[0] as AppNode,
     };
+    const allNodes = [...nodes.blue, ...nodes.green];
+    const { port: bluePort } = apps.blue;
+    const { port: greenPort } = apps.green;
 
     const cluster = options.natsCluster;
     log(
       cluster === undefined
-        ? "starting nats-server and the two sample-app nodes (blue, green: v1.0)"
-        : "starting the two sample-app nodes (blue, green: v1.0) on the given NATS cluster",
+        ? `starting nats-server and the ${allNodes.length} sample-app nodes (blue, green: v1.0)`
+        : `starting the ${allNodes.length} sample-app nodes (blue, green: v1.0) on the given NATS cluster`,
     );
     const [nats] = await Promise.all([
       cluster?.servers[0] ?? startNats({ jetstream: true, allowExternal: false }),
-      startApp(apps.blue, INITIAL_VERSION),
-      startApp(apps.green, INITIAL_VERSION),
+      ...allNodes.map((node) => startApp(node, INITIAL_VERSION)),
     ]);
     if (nats === undefined) throw new Error("the NATS cluster has no node");
     if (cluster === undefined) cleanups.push(() => nats.stop());
     const natsUrls: readonly string[] = cluster?.urls ?? [nats.url];
     const replicas = options.replicas ?? cluster?.servers.length ?? 1;
-    cleanups.push(() => Promise.all([stopApp(apps.blue), stopApp(apps.green)]));
+    cleanups.push(() => Promise.all(allNodes.map((node) => stopApp(node))));
 
     let prometheus: Prometheus | undefined;
     if (options.prometheus === true) {
-      log("starting Prometheus (scraping both nodes every 1 s)");
+      log("starting Prometheus (scraping every node every 1 s)");
       prometheus = await startPrometheus({
-        scrapeTargets: [`${apps.blue.host}:${bluePort}`, `${apps.green.host}:${greenPort}`],
+        scrapeTargets: allNodes.map((node) => `${node.host}:${node.port}`),
         scrapeInterval: "1s",
         waitForFirstScrape: false,
       });
@@ -186,7 +230,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     }
 
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
-    const text = renderDemoDefinition({
+    const rendered = renderDemoDefinition({
       stateDir,
       bluePort,
       greenPort,
@@ -200,6 +244,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       ...(prometheus === undefined ? {} : { prometheusUrl: prometheus.url }),
       ...(options.window === undefined ? {} : { window: options.window }),
     });
+    const text = withNodesPerColor(rendered, nodes, perColor);
     const definitionPath = tmp.file(`${DEMO_SERVICE}.yaml`);
     writeFileSync(definitionPath, text);
     const definition = compileServiceDefinition(text, { source: definitionPath });
@@ -234,7 +279,9 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const js = nc.jetstream();
     await seedActiveRecord(js, DEMO_SERVICE, { version: INITIAL_VERSION });
 
-    log("starting the agents: switcher, node agents (blue, green), monitor, coordinator");
+    log(
+      `starting the agents: switcher, node agents (blue, green${perColor === 1 ? "" : `: ${perColor} each`}), monitor, coordinator`,
+    );
     const natsConfig = {
       servers: [...natsUrls],
       ...(replicas === 1 ? {} : { stream: { replicas }, kv_replicas: replicas }),
@@ -271,18 +318,27 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
         },
         startOpts,
       ),
-      ...(["blue", "green"] as const).map((color, i) =>
-        startAgent(
-          "nodeAgent",
-          AGENT_IDS[color],
-          agentsDir,
-          {
-            role: "node-agent",
-            agent_id: AGENT_IDS[color],
-            ...common(1 + i),
-            serves: [{ service: DEMO_SERVICE, color }],
-          },
-          startOpts,
+      ...(["blue", "green"] as const).flatMap((color, c) =>
+        nodes[color].map((node, i) =>
+          startAgent(
+            "nodeAgent",
+            nodeAgentId(color, i, perColor),
+            agentsDir,
+            {
+              role: "node-agent",
+              agent_id: nodeAgentId(color, i, perColor),
+              // The first node's agent of each colour on ports 1 and 2, the others from 6 on.
+              ...common(i === 0 ? 1 + c : 5 + c * (perColor - 1) + i),
+              serves: [
+                {
+                  service: DEMO_SERVICE,
+                  color,
+                  ...(perColor === 1 ? {} : { nodes: [`${node.host}:${node.port}`] }),
+                },
+              ],
+            },
+            startOpts,
+          ),
         ),
       ),
       startAgent(
@@ -348,7 +404,13 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 
     // The coordinator refuses a deploy while a needed agent has no fresh heartbeat.
-    await waitForHeartbeats(js, NEEDS_HEARTBEAT);
+    await waitForHeartbeats(js, [
+      AGENT_IDS.switcher,
+      ...(["blue", "green"] as const).flatMap((color) =>
+        nodes[color].map((_, i) => nodeAgentId(color, i, perColor)),
+      ),
+      AGENT_IDS.monitor,
+    ]);
 
     const listeners = async (): Promise<Listener[]> => [
       ...(cluster === undefined
@@ -359,14 +421,20 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
             pid: node.process?.pid,
           }))),
       { name: "nginx", where: nginxUrl, pid: nginx.masterPid },
-      { name: "app blue", where: apps.blue.url, pid: await appPid(apps.blue) },
-      { name: "app green", where: apps.green.url, pid: await appPid(apps.green) },
+      ...(await Promise.all(
+        allNodes.map(async (node) => ({
+          name: perColor === 1 ? `app ${node.color}` : `app ${node.color} :${node.port}`,
+          where: node.url,
+          pid: await appPid(node),
+        })),
+      )),
       ...(prometheus === undefined
         ? []
         : [{ name: "prometheus", where: prometheus.url, pid: prometheus.process.pid }]),
-      ...agents.map((a, i) => ({
+      ...agents.map((a) => ({
         name: a.name,
-        where: `http://127.0.0.1:${agentPorts[i]}/metrics`,
+        // The URL the agent logged once its HTTP endpoint listened (each has its own port).
+        where: a.url === "" ? "(not listening yet)" : `${a.url}/metrics`,
         pid: a.process.pid,
       })),
       ...(receiverUrl === undefined
@@ -385,6 +453,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       nginx,
       prometheus,
       apps,
+      nodes,
       agents,
       nc,
       js,

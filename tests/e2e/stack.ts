@@ -66,6 +66,8 @@ export interface E2eStackOptions {
   nginxSource?: boolean;
   /** Pause between requests of the traffic loop (default 40 ms). */
   trafficPauseMs?: number;
+  /** Sample-app nodes per colour, each with its own node agent (default 1). */
+  nodesPerColor?: number;
 }
 
 /** The service lock as stored (undefined when never taken or released by delete). */
@@ -97,6 +99,7 @@ export async function startE2eStack(opts: E2eStackOptions = {}): Promise<E2eStac
   const base = await startDemoStack({
     window: opts.window ?? "4s",
     ...(opts.nginxSource === true ? { nginxSource: true } : {}),
+    ...(opts.nodesPerColor === undefined ? {} : { nodesPerColor: opts.nodesPerColor }),
     ...(opts.natsCluster === undefined ? {} : { natsCluster: opts.natsCluster }),
     ...(opts.executable === undefined ? {} : { executable: opts.executable }),
   });
