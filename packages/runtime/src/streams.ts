@@ -161,7 +161,7 @@ async function ensureBucket(
       storage: StorageType.File,
     })
     .catch((err: unknown) => {
-      throw notSetUp(err, `the ${bucket} bucket`, "does not exist", "create");
+      throw notSetUp(err, `the ${bucket} bucket`, "could not be opened", "read or create");
     });
   const status = await kv.status();
   const config = status.streamInfo.config;

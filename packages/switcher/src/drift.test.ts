@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { driftAction, standingAfter } from "./drift.ts";
+import { driftAction, retryDue, standingAfter } from "./drift.ts";
 
 describe("driftAction", () => {
   it("does nothing when file and record agree", () => {
@@ -28,11 +28,16 @@ describe("driftAction", () => {
 });
 
 describe("standingAfter: a drift left as reported", () => {
-  const at = { mode: "reapply" as const, nowMs: 1_000_000, intervalMs: 1_000 };
+  const at = { mode: "reapply" as const, nowMs: 1_000_000, intervalMs: 1_000, served: false };
 
   it("tries a failed repair again after one interval, then doubles the wait up to a minute", () => {
     let standing = standingAfter(undefined, "blue/green/-", at);
-    expect(standing).toEqual({ key: "blue/green/-", failures: 1, retryAt: 1_001_000 });
+    expect(standing).toEqual({
+      key: "blue/green/-",
+      served: false,
+      failures: 1,
+      retryAt: 1_001_000,
+    });
     const waits: number[] = [];
     for (let i = 0; i < 8; i++) {
       standing = standingAfter(standing, "blue/green/-", at);
@@ -50,5 +55,21 @@ describe("standingAfter: a drift left as reported", () => {
   it("never retries what `report` only reports", () => {
     const standing = standingAfter(undefined, "blue/green/-", { ...at, mode: "report" });
     expect(standing.retryAt).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("retryDue: when a check may act on a drift left standing", () => {
+  const standing = { key: "blue/blue/green", served: true, failures: 1, retryAt: 10_000 };
+
+  it("only looks before the wait is over, and acts on the tick that comes about when it ends", () => {
+    expect(retryDue(standing, 8_000, 1_000)).toBe(false);
+    expect(retryDue(standing, 9_400, 1_000)).toBe(false);
+    // A tick a little early (the check before it took a while) is the retry, not the next one.
+    expect(retryDue(standing, 9_600, 1_000)).toBe(true);
+    expect(retryDue(standing, 12_000, 1_000)).toBe(true);
+  });
+
+  it("never for what `report` only reports", () => {
+    expect(retryDue({ ...standing, retryAt: Number.POSITIVE_INFINITY }, 1e15, 1_000)).toBe(false);
   });
 });

@@ -46,6 +46,8 @@ export const DRIFT_RETRY_MAX_MS = 60_000;
 export interface StandingDrift {
   /** recorded/found/served: another drift than this one is acted on at once. */
   key: string;
+  /** Found in what nginx serves (file and record agree): see Switcher.driftGone. */
+  served: boolean;
   failures: number;
   /** When the repair may be tried again (epoch ms; Infinity: never, as with `report`). */
   retryAt: number;
@@ -54,13 +56,22 @@ export interface StandingDrift {
 export function standingAfter(
   previous: StandingDrift | undefined,
   key: string,
-  opts: { mode: DriftMode; nowMs: number; intervalMs: number },
+  opts: { mode: DriftMode; nowMs: number; intervalMs: number; served: boolean },
 ): StandingDrift {
   const failures = previous?.key === key ? previous.failures + 1 : 1;
   const wait = Math.min(opts.intervalMs * 2 ** (failures - 1), DRIFT_RETRY_MAX_MS);
   return {
     key,
+    served: opts.served,
     failures,
     retryAt: opts.mode === "report" ? Number.POSITIVE_INFINITY : opts.nowMs + wait,
   };
+}
+
+/**
+ * Whether a check at `nowMs` may act on the drift left standing (else it only looks). Half an
+ * interval early counts: the periodic tick that comes about when the wait ends is the retry.
+ */
+export function retryDue(standing: StandingDrift, nowMs: number, intervalMs: number): boolean {
+  return nowMs + intervalMs / 2 >= standing.retryAt;
 }

@@ -19,7 +19,7 @@ import type {
   SwitchInput,
   SwitchRequest,
 } from "./decide.ts";
-import { type StandingDrift, standingAfter } from "./drift.ts";
+import { retryDue, type StandingDrift, standingAfter } from "./drift.ts";
 import { checkDrift, type DriftReport } from "./drift-check.ts";
 import { DriftWatch } from "./drift-watch.ts";
 import type { SwitchMetrics } from "./metrics.ts";
@@ -153,11 +153,12 @@ export class Switcher {
     await this.deps.runner.within(service, async () => {
       const standing = this.standing.get(service);
       const nowMs = ports.now().getTime();
-      if (standing !== undefined && nowMs < standing.retryAt) {
+      const intervalMs = config.drift_interval ?? DRIFT_INTERVAL_MS;
+      if (standing !== undefined && !retryDue(standing, nowMs, intervalMs)) {
         // Waiting to try again: look only, and act at once if the drift is another one.
         const seen = await checkDrift(def, ports, { mode: "report", nginx, running: true });
         if (seen === undefined) {
-          this.standing.delete(service);
+          if (await this.driftGone(def, standing)) this.standing.delete(service);
           return;
         }
         if (standingKey(seen) === standing.key) return;
@@ -169,15 +170,20 @@ export class Switcher {
         running: true,
       });
       if (drift === undefined) {
-        this.standing.delete(service);
+        if (standing === undefined || (await this.driftGone(def, standing)))
+          this.standing.delete(service);
         return;
       }
       if (drift.action === "reported") {
         const key = standingKey(drift);
-        const intervalMs = config.drift_interval ?? DRIFT_INTERVAL_MS;
         this.standing.set(
           service,
-          standingAfter(standing, key, { mode: config.on_drift, nowMs, intervalMs }),
+          standingAfter(standing, key, {
+            mode: config.on_drift,
+            nowMs,
+            intervalMs,
+            served: drift.served !== undefined,
+          }),
         );
         if (standing?.key === key) {
           logger.debug({ why }, "drift as reported before; not published again");
@@ -186,6 +192,20 @@ export class Switcher {
       } else this.standing.delete(service);
       await this.reportDrift(service, drift);
     });
+  }
+
+  /**
+   * Whether a drift left standing is gone, once a check found none: a file drift is (the file
+   * agrees with the record again); a served drift only when nginx's answer names the recorded
+   * colour — an answer that names none (nginx reloading, two nginx behind a balancer) keeps it
+   * standing, so its wait between repairs does not start over.
+   */
+  private async driftGone(
+    def: Readonly<ServiceDefinition>,
+    standing: StandingDrift,
+  ): Promise<boolean> {
+    if (!standing.served) return true;
+    return (await this.deps.ports.served?.(def.traffic.verify.url, def)) !== null;
   }
 
   private async reportDrift(service: string, drift: DriftReport): Promise<void> {
