@@ -135,6 +135,12 @@ describe("stillTheStep", () => {
       seen({ leader: { state: "Z", startTime: "1000" } }),
       "ours",
     ],
+    [
+      "a zombie that reused the pid (another start time) leading a live group",
+      noted,
+      seen({ leader: { state: "Z", startTime: "2000" } }),
+      "gone",
+    ],
     ["another boot", noted, seen({ bootId: "boot-b" }), "gone"],
     [
       "a reused pid (another start time)",

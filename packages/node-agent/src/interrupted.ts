@@ -148,10 +148,10 @@ export function stillTheStep(
 ): "ours" | "gone" | "unchecked" {
   if (noted.bootId === "") return "unchecked";
   if (noted.bootId !== seen.bootId) return "gone";
-  // A live leader with another start time is a reused pid: not the step's, leave it.
+  // A leader with another start time is a reused pid, zombie or not (a zombie's stat still
+  // holds its start time): not the step's, leave its group alone.
   const leader = seen.leader;
-  if (leader !== undefined && leader.state !== "Z" && leader.startTime !== noted.startTime)
-    return "gone";
+  if (leader !== undefined && leader.startTime !== noted.startTime) return "gone";
   return seen.groupAlive ? "ours" : "gone";
 }
 
