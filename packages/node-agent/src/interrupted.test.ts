@@ -259,6 +259,26 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     expect(steps.left()).toEqual([]);
   });
 
+  it("looks again before the KILL: a group that ended in the grace and whose pid went to another is not killed", async () => {
+    const { ledger: steps, published } = noted();
+    const signals: string[] = [];
+    let termed = false;
+    const node: GroupHost = {
+      look: async () =>
+        termed
+          ? { bootId: "boot-n", leader: { state: "S", startTime: "999" }, groupAlive: true }
+          : { bootId: "boot-n", leader: { state: "S", startTime: "777" }, groupAlive: true },
+      signal: async (pgid, signal) => {
+        signals.push(`${signal} -${pgid}`);
+        termed = true;
+      },
+      close: async () => undefined,
+    };
+    expect(await endGroup(steps.left()[0]?.step as RunningStep, node, 150)).toBe("ended");
+    expect(signals).toEqual(["TERM -4242"]);
+    expect(published).toEqual([]);
+  });
+
   it("leaves a group that is not the step's any more alone", async () => {
     const { ledger: steps, published } = noted();
     const node = fakeNode({ bootId: "boot-other", groupAlive: true });

@@ -155,19 +155,23 @@ export function stillTheStep(
   return seen.groupAlive ? "ours" : "gone";
 }
 
-/** Ends the group if it is still the step's, TERM then KILL after the grace. */
+/**
+ * Ends the group if it is still the step's, TERM then KILL after the grace. The group is looked
+ * at again (same boot, same leader) before the KILL: in the grace it may have ended and its pid
+ * gone to another group.
+ */
 export async function endGroup(
   step: RunningStep,
   host: GroupHost = localGroupHost,
   graceMs = KILL_GRACE_MS,
-): Promise<Exclude<Ending, "unreachable">> {
+): Promise<"ended" | "gone" | "unchecked"> {
+  const ours = async () => stillTheStep(step, await host.look(step.pid)) === "ours";
   const verdict = stillTheStep(step, await host.look(step.pid));
   if (verdict !== "ours") return verdict;
   await host.signal(step.pid, "TERM");
   const until = Date.now() + graceMs;
-  const alive = async () => (await host.look(step.pid)).groupAlive;
-  while ((await alive()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (await alive()) await host.signal(step.pid, "KILL");
+  while ((await ours()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  if (await ours()) await host.signal(step.pid, "KILL");
   return "ended";
 }
 
