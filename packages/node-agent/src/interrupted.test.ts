@@ -325,6 +325,29 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     expect(kept.size).toBe(0);
   });
 
+  it("after a node's first failed command, its other notes are kept without trying", async () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 2, command: ["a"], pid: 4242, remote });
+    steps.forDeploy(of).began({ step: 2, steps: 2, command: ["b"], pid: 5151, remote });
+    let looks = 0;
+    const node: GroupHost = {
+      look: async () => {
+        looks += 1;
+        throw new Error("no answer within 100 ms");
+      },
+      signal: async () => undefined,
+      close: async () => undefined,
+    };
+    const published: BgEvent<"deploy.progress">[] = [];
+    expect(await endLeft(steps, published, node)).toBe(2);
+    expect(looks).toBe(1);
+    expect(published.map((e) => e.data.outputTail)).toEqual([
+      expect.stringContaining("(no answer within 100 ms)"),
+      expect.stringContaining("(no answer within 100 ms)"),
+    ]);
+    expect(steps.left()).toHaveLength(2);
+  });
+
   it("a note without a node boot id (no /proc there) is reported and its group left alone", async () => {
     const { ledger: steps } = ledger();
     steps.forDeploy(of).began({

@@ -241,7 +241,8 @@ const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
 /**
  * Ends the groups that `notes` (read from the ledger) name and records each in its
  * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
- * reached is kept (and said so once); a note whose event cannot be published stays too (the
+ * reached is kept (and said so once); after a node's first failed command its other notes are
+ * kept without trying; a note whose event cannot be published stays too (the
  * error is thrown). Returns how many notes are kept.
  */
 export async function endLeftSteps(
@@ -276,6 +277,8 @@ export async function endLeftSteps(
             } catch (err) {
               ending = "unreachable";
               reason = err instanceof Error ? err.message : String(err);
+              // The node's shell did not answer: its other notes would each wait as long.
+              unreachable = reason;
             }
           } else ending = "unreachable";
           const fields = {
