@@ -194,6 +194,11 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         timeoutMs: budget.timeoutMs,
         signal,
         onSpawn: (spawned) => input.running?.began({ step, steps, command: shown, ...spawned }),
+        onUnknownGroup: (reason) =>
+          logger.warn(
+            { step, reason },
+            "the step runs unnoted: a restart cannot end it, a timeout cannot kill its group",
+          ),
       });
       input.running?.ended();
       const ok = outcome.end === StepEnd.exited && outcome.exitCode === 0;

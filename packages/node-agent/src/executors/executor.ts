@@ -15,6 +15,8 @@ export interface StepCommand {
   readonly signal?: AbortSignal | undefined;
   /** Told which process (= process group) the step is, as soon as it runs. */
   readonly onSpawn?: ((spawned: Spawned) => void) | undefined;
+  /** Told why the step runs without its process group known (over SSH: a bad announcement). */
+  readonly onUnknownGroup?: ((reason: string) => void) | undefined;
 }
 
 /** A step that runs: its pid leads its process group. */

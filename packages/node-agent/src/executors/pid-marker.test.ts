@@ -33,6 +33,16 @@ describe("PidMarkerFilter", () => {
     expect(filter.pid).toBeUndefined();
   });
 
+  it.each(["0", "1", "99999999999999999999"])(
+    "takes out but does not believe a marker with pid %s (no group to signal)",
+    (pid) => {
+      const filter = new PidMarkerFilter();
+      expect(feedAll(filter, [`bluegreen-step-pid ${pid} boot-1 x\nout\n`])).toBe("out\n");
+      expect(filter.pid).toBeUndefined();
+      expect(filter.refused).toContain(`pid ${pid}`);
+    },
+  );
+
   it("keeps binary output intact", () => {
     const filter = new PidMarkerFilter();
     const bytes = Buffer.from([0xff, 0x00, 0xc3, 0xa9, 0x0a]);

@@ -23,7 +23,9 @@ const SEARCH_LIMIT = 16 * 1024;
 
 /**
  * Filters stderr: the marker line is taken out, everything else passes through unchanged.
- * Lines before the marker (a noisy login shell) pass through too.
+ * Lines before the marker (a noisy login shell) pass through too. A marker whose pid is not a
+ * safe integer of at least 2 is taken out but not believed (`refused` says why): the step then
+ * runs without a note and without the group kill.
  */
 export class PidMarkerFilter {
   private pending = "";
@@ -34,6 +36,8 @@ export class PidMarkerFilter {
   bootId = "";
   /** The step's start time on the node, as announced ("" when unknown). */
   startTime = "";
+  /** Why an announced pid was not taken (0, 1, or not a safe integer: no group to signal). */
+  refused: string | undefined;
 
   /** Returns what belongs to the step's output. */
   feed(chunk: Buffer): Buffer {
@@ -48,9 +52,14 @@ export class PidMarkerFilter {
       this.pending = this.pending.slice(newline + 1);
       const match = MARKER_LINE.exec(line.replace(/\r$/, ""));
       if (match) {
-        this.pid = Number(match[1]);
-        this.bootId = match[2] ?? "";
-        this.startTime = parseStat(match[3] ?? "")?.startTime ?? "";
+        const pid = Number(match[1]);
+        if (Number.isSafeInteger(pid) && pid >= 2) {
+          this.pid = pid;
+          this.bootId = match[2] ?? "";
+          this.startTime = parseStat(match[3] ?? "")?.startTime ?? "";
+        } else {
+          this.refused = `the node announced pid ${match[1]?.slice(0, 30)}, not a process group that can be signalled`;
+        }
         this.done = true;
         out += this.pending;
         this.pending = "";

@@ -275,7 +275,12 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
         let announced = false;
         ch.stderr.on("data", (chunk: Buffer) => {
           output.append(marker.feed(chunk));
-          if (announced || marker.pid === undefined) return;
+          if (announced) return;
+          if (marker.refused !== undefined) {
+            announced = true;
+            step.onUnknownGroup?.(marker.refused);
+          }
+          if (marker.pid === undefined) return;
           announced = true;
           const { host, port, user } = target;
           const { bootId, startTime } = marker;
