@@ -110,6 +110,32 @@ describe("StepLedger and endGroup", () => {
     expect(steps.left().map((l) => l.step.pid)).toEqual([4242]);
   });
 
+  it("keeps, with why, the note of a step over SSH that may still run on its node, and says so", () => {
+    const told: [string, string][] = [];
+    const { dir } = ledger();
+    const steps = new StepLedger(dir, logger, (path, startedAt) => told.push([path, startedAt]));
+    const running = steps.forDeploy(of);
+    running.began({ step: 1, steps: 1, command: ["sleep"], pid: 4242, remote });
+    running.ended("the SSH connection was lost while this step ran (connection closed)");
+    const [note] = steps.left();
+    expect(note?.step).toMatchObject({ pid: 4242, left: expect.stringContaining("connection") });
+    expect(told).toEqual([[note?.path, note?.step.startedAt]]);
+    const event = interruptedEvent(
+      eventMaker("emily", "d-1", "s"),
+      note?.step as RunningStep,
+      "gone",
+    );
+    expect(event.data.outputTail).toBe(
+      "the SSH connection was lost while this step ran (connection closed); on a later try, its process group 4242 on root@10.0.0.5:22 was gone already",
+    );
+    // A local step ends with this process' kill: its note goes whatever the outcome.
+    const local = steps.forDeploy({ ...of, deploymentId: "d-2" });
+    local.began({ step: 1, steps: 1, command: ["sleep"], pid: longStep() });
+    local.ended("whatever");
+    expect(steps.left()).toHaveLength(1);
+    expect(told).toHaveLength(1);
+  });
+
   it("drops a note it cannot read", () => {
     const { dir, ledger: steps } = ledger();
     writeFileSync(join(dir, "step-broken.json"), "{not json");

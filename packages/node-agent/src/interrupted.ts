@@ -44,6 +44,11 @@ const runningStepSchema = z.object({
   /** Set when the step ran on a node over SSH: its sshd and the user logged in there. */
   ssh: z.object({ host: z.string(), port: z.int().min(1), user: z.string() }).optional(),
   startedAt: z.iso.datetime({ offset: true }),
+  /**
+   * Set when the step's run ended here while the step may still run on its node (the SSH
+   * connection lost, or its kill not sent): why. The note is kept for the agent to end it.
+   */
+  left: z.string().optional(),
 });
 export type RunningStep = z.infer<typeof runningStepSchema>;
 
@@ -51,18 +56,26 @@ export type RunningStep = z.infer<typeof runningStepSchema>;
 export type StepNote = Pick<RunningStep, "step" | "steps" | "command"> & Spawned;
 export type DeployOf = Pick<RunningStep, "service" | "deploymentId" | "node" | "color" | "version">;
 
-/** The hooks one node's deploy uses: a step began (its pid known), a step ended. */
+/**
+ * The hooks one node's deploy uses: a step began (its pid known), a step's run ended (with why
+ * it may still run on its node, when it may: its note is then kept).
+ */
 export interface RunningSteps {
   began(note: StepNote): void;
-  ended(): void;
+  ended(mayStillRun?: string): void;
 }
 
 const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, "_");
 
 export class StepLedger {
+  /**
+   * `onKept` is told of each note kept because its step may still run on its node (path, and
+   * the note's `startedAt`), for the agent to try it again while it runs.
+   */
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
+    private readonly onKept: (path: string, startedAt: string) => void = () => undefined,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
@@ -70,11 +83,23 @@ export class StepLedger {
   /**
    * The hooks for one (deployment, node). A failed write is logged; the deploy goes on. Each
    * step gets a file of its own (its number and pid in the name): a note kept from an earlier
-   * run of the same deployment (its node unreachable) is never overwritten.
+   * run of the same deployment (its node unreachable) is never overwritten. A step whose run
+   * ended while it may still run on its node keeps its note, with why (`left`).
    */
   forDeploy(of: DeployOf): RunningSteps {
     const prefix = `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}`;
     let path: string | undefined;
+    let noted: RunningStep | undefined;
+    const write = (at: string, record: RunningStep): boolean => {
+      try {
+        writeFileSync(`${at}.tmp`, JSON.stringify(record), { mode: 0o600 });
+        renameSync(`${at}.tmp`, at);
+        return true;
+      } catch (err) {
+        this.logger.warn({ err, path: at }, "could not note the running step");
+        return false;
+      }
+    };
     return {
       began: ({ remote, ...note }) => {
         path = join(this.dir, `${prefix}-${note.step}-${note.pid}.json`);
@@ -90,16 +115,23 @@ export class StepLedger {
               }),
           startedAt: new Date().toISOString(),
         };
-        try {
-          writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
-          renameSync(`${path}.tmp`, path);
-        } catch (err) {
-          this.logger.warn({ err, path }, "could not note the running step");
-        }
+        noted = write(path, record) ? record : undefined;
       },
-      ended: () => {
-        if (path !== undefined) rmSync(path, { force: true });
+      ended: (mayStillRun) => {
+        const at = path;
         path = undefined;
+        if (at === undefined) return;
+        if (mayStillRun !== undefined && noted !== undefined && noted.ssh !== undefined) {
+          if (write(at, { ...noted, left: mayStillRun })) {
+            this.logger.warn(
+              { path: at, pid: noted.pid, reason: mayStillRun },
+              "a step may still run on its node: its note is kept, the agent tries to end it",
+            );
+            this.onKept(at, noted.startedAt);
+            return;
+          }
+        }
+        rmSync(at, { force: true });
       },
     };
   }
@@ -201,7 +233,10 @@ export function interruptedEvent(
     "interrupted",
     {
       durationMs: Math.max(0, Date.now() - Date.parse(step.startedAt)),
-      outputTail: `the node agent stopped while this step ran; on restart, ${what}`,
+      outputTail:
+        step.left === undefined
+          ? `the node agent stopped while this step ran; on restart, ${what}`
+          : `${step.left}; on a later try, ${what}`,
     },
   );
 }
