@@ -374,6 +374,37 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     expect(steps.left()).toHaveLength(2);
   });
 
+  it("drops a kept note whose node still does not answer a day after its step started, and says the step was left unchecked", async () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 1, command: ["a"], pid: 4242, remote });
+    const kept = new Map<string, string>();
+    const published: BgEvent<"deploy.progress">[] = [];
+    const deps = {
+      ledger: steps,
+      remote: async () => ({
+        look: async () => {
+          throw new Error("unexpected answer from the node: Welcome!");
+        },
+        signal: async () => undefined,
+        close: async () => undefined,
+      }),
+      publish: async (e: BgEvent<"deploy.progress">) => {
+        published.push(e);
+      },
+      source: "s",
+      logger,
+      kept,
+    };
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
+    expect(steps.left()).toHaveLength(1);
+    expect(await endLeftSteps({ ...deps, maxAgeMs: -1 }, steps.left())).toBe(0);
+    expect(steps.left()).toEqual([]);
+    expect(kept.size).toBe(0);
+    expect(published.at(-1)?.data.outputTail).toContain(
+      "its process group 4242 on root@10.0.0.5:22 was left unchecked: the node still could not be reached over SSH or did not answer as expected (unexpected answer from the node: Welcome!) 24 h after the step started",
+    );
+  });
+
   it("a note without a node boot id (no /proc there) is reported and its group left alone", async () => {
     const { ledger: steps } = ledger();
     steps.forDeploy(of).began({

@@ -168,10 +168,14 @@ export class StepLedger {
 
 /**
  * What became of a step's group: ended now; gone before the agent came back; left alone because
- * the node did not say which process it was (no /proc there); or its node could not be reached
- * (the note is kept and tried again).
+ * the node did not say which process it was (no /proc there); its node could not be reached
+ * (the note is kept and tried again); or it still could not be, or did not answer as the probe
+ * does, KEPT_NOTE_MAX_AGE_MS after the step started (the note is dropped, the group unchecked).
  */
-export type Ending = "ended" | "gone" | "unchecked" | "unreachable";
+export type Ending = "ended" | "gone" | "unchecked" | "unreachable" | "expired";
+
+/** How long after its step started a note whose node never answers is kept: a day. */
+export const KEPT_NOTE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** Whether the group a host shows now is still the noted step's (same boot, same leader). */
 export function stillTheStep(
@@ -225,6 +229,7 @@ export function interruptedEvent(
     gone: `${group} was gone already`,
     unchecked: `${group} was left alone: the node did not say which boot and process it was (no /proc)`,
     unreachable: `the node could not be reached over SSH (${reason}): ${group} may still run there; the agent tries again every ${LEFT_STEP_RETRY_MS / 1000} s and at its next start`,
+    expired: `${group} was left unchecked: the node still could not be reached over SSH or did not answer as expected (${reason}) ${KEPT_NOTE_MAX_AGE_MS / 3_600_000} h after the step started; the agent no longer tries`,
   }[ending];
   return stepProgress(
     make,
@@ -253,6 +258,8 @@ export interface LeftStepsDeps {
   readonly source: string;
   readonly logger: Logger;
   readonly graceMs?: number;
+  /** KEPT_NOTE_MAX_AGE_MS unless told. */
+  readonly maxAgeMs?: number;
   /**
    * Notes kept because their node could not be reached, by path (their `startedAt`): each is
    * reported once, not at every try. Updated here.
@@ -277,7 +284,7 @@ const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
  * Ends the groups that `notes` (read from the ledger) name and records each in its
  * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
  * reached is kept (and said so once); after a node's first failed command its other notes are
- * kept without trying; a note whose event cannot be published stays too (the
+ * kept without trying; a kept note older than KEPT_NOTE_MAX_AGE_MS is dropped (said so); a note whose event cannot be published stays too (the
  * error is thrown). Returns how many notes are kept.
  */
 export async function endLeftSteps(
@@ -316,6 +323,9 @@ export async function endLeftSteps(
               unreachable = reason;
             }
           } else ending = "unreachable";
+          const age = Date.now() - Date.parse(step.startedAt);
+          if (ending === "unreachable" && age > (deps.maxAgeMs ?? KEPT_NOTE_MAX_AGE_MS))
+            ending = "expired";
           const fields = {
             service: step.service,
             deploymentId: step.deploymentId,
@@ -340,7 +350,12 @@ export async function endLeftSteps(
           }
           deps.ledger.drop(path);
           deps.kept.delete(path);
-          deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
+          if (ending === "expired")
+            deps.logger.warn(
+              { ...fields, reason },
+              "a kept step note expired: its node never answered, the step was left unchecked; note dropped",
+            );
+          else deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
         }
       } finally {
         await host.close();
