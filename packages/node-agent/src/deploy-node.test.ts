@@ -14,6 +14,7 @@ import {
   StepEnd,
   type StepOutcome,
 } from "./executors/executor.ts";
+import type { RunningSteps } from "./interrupted.ts";
 import { planDeploy } from "./plan.ts";
 
 /** An executor that answers from a script instead of running anything. */
@@ -57,7 +58,7 @@ const definition = {
 
 function run(
   executor: Executor | (() => Promise<Executor>),
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number; running?: RunningSteps } = {},
 ) {
   const plan = planDeploy({
     definition: {
@@ -88,6 +89,7 @@ function run(
     signal: opts.signal ?? new AbortController().signal,
     activeColor: "blue",
     logger: createLogger({ level: "silent" }),
+    ...(opts.running === undefined ? {} : { running: opts.running }),
   });
   return { result, published };
 }
@@ -180,6 +182,29 @@ describe("deployNode", () => {
       },
     });
     expect(published.at(-1)?.data).toMatchObject({ step: 1, status: "failed" });
+  });
+
+  it("keeps the note of a step that may still run on its node (connection lost, kill not sent), drops the others", async () => {
+    const ends: (string | undefined)[] = [];
+    const running: RunningSteps = { began: () => undefined, ended: (why) => ends.push(why) };
+    const lost = { host: "10.0.0.11", port: 2222, reason: "connection closed" };
+    await run(scriptedExecutor([{ end: StepEnd.connectionLost, exitCode: null, lost }]), {
+      running,
+    }).result;
+    await run(
+      scriptedExecutor([{ end: StepEnd.timedOut, exitCode: null, unkilled: "no channel" }]),
+      {
+        running,
+      },
+    ).result;
+    await run(scriptedExecutor([{}, { end: StepEnd.timedOut, exitCode: null }]), { running })
+      .result;
+    expect(ends).toEqual([
+      "the SSH connection was lost while this step ran (connection closed)",
+      "the step was stopped but its kill could not be sent (no channel)",
+      undefined,
+      undefined,
+    ]);
   });
 
   it("fails with the executor's coded error, before any step, when the node cannot be reached", async () => {

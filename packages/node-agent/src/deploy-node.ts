@@ -15,7 +15,7 @@ import {
   smokeVerdict,
   stepProgress,
 } from "./events.ts";
-import { type Executor, StepEnd, type StepOutcome } from "./executors/executor.ts";
+import { type Executor, mayStillRun, StepEnd, type StepOutcome } from "./executors/executor.ts";
 import type { RunningSteps } from "./interrupted.ts";
 import { commandText, type DeployPlan, displayCommand, stepBudget } from "./plan.ts";
 import { waitForReady } from "./readiness.ts";
@@ -194,8 +194,14 @@ export async function deployNode(input: NodeDeployInput): Promise<NodeDeployResu
         timeoutMs: budget.timeoutMs,
         signal,
         onSpawn: (spawned) => input.running?.began({ step, steps, command: shown, ...spawned }),
+        onUnknownGroup: (reason) =>
+          logger.warn(
+            { step, reason },
+            "the step runs unnoted: a restart cannot end it, a timeout cannot kill its group",
+          ),
       });
-      input.running?.ended();
+      // A step that may still run on its node keeps its note: the agent ends it later.
+      input.running?.ended(mayStillRun(outcome));
       const ok = outcome.end === StepEnd.exited && outcome.exitCode === 0;
       const status = ok ? "succeeded" : STEP_STATUS[outcome.end];
       input.observe?.step?.(outcome.durationMs, status);

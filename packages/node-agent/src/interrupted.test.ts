@@ -110,6 +110,32 @@ describe("StepLedger and endGroup", () => {
     expect(steps.left().map((l) => l.step.pid)).toEqual([4242]);
   });
 
+  it("keeps, with why, the note of a step over SSH that may still run on its node, and says so", () => {
+    const told: [string, string][] = [];
+    const { dir } = ledger();
+    const steps = new StepLedger(dir, logger, (path, startedAt) => told.push([path, startedAt]));
+    const running = steps.forDeploy(of);
+    running.began({ step: 1, steps: 1, command: ["sleep"], pid: 4242, remote });
+    running.ended("the SSH connection was lost while this step ran (connection closed)");
+    const [note] = steps.left();
+    expect(note?.step).toMatchObject({ pid: 4242, left: expect.stringContaining("connection") });
+    expect(told).toEqual([[note?.path, note?.step.startedAt]]);
+    const event = interruptedEvent(
+      eventMaker("emily", "d-1", "s"),
+      note?.step as RunningStep,
+      "gone",
+    );
+    expect(event.data.outputTail).toBe(
+      "the SSH connection was lost while this step ran (connection closed); on a later try, its process group 4242 on root@10.0.0.5:22 was gone already",
+    );
+    // A local step ends with this process' kill: its note goes whatever the outcome.
+    const local = steps.forDeploy({ ...of, deploymentId: "d-2" });
+    local.began({ step: 1, steps: 1, command: ["sleep"], pid: longStep() });
+    local.ended("whatever");
+    expect(steps.left()).toHaveLength(1);
+    expect(told).toHaveLength(1);
+  });
+
   it("drops a note it cannot read", () => {
     const { dir, ledger: steps } = ledger();
     writeFileSync(join(dir, "step-broken.json"), "{not json");
@@ -134,6 +160,12 @@ describe("stillTheStep", () => {
       noted,
       seen({ leader: { state: "Z", startTime: "1000" } }),
       "ours",
+    ],
+    [
+      "a zombie that reused the pid (another start time) leading a live group",
+      noted,
+      seen({ leader: { state: "Z", startTime: "2000" } }),
+      "gone",
     ],
     ["another boot", noted, seen({ bootId: "boot-b" }), "gone"],
     [
@@ -253,6 +285,26 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     expect(steps.left()).toEqual([]);
   });
 
+  it("looks again before the KILL: a group that ended in the grace and whose pid went to another is not killed", async () => {
+    const { ledger: steps, published } = noted();
+    const signals: string[] = [];
+    let termed = false;
+    const node: GroupHost = {
+      look: async () =>
+        termed
+          ? { bootId: "boot-n", leader: { state: "S", startTime: "999" }, groupAlive: true }
+          : { bootId: "boot-n", leader: { state: "S", startTime: "777" }, groupAlive: true },
+      signal: async (pgid, signal) => {
+        signals.push(`${signal} -${pgid}`);
+        termed = true;
+      },
+      close: async () => undefined,
+    };
+    expect(await endGroup(steps.left()[0]?.step as RunningStep, node, 150)).toBe("ended");
+    expect(signals).toEqual(["TERM -4242"]);
+    expect(published).toEqual([]);
+  });
+
   it("leaves a group that is not the step's any more alone", async () => {
     const { ledger: steps, published } = noted();
     const node = fakeNode({ bootId: "boot-other", groupAlive: true });
@@ -297,6 +349,60 @@ describe("endLeftSteps, a step noted on a node over SSH", () => {
     expect(node.signals).toEqual(["TERM -4242"]);
     expect(steps.left()).toEqual([]);
     expect(kept.size).toBe(0);
+  });
+
+  it("after a node's first failed command, its other notes are kept without trying", async () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 2, command: ["a"], pid: 4242, remote });
+    steps.forDeploy(of).began({ step: 2, steps: 2, command: ["b"], pid: 5151, remote });
+    let looks = 0;
+    const node: GroupHost = {
+      look: async () => {
+        looks += 1;
+        throw new Error("no answer within 100 ms");
+      },
+      signal: async () => undefined,
+      close: async () => undefined,
+    };
+    const published: BgEvent<"deploy.progress">[] = [];
+    expect(await endLeft(steps, published, node)).toBe(2);
+    expect(looks).toBe(1);
+    expect(published.map((e) => e.data.outputTail)).toEqual([
+      expect.stringContaining("(no answer within 100 ms)"),
+      expect.stringContaining("(no answer within 100 ms)"),
+    ]);
+    expect(steps.left()).toHaveLength(2);
+  });
+
+  it("drops a kept note whose node still does not answer a day after its step started, and says the step was left unchecked", async () => {
+    const { ledger: steps } = ledger();
+    steps.forDeploy(of).began({ step: 1, steps: 1, command: ["a"], pid: 4242, remote });
+    const kept = new Map<string, string>();
+    const published: BgEvent<"deploy.progress">[] = [];
+    const deps = {
+      ledger: steps,
+      remote: async () => ({
+        look: async () => {
+          throw new Error("unexpected answer from the node: Welcome!");
+        },
+        signal: async () => undefined,
+        close: async () => undefined,
+      }),
+      publish: async (e: BgEvent<"deploy.progress">) => {
+        published.push(e);
+      },
+      source: "s",
+      logger,
+      kept,
+    };
+    expect(await endLeftSteps(deps, steps.left())).toBe(1);
+    expect(steps.left()).toHaveLength(1);
+    expect(await endLeftSteps({ ...deps, maxAgeMs: -1 }, steps.left())).toBe(0);
+    expect(steps.left()).toEqual([]);
+    expect(kept.size).toBe(0);
+    expect(published.at(-1)?.data.outputTail).toContain(
+      "its process group 4242 on root@10.0.0.5:22 was left unchecked: the node still could not be reached over SSH or did not answer as expected (unexpected answer from the node: Welcome!) 24 h after the step started",
+    );
   });
 
   it("a note without a node boot id (no /proc there) is reported and its group left alone", async () => {

@@ -44,6 +44,11 @@ const runningStepSchema = z.object({
   /** Set when the step ran on a node over SSH: its sshd and the user logged in there. */
   ssh: z.object({ host: z.string(), port: z.int().min(1), user: z.string() }).optional(),
   startedAt: z.iso.datetime({ offset: true }),
+  /**
+   * Set when the step's run ended here while the step may still run on its node (the SSH
+   * connection lost, or its kill not sent): why. The note is kept for the agent to end it.
+   */
+  left: z.string().optional(),
 });
 export type RunningStep = z.infer<typeof runningStepSchema>;
 
@@ -51,18 +56,26 @@ export type RunningStep = z.infer<typeof runningStepSchema>;
 export type StepNote = Pick<RunningStep, "step" | "steps" | "command"> & Spawned;
 export type DeployOf = Pick<RunningStep, "service" | "deploymentId" | "node" | "color" | "version">;
 
-/** The hooks one node's deploy uses: a step began (its pid known), a step ended. */
+/**
+ * The hooks one node's deploy uses: a step began (its pid known), a step's run ended (with why
+ * it may still run on its node, when it may: its note is then kept).
+ */
 export interface RunningSteps {
   began(note: StepNote): void;
-  ended(): void;
+  ended(mayStillRun?: string): void;
 }
 
 const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, "_");
 
 export class StepLedger {
+  /**
+   * `onKept` is told of each note kept because its step may still run on its node (path, and
+   * the note's `startedAt`), for the agent to try it again while it runs.
+   */
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
+    private readonly onKept: (path: string, startedAt: string) => void = () => undefined,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
@@ -70,11 +83,23 @@ export class StepLedger {
   /**
    * The hooks for one (deployment, node). A failed write is logged; the deploy goes on. Each
    * step gets a file of its own (its number and pid in the name): a note kept from an earlier
-   * run of the same deployment (its node unreachable) is never overwritten.
+   * run of the same deployment (its node unreachable) is never overwritten. A step whose run
+   * ended while it may still run on its node keeps its note, with why (`left`).
    */
   forDeploy(of: DeployOf): RunningSteps {
     const prefix = `step-${safe(of.service)}-${safe(of.deploymentId)}-${safe(of.node)}`;
     let path: string | undefined;
+    let noted: RunningStep | undefined;
+    const write = (at: string, record: RunningStep): boolean => {
+      try {
+        writeFileSync(`${at}.tmp`, JSON.stringify(record), { mode: 0o600 });
+        renameSync(`${at}.tmp`, at);
+        return true;
+      } catch (err) {
+        this.logger.warn({ err, path: at }, "could not note the running step");
+        return false;
+      }
+    };
     return {
       began: ({ remote, ...note }) => {
         path = join(this.dir, `${prefix}-${note.step}-${note.pid}.json`);
@@ -90,16 +115,23 @@ export class StepLedger {
               }),
           startedAt: new Date().toISOString(),
         };
-        try {
-          writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
-          renameSync(`${path}.tmp`, path);
-        } catch (err) {
-          this.logger.warn({ err, path }, "could not note the running step");
-        }
+        noted = write(path, record) ? record : undefined;
       },
-      ended: () => {
-        if (path !== undefined) rmSync(path, { force: true });
+      ended: (mayStillRun) => {
+        const at = path;
         path = undefined;
+        if (at === undefined) return;
+        if (mayStillRun !== undefined && noted !== undefined && noted.ssh !== undefined) {
+          if (write(at, { ...noted, left: mayStillRun })) {
+            this.logger.warn(
+              { path: at, pid: noted.pid, reason: mayStillRun },
+              "a step may still run on its node: its note is kept, the agent tries to end it",
+            );
+            this.onKept(at, noted.startedAt);
+            return;
+          }
+        }
+        rmSync(at, { force: true });
       },
     };
   }
@@ -136,10 +168,14 @@ export class StepLedger {
 
 /**
  * What became of a step's group: ended now; gone before the agent came back; left alone because
- * the node did not say which process it was (no /proc there); or its node could not be reached
- * (the note is kept and tried again).
+ * the node did not say which process it was (no /proc there); its node could not be reached
+ * (the note is kept and tried again); or it still could not be, or did not answer as the probe
+ * does, KEPT_NOTE_MAX_AGE_MS after the step started (the note is dropped, the group unchecked).
  */
-export type Ending = "ended" | "gone" | "unchecked" | "unreachable";
+export type Ending = "ended" | "gone" | "unchecked" | "unreachable" | "expired";
+
+/** How long after its step started a note whose node never answers is kept: a day. */
+export const KEPT_NOTE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** Whether the group a host shows now is still the noted step's (same boot, same leader). */
 export function stillTheStep(
@@ -148,26 +184,30 @@ export function stillTheStep(
 ): "ours" | "gone" | "unchecked" {
   if (noted.bootId === "") return "unchecked";
   if (noted.bootId !== seen.bootId) return "gone";
-  // A live leader with another start time is a reused pid: not the step's, leave it.
+  // A leader with another start time is a reused pid, zombie or not (a zombie's stat still
+  // holds its start time): not the step's, leave its group alone.
   const leader = seen.leader;
-  if (leader !== undefined && leader.state !== "Z" && leader.startTime !== noted.startTime)
-    return "gone";
+  if (leader !== undefined && leader.startTime !== noted.startTime) return "gone";
   return seen.groupAlive ? "ours" : "gone";
 }
 
-/** Ends the group if it is still the step's, TERM then KILL after the grace. */
+/**
+ * Ends the group if it is still the step's, TERM then KILL after the grace. The group is looked
+ * at again (same boot, same leader) before the KILL: in the grace it may have ended and its pid
+ * gone to another group.
+ */
 export async function endGroup(
   step: RunningStep,
   host: GroupHost = localGroupHost,
   graceMs = KILL_GRACE_MS,
-): Promise<Exclude<Ending, "unreachable">> {
+): Promise<"ended" | "gone" | "unchecked"> {
+  const ours = async () => stillTheStep(step, await host.look(step.pid)) === "ours";
   const verdict = stillTheStep(step, await host.look(step.pid));
   if (verdict !== "ours") return verdict;
   await host.signal(step.pid, "TERM");
   const until = Date.now() + graceMs;
-  const alive = async () => (await host.look(step.pid)).groupAlive;
-  while ((await alive()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (await alive()) await host.signal(step.pid, "KILL");
+  while ((await ours()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  if (await ours()) await host.signal(step.pid, "KILL");
   return "ended";
 }
 
@@ -189,6 +229,7 @@ export function interruptedEvent(
     gone: `${group} was gone already`,
     unchecked: `${group} was left alone: the node did not say which boot and process it was (no /proc)`,
     unreachable: `the node could not be reached over SSH (${reason}): ${group} may still run there; the agent tries again every ${LEFT_STEP_RETRY_MS / 1000} s and at its next start`,
+    expired: `${group} was left unchecked: the node still could not be reached over SSH or did not answer as expected (${reason}) ${KEPT_NOTE_MAX_AGE_MS / 3_600_000} h after the step started; the agent no longer tries`,
   }[ending];
   return stepProgress(
     make,
@@ -197,7 +238,10 @@ export function interruptedEvent(
     "interrupted",
     {
       durationMs: Math.max(0, Date.now() - Date.parse(step.startedAt)),
-      outputTail: `the node agent stopped while this step ran; on restart, ${what}`,
+      outputTail:
+        step.left === undefined
+          ? `the node agent stopped while this step ran; on restart, ${what}`
+          : `${step.left}; on a later try, ${what}`,
     },
   );
 }
@@ -214,6 +258,8 @@ export interface LeftStepsDeps {
   readonly source: string;
   readonly logger: Logger;
   readonly graceMs?: number;
+  /** KEPT_NOTE_MAX_AGE_MS unless told. */
+  readonly maxAgeMs?: number;
   /**
    * Notes kept because their node could not be reached, by path (their `startedAt`): each is
    * reported once, not at every try. Updated here.
@@ -237,7 +283,8 @@ const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
 /**
  * Ends the groups that `notes` (read from the ledger) name and records each in its
  * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
- * reached is kept (and said so once); a note whose event cannot be published stays too (the
+ * reached is kept (and said so once); after a node's first failed command its other notes are
+ * kept without trying; a kept note older than KEPT_NOTE_MAX_AGE_MS is dropped (said so); a note whose event cannot be published stays too (the
  * error is thrown). Returns how many notes are kept.
  */
 export async function endLeftSteps(
@@ -272,8 +319,13 @@ export async function endLeftSteps(
             } catch (err) {
               ending = "unreachable";
               reason = err instanceof Error ? err.message : String(err);
+              // The node's shell did not answer: its other notes would each wait as long.
+              unreachable = reason;
             }
           } else ending = "unreachable";
+          const age = Date.now() - Date.parse(step.startedAt);
+          if (ending === "unreachable" && age > (deps.maxAgeMs ?? KEPT_NOTE_MAX_AGE_MS))
+            ending = "expired";
           const fields = {
             service: step.service,
             deploymentId: step.deploymentId,
@@ -298,7 +350,12 @@ export async function endLeftSteps(
           }
           deps.ledger.drop(path);
           deps.kept.delete(path);
-          deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
+          if (ending === "expired")
+            deps.logger.warn(
+              { ...fields, reason },
+              "a kept step note expired: its node never answered, the step was left unchecked; note dropped",
+            );
+          else deps.logger.warn(fields, "a step interrupted by the agent's stop was found");
         }
       } finally {
         await host.close();

@@ -92,7 +92,14 @@ export class NodeAgent {
 
   constructor(private readonly deps: NodeAgentDeps) {
     const stateDir = deps.config.state_dir;
-    this.ledger = stateDir === undefined ? undefined : new StepLedger(stateDir, deps.logger);
+    this.ledger =
+      stateDir === undefined
+        ? undefined
+        : new StepLedger(stateDir, deps.logger, (path, startedAt) => {
+            // A step a deploy left running on its node (connection lost): tried like the others.
+            this.kept.set(path, startedAt);
+            this.retryKept();
+          });
     this.effects = new NodeEffects({
       ledger: this.ledger,
       bus: deps.bus,
@@ -161,7 +168,9 @@ export class NodeAgent {
    * could not be published stays, and is handled again at the next start. A note whose node
    * cannot be reached (within the SSH connect timeout) is kept and said so; it is tried again
    * every LEFT_STEP_RETRY_MS while the agent runs (only those notes: the others in `state_dir`
-   * by then are this process' own running steps), and at its next start.
+   * by then are this process' own running steps), and at its next start. So is the note of a
+   * step a deploy of this process left running on its node (the SSH connection lost, or its
+   * kill not sent): the ledger hands it over when the deploy ends.
    */
   private async endInterruptedSteps(retry = false): Promise<void> {
     const ledger = this.ledger;
@@ -183,9 +192,11 @@ export class NodeAgent {
     if (kept > 0) this.retryKept();
   }
 
+  /** Tries the kept notes again in LEFT_STEP_RETRY_MS (once: a try already planned stands). */
   private retryKept(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.retryLeft !== undefined) return;
     this.retryLeft = setTimeout(() => {
+      this.retryLeft = undefined;
       this.endInterruptedSteps(true).catch((err: unknown) => {
         this.deps.logger.warn({ err }, "could not record a step a crash left; trying again");
         this.retryKept();

@@ -15,6 +15,8 @@ export interface StepCommand {
   readonly signal?: AbortSignal | undefined;
   /** Told which process (= process group) the step is, as soon as it runs. */
   readonly onSpawn?: ((spawned: Spawned) => void) | undefined;
+  /** Told why the step runs without its process group known (over SSH: a bad announcement). */
+  readonly onUnknownGroup?: ((reason: string) => void) | undefined;
 }
 
 /** A step that runs: its pid leads its process group. */
@@ -61,6 +63,24 @@ export interface StepOutcome {
   readonly reason?: string;
   /** With `connectionLost`: the node's SSH endpoint and what happened to the connection. */
   readonly lost?: { readonly host: string; readonly port: number; readonly reason: string };
+  /**
+   * With `timedOut` or `aborted` over SSH: the group kill could not be sent and the step was not
+   * seen to exit; why.
+   */
+  readonly unkilled?: string;
+}
+
+/**
+ * Why a step whose run is over here may still run where it was started (undefined: it ended,
+ * or was killed): the connection to its node was lost (sshd without a pty leaves the command
+ * running), or its kill could not be sent.
+ */
+export function mayStillRun(outcome: StepOutcome): string | undefined {
+  if (outcome.end === StepEnd.connectionLost)
+    return `the SSH connection was lost while this step ran (${outcome.lost?.reason ?? "closed"})`;
+  if (outcome.unkilled !== undefined)
+    return `the step was stopped but its kill could not be sent (${outcome.unkilled})`;
+  return undefined;
 }
 
 export interface Executor {
@@ -78,7 +98,7 @@ export function endedWithoutExit(
   end: StepEnd,
   durationMs = 0,
   outputTail = "",
-  extra: Pick<StepOutcome, "reason" | "lost"> = {},
+  extra: Pick<StepOutcome, "reason" | "lost" | "unkilled"> = {},
 ): StepOutcome {
   return { end, exitCode: null, signal: null, durationMs, outputTail, ...extra };
 }

@@ -33,6 +33,16 @@ describe("PidMarkerFilter", () => {
     expect(filter.pid).toBeUndefined();
   });
 
+  it.each(["0", "1", "99999999999999999999"])(
+    "takes out but does not believe a marker with pid %s (no group to signal)",
+    (pid) => {
+      const filter = new PidMarkerFilter();
+      expect(feedAll(filter, [`bluegreen-step-pid ${pid} boot-1 x\nout\n`])).toBe("out\n");
+      expect(filter.pid).toBeUndefined();
+      expect(filter.refused).toContain(`pid ${pid}`);
+    },
+  );
+
   it("keeps binary output intact", () => {
     const filter = new PidMarkerFilter();
     const bytes = Buffer.from([0xff, 0x00, 0xc3, 0xa9, 0x0a]);
@@ -108,21 +118,38 @@ describe("the group probe", () => {
 
   it("parses what it prints, and refuses anything else", () => {
     const stat = "77 (sleep) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5555 0 0";
-    expect(parseProbe(`boot-1\n${stat}\nalive\n`)).toEqual({
+    const answer = (boot: string, leader: string, group: string) =>
+      `\nbgprobe:boot ${boot}\nbgprobe:stat ${leader}\nbgprobe:group ${group}\n`;
+    expect(parseProbe(answer("boot-1", stat, "alive"))).toEqual({
       bootId: "boot-1",
       leader: { state: "S", startTime: "5555" },
       groupAlive: true,
     });
-    expect(parseProbe("boot-1\n\nnone\n")).toEqual({
+    expect(parseProbe(answer("boot-1", "", "none"))).toEqual({
       bootId: "boot-1",
       leader: undefined,
       groupAlive: false,
     });
-    expect(parseProbe(`Welcome, says a login script\nboot-1\n${stat}\nnone\n`)).toMatchObject({
-      bootId: "boot-1",
-      groupAlive: false,
-    });
+    expect(
+      parseProbe(`Welcome, says a login script\n${answer("boot-1", stat, "none")}`),
+    ).toMatchObject({ bootId: "boot-1", groupAlive: false });
     expect(parseProbe("Welcome!\n")).toBeUndefined();
+    expect(parseProbe("boot-1\n\nnone\n")).toBeUndefined();
+  });
+
+  it("a login script that prints without a final newline does not glue onto the boot id", () => {
+    const child = spawn("sleep", ["5"], { detached: true, stdio: "ignore" });
+    const pid = child.pid as number;
+    try {
+      const [, , script] = probeGroupArgv(pid);
+      // What the node's shell runs: the login script's words, then the probe.
+      const out = spawnSync("/bin/sh", ["-c", `printf Welcome!; ${script}`, "probe", String(pid)], {
+        encoding: "utf8",
+      }).stdout;
+      expect(parseProbe(out)).toMatchObject({ bootId: hostBootId(), groupAlive: true });
+    } finally {
+      signalGroup(pid, "SIGKILL");
+    }
   });
 
   it("run by a real shell, it sees a live group, and nothing of one that ended", () => {

@@ -23,7 +23,9 @@ const SEARCH_LIMIT = 16 * 1024;
 
 /**
  * Filters stderr: the marker line is taken out, everything else passes through unchanged.
- * Lines before the marker (a noisy login shell) pass through too.
+ * Lines before the marker (a noisy login shell) pass through too. A marker whose pid is not a
+ * safe integer of at least 2 is taken out but not believed (`refused` says why): the step then
+ * runs without a note and without the group kill.
  */
 export class PidMarkerFilter {
   private pending = "";
@@ -34,6 +36,8 @@ export class PidMarkerFilter {
   bootId = "";
   /** The step's start time on the node, as announced ("" when unknown). */
   startTime = "";
+  /** Why an announced pid was not taken (0, 1, or not a safe integer: no group to signal). */
+  refused: string | undefined;
 
   /** Returns what belongs to the step's output. */
   feed(chunk: Buffer): Buffer {
@@ -48,9 +52,14 @@ export class PidMarkerFilter {
       this.pending = this.pending.slice(newline + 1);
       const match = MARKER_LINE.exec(line.replace(/\r$/, ""));
       if (match) {
-        this.pid = Number(match[1]);
-        this.bootId = match[2] ?? "";
-        this.startTime = parseStat(match[3] ?? "")?.startTime ?? "";
+        const pid = Number(match[1]);
+        if (Number.isSafeInteger(pid) && pid >= 2) {
+          this.pid = pid;
+          this.bootId = match[2] ?? "";
+          this.startTime = parseStat(match[3] ?? "")?.startTime ?? "";
+        } else {
+          this.refused = `the node announced pid ${match[1]?.slice(0, 30)}, not a process group that can be signalled`;
+        }
         this.done = true;
         out += this.pending;
         this.pending = "";
@@ -81,19 +90,24 @@ export function killGroupCommand(pid: number, signal: "TERM" | "KILL"): string {
   return `kill -s ${signal} -- -${pid} 2>/dev/null; true`;
 }
 
+/** What starts each line of the probe's answer: anything else (a login script) is not read. */
+const PROBE_PREFIX = "bgprobe:";
+
 /**
  * The script that says what the node holds now of a step's group, run as
- * `/bin/sh -c <script> probe <pid>` (the pid an argument, never part of the script): the boot
- * id, the leader's stat line (empty when it is gone), and `alive` when any process of the
- * group that is not a zombie still runs (`none` otherwise).
+ * `/bin/sh -c <script> probe <pid>` (the pid an argument, never part of the script), one
+ * prefixed line each: the boot id, the leader's stat line (empty when it is gone), and `alive`
+ * when any process of the group that is not a zombie still runs (`none` otherwise). An empty
+ * line first: what a login script printed without a final newline stays on a line of its own.
  */
 const PROBE_SCRIPT = [
   "p=$1",
-  "cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo",
-  'cat "/proc/$p/stat" 2>/dev/null || echo',
+  "echo",
+  `printf '${PROBE_PREFIX}boot %s\\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"`,
+  `printf '${PROBE_PREFIX}stat %s\\n' "$(cat "/proc/$p/stat" 2>/dev/null)"`,
   "a=none",
   'for f in /proc/[0-9]*/stat; do read -r s < "$f" || continue; s=${s##*) }; set -f; set -- $s; set +f; if [ "$3" = "$p" ] && [ "$1" != Z ]; then a=alive; break; fi; done 2>/dev/null',
-  'echo "$a"',
+  `printf '${PROBE_PREFIX}group %s\\n' "$a"`,
 ].join("; ");
 
 /** The argv (for the node's shell, quoted by the caller) that probes a group. */
@@ -102,11 +116,21 @@ export function probeGroupArgv(pid: number): string[] {
   return ["/bin/sh", "-c", PROBE_SCRIPT, "probe", String(pid)];
 }
 
-/** Reads the probe's output; undefined when it is not what the probe prints. */
+/**
+ * Reads the probe's output (only its prefixed lines: a login script may print anything around
+ * them); undefined when it is not what the probe prints.
+ */
 export function parseProbe(stdout: string): GroupSighting | undefined {
-  // The last three lines: a login script may print something before them.
-  const lines = stdout.replace(/\r/g, "").replace(/\n$/, "").split("\n");
-  const [bootId, stat, verdict] = lines.slice(-3);
+  const said = new Map<string, string>();
+  for (const line of stdout.replace(/\r/g, "").split("\n")) {
+    if (!line.startsWith(PROBE_PREFIX)) continue;
+    const rest = line.slice(PROBE_PREFIX.length);
+    const space = rest.indexOf(" ");
+    if (space !== -1) said.set(rest.slice(0, space), rest.slice(space + 1));
+  }
+  const bootId = said.get("boot");
+  const stat = said.get("stat");
+  const verdict = said.get("group");
   if (bootId === undefined || stat === undefined) return undefined;
   if (verdict !== "alive" && verdict !== "none") return undefined;
   const leader = parseStat(stat);

@@ -172,11 +172,14 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
   });
   const graceMs = target.killGraceMs ?? KILL_GRACE_MS;
 
-  /** Runs a housekeeping command on the node, ignoring its output and outcome. */
-  const runDetached = (command: string) => {
-    if (lost !== undefined) return;
+  /**
+   * Runs a housekeeping command on the node, ignoring its output and outcome; `unsent` is told
+   * when it could not even be sent.
+   */
+  const runDetached = (command: string, unsent: (why: string) => void) => {
+    if (lost !== undefined) return unsent(`ssh connection lost: ${lost}`);
     connection.exec(command, (error, ch) => {
-      if (error) return;
+      if (error) return unsent(`cannot open an ssh channel: ${error.message}`);
       ch.resume();
       ch.stderr.resume();
       ch.end();
@@ -207,6 +210,13 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
       const marker = new PidMarkerFilter();
       let stopReason: typeof StepEnd.timedOut | typeof StepEnd.aborted | undefined;
       let killTimer: NodeJS.Timeout | undefined;
+      /** Why a group kill could not be sent; `exited` once the node says the step exited. */
+      let killUnsent: string | undefined;
+      let exited = false;
+      const unkilled = () =>
+        stopReason !== undefined && killUnsent !== undefined && !exited
+          ? { unkilled: killUnsent }
+          : {};
       const settle = settleOnce(resolve, () => {
         clearTimeout(timer);
         clearTimeout(killTimer);
@@ -220,12 +230,15 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
         killTimer = setTimeout(() => finish(outcome()), CLOSE_WAIT_MS);
       };
       const stoppedOutcome = () =>
-        endedWithoutExit(stopReason ?? StepEnd.timedOut, elapsed(), output.tail());
+        endedWithoutExit(stopReason ?? StepEnd.timedOut, elapsed(), output.tail(), unkilled());
       // sshd delivers a `signal` request to the session's process group (killpg), but only
       // with privilege separation; the group is also signalled by pid over a second channel.
       const signalStep = (ch: ClientChannel, signal: "TERM" | "KILL") => {
         ch.signal(signal);
-        if (marker.pid !== undefined) runDetached(killGroupCommand(marker.pid, signal));
+        if (marker.pid === undefined) return;
+        runDetached(killGroupCommand(marker.pid, signal), (why) => {
+          killUnsent ??= why;
+        });
       };
       const stop = (reason: typeof StepEnd.timedOut | typeof StepEnd.aborted) => {
         if (stopReason !== undefined) return;
@@ -270,12 +283,18 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
           signal,
           durationMs: elapsed(),
           outputTail: output.tail(),
+          ...unkilled(),
         });
         ch.on("data", (chunk: Buffer) => output.append(chunk));
         let announced = false;
         ch.stderr.on("data", (chunk: Buffer) => {
           output.append(marker.feed(chunk));
-          if (announced || marker.pid === undefined) return;
+          if (announced) return;
+          if (marker.refused !== undefined) {
+            announced = true;
+            step.onUnknownGroup?.(marker.refused);
+          }
+          if (marker.pid === undefined) return;
           announced = true;
           const { host, port, user } = target;
           const { bootId, startTime } = marker;
@@ -283,6 +302,7 @@ export async function sshExecutor(target: SshTarget): Promise<Executor> {
         });
         ch.stderr.on("end", () => output.append(marker.flush()));
         ch.on("exit", (code: number | null, sig?: string) => {
+          exited = true;
           exitCode = typeof code === "number" ? code : null;
           signal = sig ?? null;
           // The step is over; a background process still holding its output must not keep
