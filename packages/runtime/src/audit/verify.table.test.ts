@@ -267,6 +267,30 @@ describe("verifyTrail", () => {
     expect(report.problems.map((p) => p.kind)).toEqual(["checkpoint_invalid", "no_checkpoint"]);
   });
 
+  it("a forged huge sequence or stream last sequence costs nothing: gaps come from what is present", () => {
+    const t = trail(3, 4, 2);
+    const far = 9e15;
+    const started = performance.now();
+    const report = verifyTrail([...t, { ...eventMessage(far, 99) }], publicKey, {
+      lastSeq: far + 5,
+    });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(report.problems.map((p) => [p.kind, p.seq, p.toSeq])).toEqual([
+      ["missing", 7, far - 1],
+      ["missing", far + 1, far + 5],
+    ]);
+    // Single holes have no toSeq; holes among several present messages are each named.
+    const holes = verifyTrail(
+      trail(3, 4, 3).filter((m) => m.seq !== 6),
+      publicKey,
+      { lastSeq: 9 },
+    ).problems;
+    expect(holes.map((p) => [p.seq, p.toSeq])).toEqual([
+      [6, undefined],
+      [8, 9],
+    ]);
+  });
+
   it("a checkpoint lying about its chain hash (signed by the key holder) does not match", () => {
     const t = trail(3, 4);
     const honest = buildCheckpoint(genesisHead(1), t.slice(0, 3), privateKey);
