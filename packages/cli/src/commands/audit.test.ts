@@ -1,6 +1,6 @@
 // `bluegreen audit` without NATS: usage errors, keygen, and verify on an export file.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,6 +41,19 @@ describe("bluegreen audit", () => {
     const again = capture();
     expect(await main([...OFFLINE, "audit", "keygen", "--out", dir], again)).toBe(2);
     expect(again.stderr.join("\n")).toMatch(/never overwrites/);
+    // Either file present: nothing written, no new private key beside an old public one.
+    for (const [present, absent] of [
+      ["audit-signing.pub", "audit-signing.key"],
+      ["audit-signing.key", "audit-signing.pub"],
+    ] as const) {
+      const half = tempDir();
+      writeFileSync(join(half, present), "old\n");
+      const refused = capture();
+      expect(await main([...OFFLINE, "audit", "keygen", "--out", half], refused)).toBe(2);
+      expect(refused.stderr.join("\n")).toMatch(/never overwrites/);
+      expect(existsSync(join(half, absent)), absent).toBe(false);
+      expect(readFileSync(join(half, present), "utf8")).toBe("old\n");
+    }
     writeFileSync(join(dir, "not-a-key.pem"), "hello\n");
     const bad = capture();
     expect(
