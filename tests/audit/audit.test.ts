@@ -342,3 +342,47 @@ describe("a trail recreated from an edited export", () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
   });
 });
+
+describe("a leader's checkpointer on a stream that changes under it", () => {
+  const failures: unknown[] = [];
+  const checkpointer = () =>
+    new Checkpointer({
+      bus: client.bus,
+      jsm: client.jsm,
+      key: loadSigningKey(auditConfig().signing_key_file),
+      policy: { every: 100, intervalMs: 60_000 },
+      logger: createLogger({ level: "silent" }),
+      onFailure: (err) => failures.push(err),
+    });
+
+  // Only the checkpointers of these tests sign (the coordinators stop, if still running).
+  beforeAll(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+  });
+
+  /** A new empty stream, not locked: messages can be deleted, as max_age does. */
+  async function freshStream(): Promise<void> {
+    await client.jsm.streams.delete(STREAM_NAME);
+    await client.jsm.streams.add({
+      name: STREAM_NAME,
+      subjects: [...STREAM_SUBJECTS],
+      storage: StorageType.File,
+    });
+    failures.length = 0;
+  }
+
+  it("when what it signs next aged out on a quiet stream, it starts a new chain (verify: the trail begins there)", async () => {
+    await freshStream();
+    const leader = checkpointer();
+    await publishEvents(3);
+    expect(await leader.flush()).toMatchObject({ index: 0, firstSeq: 1, lastSeq: 3 });
+    // The checkpoint (seq 4) and all before it age out; then one new event at seq 5.
+    for (let seq = 1; seq <= 4; seq++) await client.jsm.streams.deleteMessage(STREAM_NAME, seq);
+    expect(await publishEvents(1)).toBe(5);
+    expect(await leader.flush()).toMatchObject({ index: 0, firstSeq: 5, lastSeq: 5 });
+    expect(failures).toEqual([]);
+    const result = await verify();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/begins at seq 5 \(checkpoint #0\)/);
+  });
+});

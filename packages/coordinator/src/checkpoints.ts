@@ -139,7 +139,10 @@ export class Checkpointer {
   private async tick(force: boolean): Promise<CheckpointData | undefined> {
     const { state } = await this.opts.jsm.streams.info(STREAM_NAME);
     // An empty new stream says first_seq 0; its first message will be seq 1.
-    this.head ??= await this.resume(Math.max(1, state.first_seq));
+    const firstSeq = Math.max(1, state.first_seq);
+    // What it should sign next aged out while the stream was quiet: resume() starts a new chain.
+    if (this.head !== undefined && this.head.nextSeq < firstSeq) this.head = undefined;
+    this.head ??= await this.resume(firstSeq);
     const range = nextCheckpointRange(
       {
         nextSeq: this.head.nextSeq,
@@ -154,7 +157,15 @@ export class Checkpointer {
       fromSeq: range.firstSeq,
       toSeq: range.lastSeq,
     });
-    const data = buildCheckpoint(this.head, messages, this.opts.key);
+    let data: CheckpointData;
+    try {
+      data = buildCheckpoint(this.head, messages, this.opts.key);
+    } catch (err) {
+      // A range broken by messages aging out meanwhile (or by a gap): the next tick resumes
+      // from the stream as it is, which starts a new chain if they aged out.
+      this.head = undefined;
+      throw err;
+    }
     const event = createEvent("audit.checkpoint", {
       service: NO_SERVICE,
       source: this.opts.bus.source,
