@@ -385,4 +385,33 @@ describe("a leader's checkpointer on a stream that changes under it", () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/begins at seq 5 \(checkpoint #0\)/);
   });
+
+  it("a forged last checkpoint is refused and counted; the chain continues after the last one its key signed", async () => {
+    await freshStream();
+    await publishEvents(3);
+    const first = (await checkpointer().flush()) as CheckpointData;
+    // This key's id, no valid signature, a range that would stop signing for good if followed.
+    const genuine = createEvent("audit.checkpoint", {
+      service: "_",
+      source: "bluegreen/coordinator/mallory",
+      data: first,
+    });
+    const data = { ...first, index: 1, firstSeq: 9e15 - 2, lastSeq: 9e15 };
+    const forged = await client.js.publish(
+      "bluegreen._.audit.checkpoint",
+      JSON.stringify({ ...genuine, id: "forged", data }),
+    );
+    await publishEvents(2);
+    const next = await checkpointer().flush();
+    expect(failures.map(String)).toEqual([
+      expect.stringMatching(new RegExp(`refused the last checkpoint \\(seq ${forged.seq}\\)`)),
+    ]);
+    expect(next).toMatchObject({ index: 1, firstSeq: 4, lastSeq: 7 });
+    const result = await verify();
+    expect(result.code, result.stdout + result.stderr).toBe(8);
+    expect(result.stdout).toMatch(
+      new RegExp(`problem: seq ${forged.seq} checkpoint_invalid: .*signature does not match`),
+    );
+    expect(result.stdout).toMatch(/FAILED: 1 problem/);
+  });
 });

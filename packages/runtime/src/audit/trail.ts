@@ -30,6 +30,8 @@ export interface ReadTrailOptions {
   readonly toSeq?: number;
   /** Give up when no message came for this long (default 15 s: a stalled server). */
   readonly idleMs?: number;
+  /** Only the messages on this subject (e.g. the checkpoints). */
+  readonly subject?: string;
 }
 
 function fromJs(m: JsMsg): StoredMessage {
@@ -58,7 +60,10 @@ export async function readTrail(
       : opts.since !== undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() }
         : {};
-  const consumer = await js.consumers.get(STREAM_NAME, start);
+  const consumer = await js.consumers.get(STREAM_NAME, {
+    ...start,
+    ...(opts.subject !== undefined ? { filterSubjects: opts.subject } : {}),
+  });
   const info = await consumer.info(true);
   if (info.num_pending === 0) return empty;
   const out: StoredMessage[] = [];
