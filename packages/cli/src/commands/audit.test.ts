@@ -96,6 +96,18 @@ describe("bluegreen audit", () => {
       ok: false,
       problems: [{ kind: "no_checkpoint" }],
     });
+    // --public-key is repeatable (the keys before and after a rotation).
+    const second = tempDir();
+    await main([...OFFLINE, "audit", "keygen", "--out", second], capture());
+    const twoKeys = capture();
+    const args = ["--public-key", pub, "--public-key", join(second, "audit-signing.pub")];
+    await main([...OFFLINE, "audit", "verify", ...args, "--export", file, "--json"], twoKeys);
+    const report = JSON.parse(twoKeys.stdout.join("")) as { keyId: string; keyIds: string[] };
+    expect(report.keyIds).toHaveLength(2);
+    expect(report.keyId).toBe(report.keyIds[0]);
+    const text = capture();
+    await main([...OFFLINE, "audit", "verify", ...args, "--export", file], text);
+    expect(text.stdout.join("\n")).toContain(`signed by key ${report.keyIds.join(", ")}`);
     writeFileSync(file, readFileSync(pub));
     const notExport = capture();
     expect(

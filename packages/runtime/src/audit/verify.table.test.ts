@@ -291,6 +291,41 @@ describe("verifyTrail", () => {
     ]);
   });
 
+  it("across a key rotation: a new chain of the new key re-covers the trail; both keys verify it", () => {
+    const t = trail(10, 4);
+    const renewed = buildCheckpoint(genesisHead(1), t, other.privateKey);
+    const rotated = [
+      ...t,
+      checkpointMessage(t.length + 1, renewed),
+      eventMessage(t.length + 2, 50),
+    ];
+    const both = verifyTrail(rotated, [publicKey, other.publicKey]);
+    expect(both.problems).toEqual([]);
+    expect(both.checkpoints).toBe(4);
+    expect(both.coveredTo).toBe(t.length);
+    // One key at a time: the other key's checkpoints are not its own.
+    expect(verifyTrail(rotated, other.publicKey).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ["checkpoint_invalid", 5],
+      ["checkpoint_invalid", 9],
+      ["checkpoint_invalid", 13],
+    ]);
+    // A new chain that leaves sequences uncovered after the previous one is a problem.
+    const late = buildCheckpoint(
+      genesisHead(t.length + 2),
+      [eventMessage(t.length + 2, 50)],
+      other.privateKey,
+    );
+    const holed = [
+      ...t,
+      eventMessage(t.length + 1, 49),
+      eventMessage(t.length + 2, 50),
+      checkpointMessage(t.length + 3, late),
+    ];
+    expect(
+      verifyTrail(holed, [publicKey, other.publicKey]).problems.map((p) => [p.kind, p.seq]),
+    ).toEqual([["checkpoint_chain", t.length + 3]]);
+  });
+
   it("a checkpoint lying about its chain hash (signed by the key holder) does not match", () => {
     const t = trail(3, 4);
     const honest = buildCheckpoint(genesisHead(1), t.slice(0, 3), privateKey);
