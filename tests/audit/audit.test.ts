@@ -4,6 +4,7 @@
 // purge: recreating it is what someone with admin rights on NATS can do) with an altered, a
 // deleted and a re-ordered event, and verify names each, on the stream and on the export.
 
+import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createEvent, STREAM_NAME, STREAM_SUBJECTS } from "@bluegreen/contracts";
 import { Checkpointer } from "@bluegreen/coordinator/internal";
@@ -345,11 +346,11 @@ describe("a trail recreated from an edited export", () => {
 
 describe("a leader's checkpointer on a stream that changes under it", () => {
   const failures: unknown[] = [];
-  const checkpointer = () =>
+  const checkpointer = (key = loadSigningKey(auditConfig().signing_key_file)) =>
     new Checkpointer({
       bus: client.bus,
       jsm: client.jsm,
-      key: loadSigningKey(auditConfig().signing_key_file),
+      key,
       policy: { every: 100, intervalMs: 60_000 },
       logger: createLogger({ level: "silent" }),
       onFailure: (err) => failures.push(err),
@@ -413,5 +414,27 @@ describe("a leader's checkpointer on a stream that changes under it", () => {
       new RegExp(`problem: seq ${forged.seq} checkpoint_invalid: .*signature does not match`),
     );
     expect(result.stdout).toMatch(/FAILED: 1 problem/);
+  });
+
+  it("after a key rotation the new key starts a new chain over the stream; verify takes both keys", async () => {
+    await freshStream();
+    await publishEvents(3);
+    await checkpointer().flush();
+    const next = generateKeyPairSync("ed25519");
+    const nextPub = dir.file("next.pub");
+    writeFileSync(nextPub, next.publicKey.export({ type: "spki", format: "pem" }));
+    expect(await checkpointer(next.privateKey).flush()).toMatchObject({
+      index: 0,
+      firstSeq: 1,
+      lastSeq: 4,
+    });
+    expect(failures.map(String)).toEqual([
+      expect.stringMatching(/refused the last checkpoint \(seq 4\): signed by key/),
+    ]);
+    const both = await verify("--public-key", nextPub);
+    expect(both.code, both.stdout + both.stderr).toBe(0);
+    const nextOnly = await bluegreen(nats.url, ["audit", "verify", "--public-key", nextPub]);
+    expect(nextOnly.code, nextOnly.stdout + nextOnly.stderr).toBe(8);
+    expect(nextOnly.stdout).toMatch(/problem: seq 4 checkpoint_invalid: signed by key/);
   });
 });

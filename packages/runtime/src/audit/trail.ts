@@ -70,19 +70,27 @@ export async function readTrail(
   const iter = await consumer.consume({ max_messages: 512, expires: 5_000 });
   const idleMs = opts.idleMs ?? 15_000;
   const timer = setTimeout(() => iter.stop(), idleMs);
+  // Read to the end: past `lastSeq` (with a subject filter, the next match may lie beyond it).
+  let done = false;
   try {
     for await (const m of iter) {
       timer.refresh();
-      if (m.seq > lastSeq) break;
+      if (m.seq > lastSeq) {
+        done = true;
+        break;
+      }
       out.push(fromJs(m));
-      if (m.seq === lastSeq || m.info.pending === 0) break;
+      if (m.seq === lastSeq || m.info.pending === 0) {
+        done = true;
+        break;
+      }
     }
   } finally {
     clearTimeout(timer);
     iter.stop();
   }
   const reached = out[out.length - 1]?.seq ?? 0;
-  if (reached < lastSeq && info.num_pending > out.length)
+  if (!done && reached < lastSeq && info.num_pending > out.length)
     throw new Error(
       `reading the stream stopped at seq ${reached} of ${lastSeq}: nothing came for ${idleMs} ms`,
     );
