@@ -4,6 +4,7 @@
 // purge: recreating it is what someone with admin rights on NATS can do) with an altered, a
 // deleted and a re-ordered event, and verify names each, on the stream and on the export.
 
+import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createEvent, STREAM_NAME, STREAM_SUBJECTS } from "@bluegreen/contracts";
 import { Checkpointer } from "@bluegreen/coordinator/internal";
@@ -340,5 +341,100 @@ describe("a trail recreated from an edited export", () => {
     await recreateStream(original.lines);
     const result = await verify();
     expect(result.code, result.stdout + result.stderr).toBe(0);
+  });
+});
+
+describe("a leader's checkpointer on a stream that changes under it", () => {
+  const failures: unknown[] = [];
+  const checkpointer = (key = loadSigningKey(auditConfig().signing_key_file)) =>
+    new Checkpointer({
+      bus: client.bus,
+      jsm: client.jsm,
+      key,
+      policy: { every: 100, intervalMs: 60_000 },
+      logger: createLogger({ level: "silent" }),
+      onFailure: (err) => failures.push(err),
+    });
+
+  // Only the checkpointers of these tests sign (the coordinators stop, if still running).
+  beforeAll(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+  });
+
+  /** A new empty stream, not locked: messages can be deleted, as max_age does. */
+  async function freshStream(): Promise<void> {
+    await client.jsm.streams.delete(STREAM_NAME);
+    await client.jsm.streams.add({
+      name: STREAM_NAME,
+      subjects: [...STREAM_SUBJECTS],
+      storage: StorageType.File,
+    });
+    failures.length = 0;
+  }
+
+  it("when what it signs next aged out on a quiet stream, it starts a new chain (verify: the trail begins there)", async () => {
+    await freshStream();
+    const leader = checkpointer();
+    await publishEvents(3);
+    expect(await leader.flush()).toMatchObject({ index: 0, firstSeq: 1, lastSeq: 3 });
+    // The checkpoint (seq 4) and all before it age out; then one new event at seq 5.
+    for (let seq = 1; seq <= 4; seq++) await client.jsm.streams.deleteMessage(STREAM_NAME, seq);
+    expect(await publishEvents(1)).toBe(5);
+    expect(await leader.flush()).toMatchObject({ index: 0, firstSeq: 5, lastSeq: 5 });
+    expect(failures).toEqual([]);
+    const result = await verify();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/begins at seq 5 \(checkpoint #0\)/);
+  });
+
+  it("a forged last checkpoint is refused and counted; the chain continues after the last one its key signed", async () => {
+    await freshStream();
+    await publishEvents(3);
+    const first = (await checkpointer().flush()) as CheckpointData;
+    // This key's id, no valid signature, a range that would stop signing for good if followed.
+    const genuine = createEvent("audit.checkpoint", {
+      service: "_",
+      source: "bluegreen/coordinator/mallory",
+      data: first,
+    });
+    const data = { ...first, index: 1, firstSeq: 9e15 - 2, lastSeq: 9e15 };
+    const forged = await client.js.publish(
+      "bluegreen._.audit.checkpoint",
+      JSON.stringify({ ...genuine, id: "forged", data }),
+    );
+    await publishEvents(2);
+    const next = await checkpointer().flush();
+    expect(failures.map(String)).toEqual([
+      expect.stringMatching(new RegExp(`refused the last checkpoint \\(seq ${forged.seq}\\)`)),
+    ]);
+    expect(next).toMatchObject({ index: 1, firstSeq: 4, lastSeq: 7 });
+    const result = await verify();
+    expect(result.code, result.stdout + result.stderr).toBe(8);
+    expect(result.stdout).toMatch(
+      new RegExp(`problem: seq ${forged.seq} checkpoint_invalid: .*signature does not match`),
+    );
+    expect(result.stdout).toMatch(/FAILED: 1 problem/);
+  });
+
+  it("after a key rotation the new key starts a new chain over the stream; verify takes both keys", async () => {
+    await freshStream();
+    await publishEvents(3);
+    await checkpointer().flush();
+    const next = generateKeyPairSync("ed25519");
+    const nextPub = dir.file("next.pub");
+    writeFileSync(nextPub, next.publicKey.export({ type: "spki", format: "pem" }));
+    expect(await checkpointer(next.privateKey).flush()).toMatchObject({
+      index: 0,
+      firstSeq: 1,
+      lastSeq: 4,
+    });
+    expect(failures.map(String)).toEqual([
+      expect.stringMatching(/refused the last checkpoint \(seq 4\): signed by key/),
+    ]);
+    const both = await verify("--public-key", nextPub);
+    expect(both.code, both.stdout + both.stderr).toBe(0);
+    const nextOnly = await bluegreen(nats.url, ["audit", "verify", "--public-key", nextPub]);
+    expect(nextOnly.code, nextOnly.stdout + nextOnly.stderr).toBe(8);
+    expect(nextOnly.stdout).toMatch(/problem: seq 4 checkpoint_invalid: signed by key/);
   });
 });

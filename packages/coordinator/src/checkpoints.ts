@@ -4,6 +4,9 @@
 // checkpoint is published only if the last one stored is still the one it follows (the
 // stream's expected-last-subject-sequence check), so two coordinators that both believe they
 // lead cannot fork the chain: one of them is refused and resumes from what the other wrote.
+// It follows only a checkpoint it can trust (its own key's signature, a sane range): anything
+// else on the subject is refused, counted as a failure, and the chain continues after the last
+// checkpoint it can trust, or starts anew (docs/audit.md, "When the coordinator signs").
 
 import type { KeyObject } from "node:crypto";
 import {
@@ -16,6 +19,7 @@ import {
 import {
   type Bus,
   buildCheckpoint,
+  CHECKPOINT_SUBJECT,
   type ChainHead,
   type CheckpointData,
   genesisHead,
@@ -25,6 +29,7 @@ import {
   type Logger,
   lastCheckpointMessage,
   readTrail,
+  type StoredMessage,
   signatureValid,
 } from "@bluegreen/runtime";
 import type { JetStreamManager } from "nats";
@@ -39,6 +44,32 @@ export interface CheckpointerOptions {
   /** Called after each checkpoint stored, and after each failed attempt (metrics). */
   readonly onCheckpoint?: (data: CheckpointData) => void;
   readonly onFailure?: (err: unknown) => void;
+}
+
+/**
+ * Whether the checkpoint stored at `msg.seq` can be followed by the coordinator signing with
+ * `key`: readable, signed by that key, and covering only sequences before its own and at most
+ * the stream's last one (`streamLastSeq`). Pure: table-tested.
+ */
+export function judgeCheckpoint(
+  msg: StoredMessage,
+  key: KeyObject,
+  streamLastSeq: number,
+): { ok: true; data: CheckpointData } | { ok: false; reason: string } {
+  const parsed = parseEvent(msg.payload, { expect: ["audit.checkpoint"] });
+  if (!parsed.ok) return { ok: false, reason: `unreadable: ${parsed.error.message}` };
+  const data = (parsed.event as BgEvent<"audit.checkpoint">).data;
+  const keyId = keyIdOf(key);
+  if (data.keyId !== keyId)
+    return { ok: false, reason: `signed by key ${data.keyId}, not this coordinator's ${keyId}` };
+  if (!signatureValid(data, key))
+    return { ok: false, reason: "carries this key's id but not its signature (forged?)" };
+  if (data.lastSeq >= msg.seq || data.lastSeq > streamLastSeq)
+    return {
+      ok: false,
+      reason: `covers up to seq ${data.lastSeq}, past its own seq ${msg.seq} or the stream's last ${streamLastSeq}`,
+    };
+  return { ok: true, data };
 }
 
 /** How often a leader looks whether a checkpoint is due (at most; the interval may be shorter). */
@@ -96,8 +127,12 @@ export class Checkpointer {
     }, ms);
   }
 
-  /** Where the chain stands: after the last checkpoint stored, or a new chain. */
-  private async resume(firstSeq: number): Promise<ChainHead> {
+  /**
+   * Where the chain stands: after the last checkpoint stored, or a new chain. A last checkpoint
+   * it cannot trust (judgeCheckpoint) is refused and counted as a failure; the chain then
+   * continues after the last one it can trust, or starts anew at the stream's first message.
+   */
+  private async resume(firstSeq: number, lastSeq: number): Promise<ChainHead> {
     const stored = await lastCheckpointMessage(this.opts.jsm);
     if (stored === undefined) {
       this.lastCheckpointSeq = 0;
@@ -107,18 +142,25 @@ export class Checkpointer {
       );
       return genesisHead(firstSeq);
     }
-    const parsed = parseEvent(stored.payload, { expect: ["audit.checkpoint"] });
-    if (!parsed.ok)
-      throw new Error(
-        `the last checkpoint (seq ${stored.seq}) is unreadable: ${parsed.error.message}`,
-      );
-    const data = (parsed.event as BgEvent<"audit.checkpoint">).data;
-    if (data.keyId === this.keyId && !signatureValid(data, this.opts.key))
-      this.opts.logger.error(
-        { checkpoint: data.index, seq: stored.seq },
-        "audit trail: the last checkpoint carries this key's id but not its signature (forged?); continuing after it, `bluegreen audit verify` reports it",
-      );
+    // The next publish follows whatever is last on the subject, trusted or not.
     this.lastCheckpointSeq = stored.seq;
+    const judged = judgeCheckpoint(stored, this.opts.key, lastSeq);
+    let data: CheckpointData | undefined;
+    if (judged.ok) data = judged.data;
+    else {
+      const err = new Error(
+        `audit trail: refused the last checkpoint (seq ${stored.seq}): ${judged.reason}`,
+      );
+      this.opts.onFailure?.(err);
+      data = await this.lastTrusted(stored.seq - 1, lastSeq);
+      this.opts.logger.error(
+        { err, seq: stored.seq, keyId: this.keyId, continuesAfter: data?.index },
+        data === undefined
+          ? "audit trail: refused the last checkpoint and found none of this key to follow; a new chain starts at the stream's first message"
+          : "audit trail: refused the last checkpoint; continuing after the last one of this key, `bluegreen audit verify` reports the refused one",
+      );
+      if (data === undefined) return genesisHead(firstSeq);
+    }
     const head = headAfter(data);
     if (head.nextSeq < firstSeq) {
       // The events after the last checkpoint aged out (the coordinator was off longer than
@@ -136,10 +178,28 @@ export class Checkpointer {
     return head;
   }
 
+  /** The last checkpoint stored up to `toSeq` that this coordinator can trust. */
+  private async lastTrusted(toSeq: number, lastSeq: number): Promise<CheckpointData | undefined> {
+    if (toSeq < 1) return undefined;
+    const { messages } = await readTrail(this.opts.bus.js, this.opts.jsm, {
+      fromSeq: 1,
+      toSeq,
+      subject: CHECKPOINT_SUBJECT,
+    });
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const judged = judgeCheckpoint(messages[i] as StoredMessage, this.opts.key, lastSeq);
+      if (judged.ok) return judged.data;
+    }
+    return undefined;
+  }
+
   private async tick(force: boolean): Promise<CheckpointData | undefined> {
     const { state } = await this.opts.jsm.streams.info(STREAM_NAME);
     // An empty new stream says first_seq 0; its first message will be seq 1.
-    this.head ??= await this.resume(Math.max(1, state.first_seq));
+    const firstSeq = Math.max(1, state.first_seq);
+    // What it should sign next aged out while the stream was quiet: resume() starts a new chain.
+    if (this.head !== undefined && this.head.nextSeq < firstSeq) this.head = undefined;
+    this.head ??= await this.resume(firstSeq, state.last_seq);
     const range = nextCheckpointRange(
       {
         nextSeq: this.head.nextSeq,
@@ -154,7 +214,15 @@ export class Checkpointer {
       fromSeq: range.firstSeq,
       toSeq: range.lastSeq,
     });
-    const data = buildCheckpoint(this.head, messages, this.opts.key);
+    let data: CheckpointData;
+    try {
+      data = buildCheckpoint(this.head, messages, this.opts.key);
+    } catch (err) {
+      // A range broken by messages aging out meanwhile (or by a gap): the next tick resumes
+      // from the stream as it is, which starts a new chain if they aged out.
+      this.head = undefined;
+      throw err;
+    }
     const event = createEvent("audit.checkpoint", {
       service: NO_SERVICE,
       source: this.opts.bus.source,

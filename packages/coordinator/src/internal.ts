@@ -8,7 +8,7 @@ export {
   type CheckpointPolicy,
   nextCheckpointRange,
 } from "./checkpoint-policy.ts";
-export { Checkpointer, type CheckpointerOptions } from "./checkpoints.ts";
+export { Checkpointer, type CheckpointerOptions, judgeCheckpoint } from "./checkpoints.ts";
 export {
   Coordinator,
   type CoordinatorDeps,

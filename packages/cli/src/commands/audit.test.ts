@@ -1,6 +1,6 @@
 // `bluegreen audit` without NATS: usage errors, keygen, and verify on an export file.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,6 +41,19 @@ describe("bluegreen audit", () => {
     const again = capture();
     expect(await main([...OFFLINE, "audit", "keygen", "--out", dir], again)).toBe(2);
     expect(again.stderr.join("\n")).toMatch(/never overwrites/);
+    // Either file present: nothing written, no new private key beside an old public one.
+    for (const [present, absent] of [
+      ["audit-signing.pub", "audit-signing.key"],
+      ["audit-signing.key", "audit-signing.pub"],
+    ] as const) {
+      const half = tempDir();
+      writeFileSync(join(half, present), "old\n");
+      const refused = capture();
+      expect(await main([...OFFLINE, "audit", "keygen", "--out", half], refused)).toBe(2);
+      expect(refused.stderr.join("\n")).toMatch(/never overwrites/);
+      expect(existsSync(join(half, absent)), absent).toBe(false);
+      expect(readFileSync(join(half, present), "utf8")).toBe("old\n");
+    }
     writeFileSync(join(dir, "not-a-key.pem"), "hello\n");
     const bad = capture();
     expect(
@@ -83,6 +96,18 @@ describe("bluegreen audit", () => {
       ok: false,
       problems: [{ kind: "no_checkpoint" }],
     });
+    // --public-key is repeatable (the keys before and after a rotation).
+    const second = tempDir();
+    await main([...OFFLINE, "audit", "keygen", "--out", second], capture());
+    const twoKeys = capture();
+    const args = ["--public-key", pub, "--public-key", join(second, "audit-signing.pub")];
+    await main([...OFFLINE, "audit", "verify", ...args, "--export", file, "--json"], twoKeys);
+    const report = JSON.parse(twoKeys.stdout.join("")) as { keyId: string; keyIds: string[] };
+    expect(report.keyIds).toHaveLength(2);
+    expect(report.keyId).toBe(report.keyIds[0]);
+    const text = capture();
+    await main([...OFFLINE, "audit", "verify", ...args, "--export", file], text);
+    expect(text.stdout.join("\n")).toContain(`signed by key ${report.keyIds.join(", ")}`);
     writeFileSync(file, readFileSync(pub));
     const notExport = capture();
     expect(

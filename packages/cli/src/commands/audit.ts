@@ -18,7 +18,7 @@ import type { CliCommand, CliContext } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { CliIo } from "../io.ts";
 
-const USAGE = `usage: bluegreen audit verify --public-key FILE [--export FILE] [--json]
+const USAGE = `usage: bluegreen audit verify --public-key FILE... [--export FILE] [--json]
        bluegreen audit export [--since <seq|1h|ISO>] [--out FILE]
        bluegreen audit keygen --out DIR
 
@@ -39,7 +39,8 @@ leading coordinator signs (docs/audit.md).
            audit.signing_key_file) and DIR/audit-signing.pub (for auditors).
 
 options:
-  --public-key <file>  the coordinator's public key (PEM)
+  --public-key <file>  the coordinator's public key (PEM); repeat it to verify across a key
+                       rotation (checkpoints of any of the keys count)
   --export <file>      verify this export instead of the stream
   --since <when>       export from this stream sequence (42), this long ago (7d) or this ISO
                        time (default: everything)
@@ -50,7 +51,8 @@ examples:
   bluegreen audit keygen --out /etc/bluegreen/audit
   bluegreen audit verify --public-key audit-signing.pub
   bluegreen audit export --since 30d --out trail-2026-12.jsonl
-  bluegreen audit verify --public-key audit-signing.pub --export trail-2026-12.jsonl`;
+  bluegreen audit verify --public-key audit-signing.pub --export trail-2026-12.jsonl
+  bluegreen audit verify --public-key old.pub --public-key new.pub   # across a rotation`;
 
 function required(values: CliContext["values"], name: string): string {
   const v = str(values, name);
@@ -78,7 +80,11 @@ function printReport(io: CliIo, report: AuditReport, keyId: string): void {
 }
 
 async function verify(ctx: CliContext): Promise<ExitCode> {
-  const key = loadPublicKey(required(ctx.values, "public-key"));
+  // Repeatable: the keys before and after a rotation.
+  const files = ([] as unknown[]).concat(ctx.values["public-key"] ?? []).map(String);
+  if (files.length === 0) throw usageError("--public-key is required");
+  const keys = files.map(loadPublicKey);
+  const keyIds = keys.map(keyIdOf);
   const file = str(ctx.values, "export");
   let messages: StoredMessage[];
   let lastSeq: number;
@@ -92,9 +98,9 @@ async function verify(ctx: CliContext): Promise<ExitCode> {
     messages = read.messages;
     lastSeq = read.lastSeq;
   }
-  const report = verifyTrail(messages, key, { lastSeq });
-  if (flag(ctx.values, "json")) ctx.io.out(JSON.stringify({ keyId: keyIdOf(key), ...report }));
-  else printReport(ctx.io, report, keyIdOf(key));
+  const report = verifyTrail(messages, keys, { lastSeq });
+  if (flag(ctx.values, "json")) ctx.io.out(JSON.stringify({ keyId: keyIds[0], keyIds, ...report }));
+  else printReport(ctx.io, report, keyIds.join(", "));
   return report.ok ? ExitCode.ok : ExitCode.auditFailed;
 }
 
@@ -148,7 +154,10 @@ export const auditCommand: CliCommand = {
   name: "audit",
   summary: "audit verify|export|keygen: check the signed audit trail, keep it, make keys",
   usage: USAGE,
-  options: options({ boolean: ["json"], string: ["public-key", "export", "since", "out"] }),
+  options: {
+    ...options({ boolean: ["json"], string: ["export", "since", "out"] }),
+    "public-key": { type: "string", multiple: true },
+  },
   async run(ctx) {
     const sub = positional(ctx.positionals, 0, "verify|export|keygen");
     if (sub === "verify") return verify(ctx);

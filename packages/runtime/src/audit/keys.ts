@@ -7,7 +7,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BgError } from "@bluegreen/contracts";
 import { keyIdOf } from "./chain.ts";
@@ -74,18 +74,33 @@ export interface WrittenKeys {
   readonly keyId: string;
 }
 
-/** A new ed25519 pair in `dir`: the private key 0600, the public key 0644; never overwrites. */
+/**
+ * A new ed25519 pair in `dir`: the private key 0600, the public key 0644. Never overwrites, and
+ * never leaves half a pair: when either file exists nothing is written (EEXIST), and when the
+ * public key cannot be written the private key just written is removed.
+ */
 export function writeKeyPair(dir: string): WrittenKeys {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const privateKeyFile = join(dir, PRIVATE_KEY_FILE);
   const publicKeyFile = join(dir, PUBLIC_KEY_FILE);
+  for (const file of [privateKeyFile, publicKeyFile])
+    if (existsSync(file))
+      throw Object.assign(new Error(`EEXIST: ${file} already exists`), {
+        code: "EEXIST",
+        path: file,
+      });
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   writeFileSync(privateKeyFile, privateKey.export({ type: "pkcs8", format: "pem" }), {
     mode: 0o600,
     flag: "wx",
   });
-  writeFileSync(publicKeyFile, publicKey.export({ type: "spki", format: "pem" }), {
-    mode: 0o644,
-    flag: "wx",
-  });
+  try {
+    writeFileSync(publicKeyFile, publicKey.export({ type: "spki", format: "pem" }), {
+      mode: 0o644,
+      flag: "wx",
+    });
+  } catch (err) {
+    unlinkSync(privateKeyFile);
+    throw err;
+  }
   return { privateKeyFile, publicKeyFile, keyId: keyIdOf(publicKey) };
 }

@@ -30,6 +30,8 @@ export interface ReadTrailOptions {
   readonly toSeq?: number;
   /** Give up when no message came for this long (default 15 s: a stalled server). */
   readonly idleMs?: number;
+  /** Only the messages on this subject (e.g. the checkpoints). */
+  readonly subject?: string;
 }
 
 function fromJs(m: JsMsg): StoredMessage {
@@ -58,26 +60,37 @@ export async function readTrail(
       : opts.since !== undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() }
         : {};
-  const consumer = await js.consumers.get(STREAM_NAME, start);
+  const consumer = await js.consumers.get(STREAM_NAME, {
+    ...start,
+    ...(opts.subject !== undefined ? { filterSubjects: opts.subject } : {}),
+  });
   const info = await consumer.info(true);
   if (info.num_pending === 0) return empty;
   const out: StoredMessage[] = [];
   const iter = await consumer.consume({ max_messages: 512, expires: 5_000 });
   const idleMs = opts.idleMs ?? 15_000;
   const timer = setTimeout(() => iter.stop(), idleMs);
+  // Read to the end: past `lastSeq` (with a subject filter, the next match may lie beyond it).
+  let done = false;
   try {
     for await (const m of iter) {
       timer.refresh();
-      if (m.seq > lastSeq) break;
+      if (m.seq > lastSeq) {
+        done = true;
+        break;
+      }
       out.push(fromJs(m));
-      if (m.seq === lastSeq || m.info.pending === 0) break;
+      if (m.seq === lastSeq || m.info.pending === 0) {
+        done = true;
+        break;
+      }
     }
   } finally {
     clearTimeout(timer);
     iter.stop();
   }
   const reached = out[out.length - 1]?.seq ?? 0;
-  if (reached < lastSeq && info.num_pending > out.length)
+  if (!done && reached < lastSeq && info.num_pending > out.length)
     throw new Error(
       `reading the stream stopped at seq ${reached} of ${lastSeq}: nothing came for ${idleMs} ms`,
     );

@@ -267,6 +267,65 @@ describe("verifyTrail", () => {
     expect(report.problems.map((p) => p.kind)).toEqual(["checkpoint_invalid", "no_checkpoint"]);
   });
 
+  it("a forged huge sequence or stream last sequence costs nothing: gaps come from what is present", () => {
+    const t = trail(3, 4, 2);
+    const far = 9e15;
+    const started = performance.now();
+    const report = verifyTrail([...t, { ...eventMessage(far, 99) }], publicKey, {
+      lastSeq: far + 5,
+    });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(report.problems.map((p) => [p.kind, p.seq, p.toSeq])).toEqual([
+      ["missing", 7, far - 1],
+      ["missing", far + 1, far + 5],
+    ]);
+    // Single holes have no toSeq; holes among several present messages are each named.
+    const holes = verifyTrail(
+      trail(3, 4, 3).filter((m) => m.seq !== 6),
+      publicKey,
+      { lastSeq: 9 },
+    ).problems;
+    expect(holes.map((p) => [p.seq, p.toSeq])).toEqual([
+      [6, undefined],
+      [8, 9],
+    ]);
+  });
+
+  it("across a key rotation: a new chain of the new key re-covers the trail; both keys verify it", () => {
+    const t = trail(10, 4);
+    const renewed = buildCheckpoint(genesisHead(1), t, other.privateKey);
+    const rotated = [
+      ...t,
+      checkpointMessage(t.length + 1, renewed),
+      eventMessage(t.length + 2, 50),
+    ];
+    const both = verifyTrail(rotated, [publicKey, other.publicKey]);
+    expect(both.problems).toEqual([]);
+    expect(both.checkpoints).toBe(4);
+    expect(both.coveredTo).toBe(t.length);
+    // One key at a time: the other key's checkpoints are not its own.
+    expect(verifyTrail(rotated, other.publicKey).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ["checkpoint_invalid", 5],
+      ["checkpoint_invalid", 9],
+      ["checkpoint_invalid", 13],
+    ]);
+    // A new chain that leaves sequences uncovered after the previous one is a problem.
+    const late = buildCheckpoint(
+      genesisHead(t.length + 2),
+      [eventMessage(t.length + 2, 50)],
+      other.privateKey,
+    );
+    const holed = [
+      ...t,
+      eventMessage(t.length + 1, 49),
+      eventMessage(t.length + 2, 50),
+      checkpointMessage(t.length + 3, late),
+    ];
+    expect(
+      verifyTrail(holed, [publicKey, other.publicKey]).problems.map((p) => [p.kind, p.seq]),
+    ).toEqual([["checkpoint_chain", t.length + 3]]);
+  });
+
   it("a checkpoint lying about its chain hash (signed by the key holder) does not match", () => {
     const t = trail(3, 4);
     const honest = buildCheckpoint(genesisHead(1), t.slice(0, 3), privateKey);

@@ -10,6 +10,7 @@ import {
   checkpointHash,
   contentDigest,
   digestsOf,
+  GENESIS,
   keyIdOf,
   nextLink,
   type StoredMessage,
@@ -97,13 +98,14 @@ function ordered(input: readonly StoredMessage[], problems: AuditProblem[]): Sto
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** The checkpoints signed by `publicKey`; unreadable or foreign ones as problems. */
+/** The checkpoints signed by one of `publicKeys`; unreadable or foreign ones as problems. */
 function checkpointsOf(
   messages: readonly StoredMessage[],
-  publicKey: KeyObject,
+  publicKeys: readonly KeyObject[],
   problems: AuditProblem[],
 ): Checkpoint[] {
-  const keyId = keyIdOf(publicKey);
+  const keys = new Map(publicKeys.map((k) => [keyIdOf(k), k]));
+  const keyId = [...keys.keys()].join(", ");
   const out: Checkpoint[] = [];
   for (const m of messages) {
     if (m.subject !== CHECKPOINT_SUBJECT) continue;
@@ -117,12 +119,13 @@ function checkpointsOf(
       continue;
     }
     const data = parsed.event.data as CheckpointData;
-    if (data.keyId !== keyId || !signatureValid(data, publicKey)) {
+    const key = keys.get(data.keyId);
+    if (key === undefined || !signatureValid(data, key)) {
       problems.push({
         kind: "checkpoint_invalid",
         seq: m.seq,
         message:
-          data.keyId !== keyId
+          key === undefined
             ? `signed by key ${data.keyId}, not by the given key ${keyId}`
             : `checkpoint #${data.index} (seq ${data.firstSeq}..${data.lastSeq}): the signature does not match its content`,
       });
@@ -141,11 +144,28 @@ function checkpointsOf(
   return out;
 }
 
-/** Consecutive checkpoints must follow each other: index, range, chain and hash. */
+/** A checkpoint that starts a new chain: index 0, nothing before it. */
+const startsChain = (data: CheckpointData) =>
+  data.index === 0 && data.prevChain === GENESIS && data.prevCheckpoint === GENESIS;
+
+/**
+ * Consecutive checkpoints must follow each other: index, range, chain and hash. A new chain
+ * (the coordinator's, after a key rotation or a refused checkpoint) may begin instead, as long
+ * as it leaves no sequence uncovered: it starts at or before the previous one's end + 1.
+ */
 function checkLinks(cps: readonly Checkpoint[], problems: AuditProblem[]): void {
   for (let i = 1; i < cps.length; i++) {
     const prev = (cps[i - 1] as Checkpoint).data;
     const { seq, data } = cps[i] as Checkpoint;
+    if (startsChain(data)) {
+      if (data.firstSeq > prev.lastSeq + 1)
+        problems.push({
+          kind: "checkpoint_chain",
+          seq,
+          message: `checkpoint #0 of a new chain starts at seq ${data.firstSeq}: seq ${prev.lastSeq + 1}..${data.firstSeq - 1} after #${prev.index} are covered by no checkpoint`,
+        });
+      continue;
+    }
     const wrong: string[] = [];
     if (data.index !== prev.index + 1) wrong.push(`index ${data.index} after #${prev.index}`);
     if (data.firstSeq !== prev.lastSeq + 1)
@@ -256,35 +276,42 @@ function checkRange(
   problems.push(...found);
 }
 
-/** Gaps among the sequences from `from` to `to` (both included) that hold no message. */
-function gaps(bySeq: ReadonlyMap<number, StoredMessage>, from: number, to: number): AuditProblem[] {
+/**
+ * Gaps among the sequences from `from` to `to` (both included) that hold no message, built from
+ * the sequences present (`present`, ascending): never walks the integers between, so a forged
+ * sequence (or stream last sequence) of 9e15 costs nothing.
+ */
+function gaps(present: readonly number[], from: number, to: number): AuditProblem[] {
   const out: AuditProblem[] = [];
-  let start: number | undefined;
-  for (let s = from; s <= to + 1; s++) {
-    const hole = s <= to && !bySeq.has(s);
-    if (hole && start === undefined) start = s;
-    if (!hole && start !== undefined) {
+  const hole = (start: number, end: number) => {
+    if (end >= start)
       out.push({
         kind: "missing",
         seq: start,
-        ...(s - 1 > start ? { toSeq: s - 1 } : {}),
+        ...(end > start ? { toSeq: end } : {}),
         message: "no message at this sequence (a gap)",
       });
-      start = undefined;
-    }
+  };
+  let next = from;
+  for (const seq of present) {
+    if (seq < next) continue;
+    if (seq > to) break;
+    hole(next, seq - 1);
+    next = seq + 1;
   }
+  hole(next, to);
   return out;
 }
 
 /**
- * Verifies a trail: the checkpoints' signatures and links, every covered range recomputed, and
- * what is not covered yet. The trail begins at the first valid checkpoint whose range starts at
+ * Verifies a trail: the checkpoints' signatures (by any of the given keys: a rotation) and
+ * links, every covered range recomputed, and what is not covered yet. The trail begins at the first valid checkpoint whose range starts at
  * or after the first message present (older events aged out with the stream's `max_age`, or
  * were not exported): that is not a failure, and the report says where it begins.
  */
 export function verifyTrail(
   input: readonly StoredMessage[],
-  publicKey: KeyObject,
+  publicKey: KeyObject | readonly KeyObject[],
   opts: VerifyOptions = {},
 ): AuditReport {
   const problems: AuditProblem[] = [];
@@ -293,7 +320,7 @@ export function verifyTrail(
   const bySeq = new Map(messages.map((m) => [m.seq, m]));
   const firstPresent = messages[0]?.seq ?? 1;
   const lastPresent = Math.max(messages[messages.length - 1]?.seq ?? 0, opts.lastSeq ?? 0);
-  const all = checkpointsOf(messages, publicKey, problems);
+  const all = checkpointsOf(messages, Array.isArray(publicKey) ? publicKey : [publicKey], problems);
   const start = all.findIndex((c) => c.data.firstSeq >= firstPresent);
   const cps = start < 0 ? [] : all.slice(start);
   const base = { checkpoints: cps.length, messages: messages.length };
@@ -323,8 +350,15 @@ export function verifyTrail(
     });
   const present = new Set(messages.map(contentDigest));
   for (const cp of cps) checkRange(cp, bySeq, expectedAt, present, problems);
-  const coveredTo = (cps[cps.length - 1] as Checkpoint).data.lastSeq;
-  problems.push(...gaps(bySeq, coveredTo + 1, lastPresent));
+  // A new chain may re-cover what the previous one covered: the highest end counts.
+  const coveredTo = cps.reduce((to, c) => Math.max(to, c.data.lastSeq), 0);
+  problems.push(
+    ...gaps(
+      messages.map((m) => m.seq),
+      coveredTo + 1,
+      lastPresent,
+    ),
+  );
   const uncovered = messages.filter((m) => m.seq > coveredTo && m.subject !== CHECKPOINT_SUBJECT);
   if (uncovered.length > 0)
     warnings.push(
