@@ -1,7 +1,8 @@
 // The two executors over real processes: local child processes, and a real sshd.
 import { readFileSync, writeFileSync } from "node:fs";
 import { BgError } from "@bluegreen/contracts";
-import { type Executor, localExecutor, StepEnd, sshExecutor } from "@bluegreen/node-agent";
+import { type Executor, localExecutor, StepEnd } from "@bluegreen/node-agent";
+import { sshExecutor } from "@bluegreen/node-agent/internal";
 import {
   freePort,
   isProcessAlive,

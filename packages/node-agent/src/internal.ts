@@ -2,6 +2,7 @@
 export * from "./decide.ts";
 export { NodeEffects, SHUTDOWN } from "./effects.ts";
 export * from "./events.ts";
+export { sshExecutor } from "./executors/ssh.ts";
 export { startedExpiresAt } from "./expiry.ts";
 export { ACK_WAIT_MS } from "./node-agent.ts";
 export { resultRecordSchema } from "./store.ts";
