@@ -41,8 +41,9 @@ let
     SystemCallErrorNumber = "EPERM";
   };
 
-  # What every agent's unit sets: V8 sized for an idle agent (docs/install.md, "Footprint").
-  nodeOptions = "NODE_OPTIONS=--max-semi-space-size=1 --v8-pool-size=1";
+  # What every agent's unit sets: one V8 worker thread for an idle agent (docs/install.md,
+  # "Footprint").
+  nodeOptions = "NODE_OPTIONS=--v8-pool-size=1";
 
   # The coordinator, the monitor, the notifier and the dashboard: no capability, nothing written, no other user's process.
   stateless = {
