@@ -8,8 +8,8 @@
 //                   nats-server, idle for 10 s after it is ready: VmRSS from /proc. The
 //                   executable's pages are dropped from the page cache before each agent starts
 //                   (as on a host after a boot): a file just written by the build (or by dpkg)
-//                   sits in the cache in large folios, and the agent would map several MB more
-//                   of it than it reads (docs/install.md, "Footprint")
+//                   sits whole in the cache, and the agent would map ~10 MB more of it than it
+//                   reads (docs/install.md, "Footprint")
 //   executable_mb, deb_mb: the sizes of dist/bluegreen and the .deb
 //
 // Builds the release first when dist/ lacks it (`npm run release`). Ends with one JSON line:
