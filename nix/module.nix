@@ -222,47 +222,26 @@ let
     } // optionalAttrs (d.environmentFile != null) { EnvironmentFile = d.environmentFile; };
   };
 
+  str = default: description: mkOption { type = types.str; inherit default description; };
+  nullOrStr = description: mkOption { type = types.nullOr types.str; default = null; inherit description; };
+
   dashboardOptions = secretOptions "bluegreen-dashboard" // {
     enable = mkEnableOption "the shared bluegreen dashboard (the fleet and each deployment, live)";
-    listen = mkOption {
-      type = types.str;
-      default = "127.0.0.1:3100";
-      description = "host:port it listens on; keep it on loopback behind the reverse proxy.";
-    };
-    authHeader = mkOption {
-      type = types.str;
-      default = "X-Forwarded-User";
-      description = "The header the reverse proxy sets to the authenticated person (--auth-header).";
-    };
-    passwordFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      description = ''
-        Instead of authHeader: the dashboard's own logins, lines `user:scrypt$...` (made with
-        `bluegreen dashboard --hash-password`), loaded as a credential (--password-file).
-      '';
-    };
+    listen = str "127.0.0.1:3100" "host:port it listens on; keep it on loopback behind the reverse proxy.";
+    authHeader = str "X-Forwarded-User" "The header the reverse proxy sets to the authenticated person (--auth-header).";
+    passwordFile = nullOrStr ''
+      Instead of authHeader: the dashboard's own logins, lines `user:scrypt$...` (made with
+      `bluegreen dashboard --hash-password`), loaded as a credential (--password-file).
+    '';
     actions = mkOption {
       type = types.bool;
       default = false;
       description = "Allow promote/abort/rollback from the page (--actions); read-only otherwise.";
     };
     nats = {
-      url = mkOption {
-        type = types.str;
-        default = "nats://127.0.0.1:4222";
-        description = "NATS_URL.";
-      };
-      user = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "NATS_USER; its password as NATS_PASSWORD in environmentFile.";
-      };
-      credsFile = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "A NATS .creds file, loaded as a credential (NATS_CREDS).";
-      };
+      url = str "nats://127.0.0.1:4222" "NATS_URL.";
+      user = nullOrStr "NATS_USER; its password as NATS_PASSWORD in environmentFile.";
+      credsFile = nullOrStr "A NATS .creds file, loaded as a credential (NATS_CREDS).";
     };
   };
 
