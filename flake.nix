@@ -14,7 +14,7 @@
         default = bluegreen;
       });
       overlays.default = final: _prev: { bluegreen = final.callPackage ./nix/package.nix { }; };
-      # services.bluegreen.{coordinator,switcher,nodeAgent,monitor}: see docs/install.md.
+      # services.bluegreen.{coordinator,switcher,nodeAgent,monitor,notifier,dashboard}: see docs/install.md.
       nixosModules.default = { pkgs, ... }: {
         imports = [ ./nix/module.nix ];
         services.bluegreen.package = nixpkgs.lib.mkDefault self.packages.${pkgs.system}.bluegreen;

@@ -4,8 +4,12 @@
 //   cli_start_tsx:  the same from the sources through tsx (how the CLI ran before the build),
 //                   N runs, interleaved with the above so both see the same machine load
 //   agent_rss_mb:   each agent from the executable (`bluegreen agent <role>`, as the units run
-//                   it), connected to a local nats-server, idle for 10 s after it is ready:
-//                   VmRSS from /proc
+//                   it, with the Environment= the packaged unit gives it), connected to a local
+//                   nats-server, idle for 10 s after it is ready: VmRSS from /proc. The
+//                   executable's pages are dropped from the page cache before each agent starts
+//                   (as on a host after a boot): a file just written by the build (or by dpkg)
+//                   sits whole in the cache, and the agent would map ~10 MB more of it than it
+//                   reads (docs/install.md, "Footprint")
 //   executable_mb, deb_mb: the sizes of dist/bluegreen and the .deb
 //
 // Builds the release first when dist/ lacks it (`npm run release`). Ends with one JSON line:
@@ -27,6 +31,7 @@ import {
   startAgent,
   startNats,
 } from "@bluegreen/testkit";
+import { packagedUnit } from "../scripts/release/deb.ts";
 
 const IDLE_MS = Number(process.env.BLUEGREEN_BENCH_IDLE_MS ?? 10_000);
 const EXECUTABLE = join(REPO_ROOT, "dist/bluegreen");
@@ -53,6 +58,28 @@ function timed(command: string, args: readonly string[]): number {
   return ms;
 }
 
+/**
+ * The environment a unit's `Environment=` lines give (systemd's syntax: space-separated
+ * assignments, each possibly in double quotes).
+ */
+export function unitEnvironment(unit: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, value] of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const [, quoted, bare] of (value ?? "").matchAll(/"([^"]*)"|(\S+)/g)) {
+      const assignment = quoted ?? bare ?? "";
+      const eq = assignment.indexOf("=");
+      if (eq > 0) env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/** Drops the file's pages from the page cache (written back first), as a reboot would. */
+function dropFromPageCache(path: string): void {
+  execFileSync("sync", [path]);
+  execFileSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
@@ -62,9 +89,10 @@ function rssMb(pid: number): number {
 export default async function footprint(args: string[]): Promise<void> {
   const runsAt = args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 20;
-  // `--agent-node-options "<flags>"`: NODE_OPTIONS for the agents (to compare V8 settings)
+  // `--agent-node-options "<flags>"`: NODE_OPTIONS for the agents instead of their units' (to
+  // compare V8 settings)
   const optionsAt = args.indexOf("--agent-node-options");
-  const agentEnv = optionsAt >= 0 ? { NODE_OPTIONS: args[optionsAt + 1] ?? "" } : {};
+  const nodeOptions = optionsAt >= 0 ? { NODE_OPTIONS: args[optionsAt + 1] ?? "" } : {};
   if (!existsSync(EXECUTABLE) || !existsSync(DEB)) {
     console.log("building the release (npm run release)…");
     execFileSync("npm", ["run", "--silent", "release"], { cwd: REPO_ROOT, stdio: "inherit" });
@@ -107,14 +135,18 @@ export default async function footprint(args: string[]): Promise<void> {
   try {
     // One at a time, so that each idles on a machine the others do not load.
     for (const [role, bin, config] of agents) {
+      const env = { ...unitEnvironment(packagedUnit(role)), ...nodeOptions };
+      dropFromPageCache(EXECUTABLE);
       const agent = await startAgent(bin, `fp-${role}`, tmp.path, config, {
         executable: EXECUTABLE,
-        env: agentEnv,
+        env,
       });
       running.push(agent);
       await sleep(IDLE_MS);
       rss[role] = rssMb(agent.process.pid);
-      console.log(`${role.padEnd(12)} idle RSS ${rss[role]} MB`);
+      console.log(
+        `${role.padEnd(12)} idle RSS ${rss[role]} MB (environment ${JSON.stringify(env)})`,
+      );
       await agent.stop();
     }
   } finally {

@@ -1,5 +1,6 @@
-# NixOS module: services.bluegreen.{coordinator,switcher,nodeAgent,monitor}, each an agent of
-# the one `bluegreen` executable run as `bluegreen agent <role> --config <settings as YAML>`,
+# NixOS module: services.bluegreen.{coordinator,switcher,nodeAgent,monitor,notifier}, each an
+# agent of the one `bluegreen` executable run as `bluegreen agent <role> --config <settings as
+# YAML>`, and services.bluegreen.dashboard (`bluegreen dashboard --shared`, the team screen),
 # hardened as the units in deploy/systemd are. See docs/install.md ("NixOS").
 #
 #   services.bluegreen.coordinator = {
@@ -10,7 +11,7 @@
 { config, lib, pkgs, ... }:
 
 let
-  inherit (lib) mkEnableOption mkIf mkMerge mkOption types;
+  inherit (lib) mkEnableOption mkIf mkMerge mkOption optionalAttrs types;
   cfg = config.services.bluegreen;
   yaml = pkgs.formats.yaml { };
 
@@ -40,7 +41,11 @@ let
     SystemCallErrorNumber = "EPERM";
   };
 
-  # The coordinator and the monitor: no capability, nothing written, no other user's process.
+  # What every agent's unit sets: one V8 worker thread for an idle agent (docs/install.md,
+  # "Footprint").
+  nodeOptions = "NODE_OPTIONS=--v8-pool-size=1";
+
+  # The coordinator, the monitor, the notifier and the dashboard: no capability, nothing written, no other user's process.
   stateless = {
     User = "bluegreen";
     Group = "bluegreen";
@@ -81,6 +86,12 @@ let
         SystemCallFilter = [ "@system-service" ];
         UMask = "0022";
       };
+    };
+    notifier = {
+      role = "notifier";
+      description = "bluegreen notifier (webhooks, chats and e-mail from the event stream)";
+      after = [ ];
+      service = stateless;
     };
     switcher = {
       role = "switcher";
@@ -124,12 +135,39 @@ let
       path = c.path;
       serviceConfig = common // a.service // {
         ExecStart = "${cfg.package}/bin/bluegreen agent ${a.role} --config ${configFile name a}";
+        Environment = (a.service.Environment or [ ]) ++ [ nodeOptions ];
         LoadCredential =
-          if c.natsPasswordFile == null then [ ] else [ "${credential}:${c.natsPasswordFile}" ];
-      };
+          (if c.natsPasswordFile == null then [ ] else [ "${credential}:${c.natsPasswordFile}" ])
+          ++ credentialsOf c;
+      } // optionalAttrs (c.environmentFile != null) { EnvironmentFile = c.environmentFile; };
     };
 
-  agentOptions = name: a: {
+  # `credentials`: NAME = path, each loaded by systemd and readable by the process only.
+  credentialsOf = c: lib.mapAttrsToList (n: path: "${n}:${path}") c.credentials;
+
+  secretOptions = unitName: {
+    credentials = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { "ops-hook.key" = "/run/secrets/ops-hook.key"; };
+      description = ''
+        Secret files handed over by systemd (LoadCredential), NAME = path: the process reads
+        each at /run/credentials/${unitName}.service/NAME, so a config names that path (the
+        notifier's `signing_secret = { file = ...; }`, `password = { file = ...; }`). The files
+        never enter the Nix store.
+      '';
+    };
+    environmentFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = ''
+        An environment file (EnvironmentFile=, outside the store) for the secrets a config takes
+        from the environment (`{ env = "NAME"; }`).
+      '';
+    };
+  };
+
+  agentOptions = name: a: secretOptions "bluegreen-${a.role}" // {
     enable = mkEnableOption "the bluegreen ${a.role} agent";
     settings = mkOption {
       type = yaml.type;
@@ -154,8 +192,61 @@ let
     };
   };
 
+  # The dashboard: `bluegreen dashboard --shared` behind a reverse proxy that authenticates people
+  # (deploy/systemd/bluegreen-dashboard.service, docs/dashboard.md); NATS settings from the
+  # environment, as the CLI reads them (NATS_URL, NATS_USER, NATS_PASSWORD, NATS_CREDS).
+  d = cfg.dashboard;
+  dashboardArgs = lib.concatStringsSep " " (
+    [ "--shared" "--listen" d.listen ]
+    ++ (if d.passwordFile != null then [ "--password-file" "/run/credentials/bluegreen-dashboard.service/dashboard-passwords" ]
+        else [ "--auth-header" d.authHeader ])
+    ++ (if d.actions then [ "--actions" ] else [ ])
+  );
+  dashboardUnit = {
+    description = "bluegreen dashboard (shared, read-only unless configured)";
+    documentation = [ "man:bluegreen(1)" ];
+    wantedBy = [ "multi-user.target" ];
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" "nats-server.service" ];
+    serviceConfig = common // stateless // {
+      TimeoutStopSec = "15s";
+      ExecStart = "${cfg.package}/bin/bluegreen dashboard ${dashboardArgs}";
+      Environment =
+        [ "NATS_URL=${d.nats.url}" ]
+        ++ (if d.nats.user == null then [ ] else [ "NATS_USER=${d.nats.user}" ])
+        ++ (if d.nats.credsFile == null then [ ] else [ "NATS_CREDS=/run/credentials/bluegreen-dashboard.service/nats-creds" ]);
+      LoadCredential =
+        (if d.nats.credsFile == null then [ ] else [ "nats-creds:${d.nats.credsFile}" ])
+        ++ (if d.passwordFile == null then [ ] else [ "dashboard-passwords:${d.passwordFile}" ])
+        ++ credentialsOf d;
+    } // optionalAttrs (d.environmentFile != null) { EnvironmentFile = d.environmentFile; };
+  };
+
+  str = default: description: mkOption { type = types.str; inherit default description; };
+  nullOrStr = description: mkOption { type = types.nullOr types.str; default = null; inherit description; };
+
+  dashboardOptions = secretOptions "bluegreen-dashboard" // {
+    enable = mkEnableOption "the shared bluegreen dashboard (the fleet and each deployment, live)";
+    listen = str "127.0.0.1:3100" "host:port it listens on; keep it on loopback behind the reverse proxy.";
+    authHeader = str "X-Forwarded-User" "The header the reverse proxy sets to the authenticated person (--auth-header).";
+    passwordFile = nullOrStr ''
+      Instead of authHeader: the dashboard's own logins, lines `user:scrypt$...` (made with
+      `bluegreen dashboard --hash-password`), loaded as a credential (--password-file).
+    '';
+    actions = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Allow promote/abort/rollback from the page (--actions); read-only otherwise.";
+    };
+    nats = {
+      url = str "nats://127.0.0.1:4222" "NATS_URL.";
+      user = nullOrStr "NATS_USER; its password as NATS_PASSWORD in environmentFile.";
+      credsFile = nullOrStr "A NATS .creds file, loaded as a credential (NATS_CREDS).";
+    };
+  };
+
   enabled = lib.filterAttrs (name: _: cfg.${name}.enable) agents;
-  needsUser = lib.any (name: name != "switcher") (lib.attrNames enabled);
+  needsUser = d.enable || lib.any (name: name != "switcher") (lib.attrNames enabled);
 in
 {
   options.services.bluegreen = {
@@ -164,12 +255,16 @@ in
       default = pkgs.callPackage ./package.nix { };
       description = "The bluegreen package (bin/bluegreen).";
     };
+    dashboard = dashboardOptions;
   } // lib.mapAttrs agentOptions agents;
 
   config = mkMerge [
     {
       systemd.services = lib.mapAttrs' (name: a: lib.nameValuePair "bluegreen-${a.role}" (unit name a)) enabled;
     }
+    (mkIf d.enable {
+      systemd.services.bluegreen-dashboard = dashboardUnit;
+    })
     (mkIf needsUser {
       users.users.bluegreen = {
         isSystemUser = true;

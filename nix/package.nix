@@ -1,4 +1,4 @@
-# The bluegreen package for Nix: the one-file bundle (the CLI and the four agents) run by
+# The bluegreen package for Nix: the one-file bundle (the CLI and the five agents) run by
 # nodejs_20, as `bin/bluegreen`. Built from this checkout with buildNpmPackage.
 #
 # NOT BUILT HERE: nixpkgs is not reachable where this was written, so npmDepsHash is a

@@ -72,6 +72,11 @@ export async function bundle(): Promise<{ path: string; bytes: number }> {
     logOverride: { "empty-import-meta": "silent" },
     minifySyntax: true,
     minifyWhitespace: true,
+    // Shorter local names: a smaller source string in every process's heap and fewer of the
+    // executable's pages read at start (~1 MB less RSS per agent); functions and classes keep
+    // their `.name` (errors, stack traces).
+    minifyIdentifiers: true,
+    keepNames: true,
   });
   if (result.errors.length > 0) throw new Error(`esbuild: ${result.errors.length} error(s)`);
   return { path: BUNDLE, bytes: statSync(BUNDLE).size };

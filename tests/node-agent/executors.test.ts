@@ -1,14 +1,13 @@
 // The two executors over real processes: local child processes, and a real sshd.
 import { readFileSync, writeFileSync } from "node:fs";
 import { BgError } from "@bluegreen/contracts";
+import { type Executor, localExecutor, type Spawned, StepEnd } from "@bluegreen/node-agent";
 import {
-  type Executor,
-  localExecutor,
-  type Spawned,
-  StepEnd,
+  endGroup,
+  type RunningStep,
   sshExecutor,
-} from "@bluegreen/node-agent";
-import { endGroup, type RunningStep, sshGroupHost } from "@bluegreen/node-agent/internal";
+  sshGroupHost,
+} from "@bluegreen/node-agent/internal";
 import {
   freePort,
   isProcessAlive,

@@ -1,9 +1,10 @@
 // Given nix/module.nix and flake.nix (nixpkgs is not reachable here, see docs/install.md): they
-// parse (`nix-instantiate --parse`), and the module evaluated with all four agents enabled
-// against a stand-in for the module system (nix/stand-in.nix) gives one unit per agent that
-// runs `bluegreen agent <role>` with its settings rendered to a config `bluegreen config check`
-// accepts, the NATS password as a systemd credential, and the same hardening as the unit in
-// deploy/systemd; the system user; the nginx include directory.
+// parse (`nix-instantiate --parse`), and the module evaluated with all five agents and the
+// dashboard enabled against a stand-in for the module system (nix/stand-in.nix) gives one unit
+// per agent that runs `bluegreen agent <role>` with its settings rendered to a config
+// `bluegreen config check` accepts, the NATS password and other secret files as systemd
+// credentials, and the same hardening and environment as the unit in deploy/systemd; the
+// dashboard's unit as deploy/systemd's; the system user; the nginx include directory.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ interface Evaluated {
   users: { users: Record<string, { isSystemUser: boolean; group: string }> };
 }
 
-const ROLES = ["coordinator", "switcher", "node-agent", "monitor"] as const;
+const ROLES = ["coordinator", "switcher", "node-agent", "monitor", "notifier"] as const;
 let nixInstantiate: string;
 let evaluated: Evaluated;
 
@@ -47,13 +48,30 @@ beforeAll(async () => {
   evaluated = JSON.parse(result.stdout) as Evaluated;
 }, 40_000);
 
-/** A systemd setting as the tokens it stands for (`yes`/`no` for booleans, lists split). */
+/**
+ * A systemd setting as the tokens it stands for (`yes`/`no` for booleans, lists split, a
+ * value's double quotes dropped: NixOS quotes each Environment entry itself).
+ */
 function tokens(value: string | boolean | readonly string[] | undefined): string[] {
   if (value === undefined) return [];
   if (typeof value === "boolean") return [value ? "yes" : "no"];
   return (typeof value === "string" ? [value] : [...value]).flatMap((v) =>
-    v.split(/\s+/).filter((t) => t !== ""),
+    v
+      .replace(/^"(.*)"$/, "$1")
+      .split(/\s+/)
+      .filter((t) => t !== ""),
   );
+}
+
+/** Each setting of deploy/systemd's unit (but `skipped`) against the module's serviceConfig. */
+function expectSameSettings(unitName: string, skipped: ReadonlySet<string>): void {
+  const unit = readUnit(join(UNITS_DIR, `${unitName}.service`));
+  const nix = (evaluated.systemd.services[unitName] as Service).serviceConfig;
+  for (const [key, values] of unit.settings) {
+    const [section, name] = key.split(".") as [string, string];
+    if (section !== "Service" || skipped.has(name)) continue;
+    expect(tokens(nix[name]), `${unitName}: ${name}`).toEqual(tokens(values));
+  }
 }
 
 describe("nix/module.nix and flake.nix", () => {
@@ -64,7 +82,7 @@ describe("nix/module.nix and flake.nix", () => {
 
   it("gives one unit per enabled agent, running `bluegreen agent <role>`", () => {
     expect(Object.keys(evaluated.systemd.services).sort()).toEqual(
-      ROLES.map((r) => `bluegreen-${r}`).sort(),
+      [...ROLES, "dashboard"].map((r) => `bluegreen-${r}`).sort(),
     );
     for (const role of ROLES) {
       const service = evaluated.systemd.services[`bluegreen-${role}`] as Service;
@@ -114,15 +132,38 @@ describe("nix/module.nix and flake.nix", () => {
     );
   });
 
-  it.each(ROLES)("%s: the hardening of deploy/systemd's unit, setting by setting", (role) => {
-    const unit = readUnit(join(UNITS_DIR, `bluegreen-${role}.service`));
-    const nix = (evaluated.systemd.services[`bluegreen-${role}`] as Service).serviceConfig;
-    const skipped = new Set(["ExecStart", "EnvironmentFile"]);
-    for (const [key, values] of unit.settings) {
-      const [section, name] = key.split(".") as [string, string];
-      if (section !== "Service" || skipped.has(name)) continue;
-      expect(tokens(nix[name]), `${role}: ${name}`).toEqual(tokens(values));
-    }
+  it.each(ROLES)(
+    "%s: the hardening and environment of deploy/systemd's unit, setting by setting",
+    (role) => {
+      expectSameSettings(`bluegreen-${role}`, new Set(["ExecStart", "EnvironmentFile"]));
+    },
+  );
+
+  it("the notifier: secret files become credentials, and its environment file is read", () => {
+    const service = evaluated.systemd.services["bluegreen-notifier"] as Service;
+    expect(service.serviceConfig.LoadCredential).toEqual([
+      "nats-password:/run/secrets/notifier-nats",
+      "ops-hook.key:/run/secrets/ops-hook.key",
+    ]);
+    expect(service.serviceConfig.EnvironmentFile).toBe("/run/secrets/notifier.env");
+    expect(evaluated.systemd.services["bluegreen-monitor"]?.serviceConfig).not.toHaveProperty(
+      "EnvironmentFile",
+    );
+  });
+
+  it("the dashboard: `bluegreen dashboard --shared` as deploy/systemd's unit, NATS from the environment", () => {
+    const service = evaluated.systemd.services["bluegreen-dashboard"] as Service;
+    expect(service.serviceConfig.ExecStart).toMatch(
+      /^\/nix\/store\/\S+\/bin\/bluegreen dashboard --shared --listen 127\.0\.0\.1:3100 --auth-header X-Forwarded-User$/,
+    );
+    expect(service.wantedBy).toEqual(["multi-user.target"]);
+    expect(service.after).toContain("nats-server.service");
+    expect(service.serviceConfig.Environment).toEqual([
+      "NATS_URL=nats://10.0.0.5:4222",
+      "NATS_USER=dashboard",
+    ]);
+    expect(service.serviceConfig.EnvironmentFile).toBe("/run/secrets/dashboard.env");
+    expectSameSettings("bluegreen-dashboard", new Set(["ExecStart", "EnvironmentFile"]));
   });
 
   it("makes the bluegreen system user, and the switcher's nginx include directory", () => {

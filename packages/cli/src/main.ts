@@ -1,3 +1,4 @@
+import "./agent-heap.ts";
 import { runExecutable } from "./executable.ts";
 
 /**

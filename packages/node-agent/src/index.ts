@@ -9,7 +9,9 @@ export { defaultExecutorFactory, type ExecutorFactory } from "./executors/factor
 export { knownHostsName } from "./executors/known-hosts.ts";
 export { localExecutor } from "./executors/local.ts";
 export { quoteForShell, remoteCommandLine } from "./executors/shell-quote.ts";
-export { type SshTarget, sshExecutor } from "./executors/ssh.ts";
+// The SSH executor itself (node-ssh, ssh2) is loaded on first use: defaultExecutorFactory,
+// or sshExecutor from ./internal.ts.
+export type { SshTarget } from "./executors/ssh.ts";
 export { createNodeAgentMetrics, type NodeAgentMetrics } from "./metrics.ts";
 export { type DefinitionSource, NodeAgent, type NodeAgentDeps } from "./node-agent.ts";
 export { OutputBuffer } from "./output-buffer.ts";

@@ -2,7 +2,7 @@
 export * from "./decide.ts";
 export { NodeEffects, SHUTDOWN } from "./effects.ts";
 export * from "./events.ts";
-export { sshGroupHost } from "./executors/ssh.ts";
+export { sshExecutor, sshGroupHost } from "./executors/ssh.ts";
 export { startedExpiresAt } from "./expiry.ts";
 export { endGroup, type RunningStep, stillTheStep } from "./interrupted.ts";
 export { ACK_WAIT_MS } from "./node-agent.ts";

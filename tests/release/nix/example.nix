@@ -1,4 +1,5 @@
-# The config tests/release/nix.test.ts evaluates nix/module.nix with: all four agents.
+# The config tests/release/nix.test.ts evaluates nix/module.nix with: all five agents and the
+# dashboard.
 {
   services.bluegreen = {
     coordinator = {
@@ -33,6 +34,35 @@
         nats.servers = [ "nats://10.0.0.5:4222" ];
         services = [ "emily" ];
       };
+    };
+    notifier = {
+      enable = true;
+      settings = {
+        agent_id = "notifier-1";
+        nats = { servers = [ "nats://10.0.0.5:4222" ]; user = "notifier"; };
+        sinks = [
+          {
+            name = "ops-hook";
+            type = "webhook";
+            url = "https://hooks.example.com/bluegreen";
+            signing_secret.file = "/run/credentials/bluegreen-notifier.service/ops-hook.key";
+          }
+          {
+            name = "team-chat";
+            type = "slack";
+            url_secret.env = "BG_SLACK_WEBHOOK_URL";
+          }
+        ];
+        routes = [ { services = [ "*" ]; events = [ "deploy.failed" ]; sinks = [ "ops-hook" "team-chat" ]; } ];
+      };
+      natsPasswordFile = "/run/secrets/notifier-nats";
+      credentials."ops-hook.key" = "/run/secrets/ops-hook.key";
+      environmentFile = "/run/secrets/notifier.env";
+    };
+    dashboard = {
+      enable = true;
+      nats = { url = "nats://10.0.0.5:4222"; user = "dashboard"; };
+      environmentFile = "/run/secrets/dashboard.env";
     };
   };
 }

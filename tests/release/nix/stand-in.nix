@@ -20,7 +20,12 @@ let
       str = "str";
       nullOr = t: "null or ${t}";
       listOf = t: "list of ${t}";
+      attrsOf = t: "attribute set of ${t}";
+      bool = "bool";
     };
+    optionalAttrs = cond: set: if cond then set else { };
+    concatStringsSep = builtins.concatStringsSep;
+    mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
     filterAttrs = pred: set: listToAttrs (map (n: { name = n; value = set.${n}; }) (filter (n: pred n set.${n}) (attrNames set)));
     mapAttrs' = f: set: listToAttrs (map (n: f n set.${n}) (attrNames set));
     nameValuePair = name: value: { inherit name value; };
