@@ -1,5 +1,6 @@
 import { BgError, type BgEvent, parseEvent } from "@bluegreen/contracts";
 import {
+  ConsumerDebugEvents,
   ConsumerEvents,
   type ConsumerMessages,
   Events,
@@ -7,7 +8,7 @@ import {
   type NatsConnection,
   type Status,
 } from "nats";
-import { type OpenOptions, openMessages } from "./open-read.ts";
+import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./open-read.ts";
 
 /**
  * Reads the audit stream in order (an ordered consumer: nothing stored on the server). Without
@@ -43,16 +44,42 @@ function onReconnect(nc: NatsConnection, fn: () => void): () => void {
   return () => status.stop?.();
 }
 
-/** Calls `fn` once if the read misses the server's heartbeats (its consumer is gone). */
-function onStall(messages: ConsumerMessages, fn: () => void): void {
+/**
+ * A follower's read that neither pulled nor received anything for this long is stuck: a
+ * healthy one pulls at least every PULL_EXPIRES_MS, even on a quiet stream.
+ */
+export const STALL_MS = 3 * PULL_EXPIRES_MS;
+
+/**
+ * Calls `fn` once if the read misses the server's heartbeats (its consumer is gone), or if it
+ * issues no pull and gets no message for STALL_MS: nats.js' ordered consumer re-creating
+ * itself in the background, again and again, on a cluster node that is down (it pulls nothing
+ * meanwhile, so no heartbeat can be missed). Answers `touch`, to be called on each message.
+ */
+function onStall(messages: ConsumerMessages, fn: () => void): () => void {
+  let last = Date.now();
+  let fired = false;
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    clearInterval(watchdog);
+    fn();
+  };
+  const watchdog = setInterval(() => {
+    if (Date.now() - last > STALL_MS) fire();
+  }, 1_000);
+  watchdog.unref();
   (async () => {
     for await (const s of await messages.status()) {
-      if (s.type === ConsumerEvents.HeartbeatsMissed) {
-        fn();
-        return;
-      }
+      if (s.type === ConsumerEvents.HeartbeatsMissed) return fire();
+      if (s.type === ConsumerDebugEvents.Next) last = Date.now();
     }
-  })().catch(() => undefined);
+  })()
+    .catch(() => undefined)
+    .finally(() => clearInterval(watchdog));
+  return () => {
+    last = Date.now();
+  };
 }
 
 /**
@@ -100,9 +127,10 @@ export async function* readStream(
       const messages = await openMessages(js, opts, after);
       if (messages === undefined) return;
       current = messages;
-      if (opts.follow) onStall(messages, restart);
+      const touch = opts.follow ? onStall(messages, restart) : () => undefined;
       armIdle();
       for await (const msg of messages) {
+        touch();
         after = msg.seq;
         const parsed = parseEvent(msg.data);
         yield {

@@ -22,7 +22,7 @@ export interface OpenOptions {
 }
 
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */
-const PULL_EXPIRES_MS = 5_000;
+export const PULL_EXPIRES_MS = 5_000;
 
 /** How long one attempt to open the read may take before a fresh one is tried. */
 const OPEN_ATTEMPT_MS = 10_000;
