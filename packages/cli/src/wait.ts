@@ -1,7 +1,7 @@
 import type { BgEvent } from "@bluegreen/contracts";
+import { readStream } from "@bluegreen/runtime";
 import type { JetStreamClient, NatsConnection } from "nats";
 import { ExitCode, exitCodeOf } from "./exit-codes.ts";
-import { readStream } from "./follow.ts";
 
 export interface WatchOptions {
   service: string;

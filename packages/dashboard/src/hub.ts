@@ -8,7 +8,6 @@ import {
   deploymentKey,
   FREEZE_ALL,
   type FreezeRecord,
-  filterSubject,
   freezeHolds,
   freezeKey,
   freezeRecordSchema,
@@ -17,9 +16,14 @@ import {
 } from "@bluegreen/contracts";
 import { type DeploymentState, DeploymentStore } from "@bluegreen/coordinator";
 import { type WatchState, WatchStore } from "@bluegreen/monitor";
-import { type HeartbeatEvent, type Logger, ServiceDefinitions } from "@bluegreen/runtime";
+import {
+  type HeartbeatEvent,
+  type Logger,
+  readStream,
+  ServiceDefinitions,
+} from "@bluegreen/runtime";
 import { ActiveStore } from "@bluegreen/switcher";
-import { DeliverPolicy, type JetStreamClient, type KV, type NatsConnection } from "nats";
+import type { JetStreamClient, KV, NatsConnection } from "nats";
 import type { SeqEvent } from "./history.ts";
 import {
   type ActiveView,
@@ -233,25 +237,30 @@ export class Hub {
     return undefined;
   }
 
-  /** The events of the stream, from right after the picture was taken, in order. */
+  /**
+   * The events of the stream, from right after the picture was taken, in order: runtime's
+   * follower, which reopens its read right after the last event on a reconnect, on missed
+   * heartbeats, or when it stalls on a cluster node that died.
+   */
   private consumeStream(): void {
+    const abort = new AbortController();
+    this.stops.push(() => abort.abort());
     const run = async () => {
       while (!this.stopped) {
         try {
-          const consumer = await this.js.consumers.get(STREAM_NAME, {
-            filterSubjects: filterSubject({}),
-            deliver_policy: DeliverPolicy.StartSequence,
-            opt_start_seq: this.lastSeq + 1,
+          const read = readStream(this.js, {
+            follow: true,
+            after: this.lastSeq,
+            signal: abort.signal,
+            connection: this.nc,
           });
-          const messages = await consumer.consume({ max_messages: 512, expires: 5_000 });
-          this.stops.push(() => messages.stop());
-          for await (const msg of messages) {
+          for await (const item of read) {
             if (this.stopped) break;
-            if (msg.seq <= this.lastSeq) continue;
-            this.lastSeq = msg.seq;
-            const parsed = parseEvent(msg.data);
-            if (parsed.ok) this.onEvent({ seq: msg.seq, event: parsed.event });
+            if (item.seq <= this.lastSeq) continue;
+            this.lastSeq = item.seq;
+            if (item.event !== undefined) this.onEvent({ seq: item.seq, event: item.event });
           }
+          return;
         } catch (err) {
           if (this.stopped || this.nc.isClosed()) return;
           this.logger.warn({ err: (err as Error).message }, "stream read interrupted; reopening");

@@ -1,8 +1,8 @@
+import { readStream, type StreamItem } from "@bluegreen/runtime";
 import { flag, options, sinceOption, str } from "../args.ts";
 import { serviceArg } from "../buckets.ts";
 import type { CliCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { readStream, type StreamItem } from "../follow.ts";
 import { formatTimeline } from "../timeline.ts";
 
 export const tailCommand: CliCommand = {

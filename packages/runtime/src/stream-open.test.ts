@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { settleWithin } from "./open-read.ts";
+import { settleWithin } from "./stream-open.ts";
 
 describe("settleWithin (one attempt to open the read)", () => {
   const never = new Promise<string>(() => undefined);

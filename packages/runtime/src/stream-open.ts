@@ -2,13 +2,14 @@
 // right after a stream sequence, retried while the server is away.
 
 import { filterSubject, STREAM_NAME } from "@bluegreen/contracts";
-import { isTransientNatsError, sleep } from "@bluegreen/runtime";
 import {
   type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
   type NatsConnection,
 } from "nats";
+import { sleep } from "./sleep.ts";
+import { isTransientNatsError } from "./transient.ts";
 
 /** Where a read starts and whether it follows (readStream's `ReadOptions` adds the rest). */
 export interface OpenOptions {
@@ -19,6 +20,8 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** A follower stops retrying once this connection closed for good. */
   connection?: NatsConnection;
+  /** Start right after this stream sequence (instead of `since`). */
+  after?: number | undefined;
 }
 
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */

@@ -8,7 +8,7 @@ import {
   type NatsConnection,
   type Status,
 } from "nats";
-import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./open-read.ts";
+import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./stream-open.ts";
 
 /**
  * Reads the audit stream in order (an ordered consumer: nothing stored on the server). Without
@@ -95,7 +95,7 @@ export async function* readStream(
 ): AsyncGenerator<StreamItem> {
   const idleMs = opts.idleMs ?? 1_000;
   let current: ConsumerMessages | undefined;
-  let after: number | undefined;
+  let after: number | undefined = opts.after;
   let reopen = false;
   let lost: string | undefined;
   let idle: NodeJS.Timeout | undefined;
