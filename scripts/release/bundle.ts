@@ -45,6 +45,21 @@ const withoutEsbuild: Plugin = {
   },
 };
 
+/**
+ * zod's translated error messages (~40 languages, ~260 KB of the bundle) are left out but
+ * English, which zod uses unless `z.config(z.locales.<lang>())` picks another, and bluegreen
+ * never does: the bundle's source is in every agent's heap and in the pages it reads.
+ */
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: `export { default as en } from "./en.js";`,
+      loader: "js",
+    }));
+  },
+};
+
 /** The dashboard's assets as `loadAssets` reads them from __BLUEGREEN_DASHBOARD_ASSETS__. */
 async function embeddedDashboardAssets(): Promise<string> {
   const assets = await buildAssets();
@@ -63,7 +78,7 @@ export async function bundle(): Promise<{ path: string; bytes: number }> {
     target: "node20",
     format: "cjs",
     conditions: ["bluegreen-source"],
-    plugins: [withoutNativeAddons, withoutEsbuild],
+    plugins: [withoutNativeAddons, withoutEsbuild, zodEnglishOnly],
     define: { __BLUEGREEN_DASHBOARD_ASSETS__: await embeddedDashboardAssets() },
     legalComments: "none",
     logLevel: "warning",

@@ -19,8 +19,13 @@ export interface EventSpec<N extends string = string, D extends z.ZodType = z.Zo
 /** What an event file writes: who sends it to whom in one line, the deployment id rule if not required. */
 export type EventDefinition<N extends string, D extends z.ZodType> = Omit<
   EventSpec<N, D>,
-  "audit" | "producer" | "consumers" | "deploymentId"
+  "audit" | "producer" | "consumers" | "deploymentId" | "data"
 > & {
+  /**
+   * Builds the data schema, on the first read of `spec.data`: a process builds the schemas
+   * of the events it handles only (~0.2–0.5 MB of heap less than building all 32).
+   */
+  readonly data: () => D;
   /** `"<producer> → <consumer>, <consumer>"`, e.g. `"node-agent → coordinator, audit"`. */
   readonly route: string;
   /** Default "required". */
@@ -40,11 +45,17 @@ export function parseRoute(route: string): { producer: string; consumers: string
 export function defineEvent<N extends string, D extends z.ZodType>(
   def: EventDefinition<N, D>,
 ): EventSpec<N, D> {
-  const { route, deploymentId, audit, ...rest } = def;
-  return Object.freeze({
+  const { route, deploymentId, audit, data, ...rest } = def;
+  let schema: D | undefined;
+  const spec = {
     ...rest,
     ...parseRoute(route),
     deploymentId: deploymentId ?? "required",
     audit: audit ?? true,
-  });
+    get data(): D {
+      schema ??= data();
+      return schema;
+    },
+  };
+  return Object.freeze(spec);
 }

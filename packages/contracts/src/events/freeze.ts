@@ -13,12 +13,13 @@ export const freezeSet = defineEvent({
     "An operator froze deploys of a service (or of every service: subject `_`, scope `all`) until a time or until lifted. While it holds, the coordinator rejects `deploy.requested` with BG_ERR_DEPLOY_FROZEN; a rollback is still allowed. The state is the KV key `_freeze.<service>` (or `_freeze._all`) of `bluegreen_locks`.",
   route: "`bluegreen freeze` → audit",
   deploymentId: "none",
-  data: z.strictObject({
-    scope: freezeScopeSchema,
-    by: byWhomSchema,
-    reason: text(512),
-    until: iso.optional(),
-  }),
+  data: () =>
+    z.strictObject({
+      scope: freezeScopeSchema,
+      by: byWhomSchema,
+      reason: text(512),
+      until: iso.optional(),
+    }),
   example: {
     scope: "service",
     by: "alice@ops-1",
@@ -33,10 +34,11 @@ export const freezeLifted = defineEvent({
     "An operator lifted a freeze (`bluegreen unfreeze`); deploys are accepted again. A freeze whose `until` passed lapses by itself, without this event.",
   route: "`bluegreen unfreeze` → audit",
   deploymentId: "none",
-  data: z.strictObject({
-    scope: freezeScopeSchema,
-    by: byWhomSchema,
-    reason: text(512).optional(),
-  }),
+  data: () =>
+    z.strictObject({
+      scope: freezeScopeSchema,
+      by: byWhomSchema,
+      reason: text(512).optional(),
+    }),
   example: { scope: "service", by: "alice@ops-1", reason: "incident closed" },
 });

@@ -14,16 +14,17 @@ export const monitorStarted = defineEvent({
   description:
     "The SLO watch began after a promotion (or resumed after a monitor restart, `resumed: true`).",
   route: "monitor → coordinator, audit",
-  data: z.strictObject({
-    color: colorSchema,
-    version: text(200).optional(),
-    instances: z.array(text(300)).max(64),
-    source: z.enum(["prometheus", "scrape", "nginx"]),
-    windowMs: durationMsSchema,
-    intervalMs: durationMsSchema,
-    deadline: z.iso.datetime({ offset: true }),
-    resumed: z.boolean(),
-  }),
+  data: () =>
+    z.strictObject({
+      color: colorSchema,
+      version: text(200).optional(),
+      instances: z.array(text(300)).max(64),
+      source: z.enum(["prometheus", "scrape", "nginx"]),
+      windowMs: durationMsSchema,
+      intervalMs: durationMsSchema,
+      deadline: z.iso.datetime({ offset: true }),
+      resumed: z.boolean(),
+    }),
   example: {
     color: "green",
     version: "v1.1",
@@ -40,15 +41,16 @@ export const monitorPassed = defineEvent({
   name: "monitor.passed",
   description: "The watch window ended with no breach that asks for a rollback.",
   route: "monitor → coordinator, audit",
-  data: z.strictObject({
-    color: colorSchema,
-    checks: z.int().min(0),
-    warnings: z.int().min(0),
-    inconclusive: z.int().min(0),
-    durationMs: durationMsSchema,
-    /** nginx source: the requests judged over the window, real ones and probes apart. */
-    evidence: evidenceSchema.optional(),
-  }),
+  data: () =>
+    z.strictObject({
+      color: colorSchema,
+      checks: z.int().min(0),
+      warnings: z.int().min(0),
+      inconclusive: z.int().min(0),
+      durationMs: durationMsSchema,
+      /** nginx source: the requests judged over the window, real ones and probes apart. */
+      evidence: evidenceSchema.optional(),
+    }),
   example: { color: "green", checks: 30, warnings: 0, inconclusive: 1, durationMs: 1_800_000 },
 });
 
@@ -57,11 +59,12 @@ export const monitorStopped = defineEvent({
   description:
     "The watch ended early without a verdict of its own: the deployment ended or a newer switch superseded it.",
   route: "monitor → audit",
-  data: z.strictObject({
-    color: colorSchema,
-    reason: z.enum(["superseded", "deployment_ended", "switched_away"]),
-    checks: z.int().min(0),
-  }),
+  data: () =>
+    z.strictObject({
+      color: colorSchema,
+      reason: z.enum(["superseded", "deployment_ended", "switched_away"]),
+      checks: z.int().min(0),
+    }),
   example: { color: "green", reason: "deployment_ended", checks: 4 },
 });
 
@@ -77,7 +80,7 @@ export const sloWarning = defineEvent({
   name: "slo.warning",
   description: "An SLO whose `on_breach` is `warn` is over its threshold; nothing is rolled back.",
   route: "monitor → audit",
-  data: z.strictObject({ ...sloCheck, value: z.number(), threshold: z.number() }),
+  data: () => z.strictObject({ ...sloCheck, value: z.number(), threshold: z.number() }),
   example: {
     slo: "p95-latency",
     color: "green",
@@ -92,16 +95,17 @@ export const sloBreached = defineEvent({
   description:
     "An SLO whose `on_breach` is `rollback` reached its failure limit: the coordinator switches traffic back.",
   route: "monitor → coordinator, audit",
-  data: z.strictObject({
-    ...sloCheck,
-    value: z.number(),
-    threshold: z.number(),
-    breaches: z.int().min(1),
-    limit: z.int().min(1),
-    action: z.enum(["rollback"]),
-    /** nginx source: the requests the breach was judged on, real ones and probes apart. */
-    evidence: evidenceSchema.optional(),
-  }),
+  data: () =>
+    z.strictObject({
+      ...sloCheck,
+      value: z.number(),
+      threshold: z.number(),
+      breaches: z.int().min(1),
+      limit: z.int().min(1),
+      action: z.enum(["rollback"]),
+      /** nginx source: the requests the breach was judged on, real ones and probes apart. */
+      evidence: evidenceSchema.optional(),
+    }),
   example: {
     slo: "error-ratio",
     query:
@@ -121,15 +125,16 @@ export const sloInconclusive = defineEvent({
   description:
     "An SLO check gave no verdict: no answer from the source, no data, NaN or too little traffic. At the limit, `action` is what the definition asks for.",
   route: "monitor → coordinator, audit",
-  data: z.strictObject({
-    ...sloCheck,
-    reason: z.enum(["unreachable", "timeout", "no_data", "nan", "low_traffic", "error"]),
-    detail: text(1024).optional(),
-    count: z.int().min(1),
-    limit: z.int().min(1),
-    limitReached: z.boolean(),
-    action: z.enum(["rollback", "warn"]).optional(),
-  }),
+  data: () =>
+    z.strictObject({
+      ...sloCheck,
+      reason: z.enum(["unreachable", "timeout", "no_data", "nan", "low_traffic", "error"]),
+      detail: text(1024).optional(),
+      count: z.int().min(1),
+      limit: z.int().min(1),
+      limitReached: z.boolean(),
+      action: z.enum(["rollback", "warn"]).optional(),
+    }),
   example: {
     slo: "error-ratio",
     color: "green",

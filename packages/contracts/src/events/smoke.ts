@@ -25,7 +25,7 @@ export const smokePassed = defineEvent({
   name: "smoke.passed",
   description: "Every smoke check passed on one node of the idle colour.",
   route: "node-agent → coordinator, audit",
-  data: smokeReport,
+  data: () => smokeReport,
   example: {
     node: "10.0.0.11:8000",
     color: "green",
@@ -44,7 +44,7 @@ export const smokeFailed = defineEvent({
   description:
     "At least one smoke check failed on a node of the idle colour; every check is listed with its result. Traffic stays where it is.",
   route: "node-agent → coordinator, audit",
-  data: smokeReport.extend({ error: errorInfoSchema }),
+  data: () => smokeReport.extend({ error: errorInfoSchema }),
   example: {
     node: "10.0.0.11:8000",
     color: "green",
