@@ -260,7 +260,7 @@ export class Hub {
             this.lastSeq = item.seq;
             if (item.event !== undefined) this.onEvent({ seq: item.seq, event: item.event });
           }
-          return;
+          if (this.stopped) return;
         } catch (err) {
           if (this.stopped || this.nc.isClosed()) return;
           this.logger.warn({ err: (err as Error).message }, "stream read interrupted; reopening");

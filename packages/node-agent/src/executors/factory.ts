@@ -38,15 +38,27 @@ function sshTarget(config: Readonly<NodeAgentConfig>, endpoint: SshEndpoint): Ss
 }
 
 /**
+ * What a local step inherits of the agent's environment: all of it but the SSH key's
+ * passphrase and `NODE_OPTIONS` — the agent's own V8 tuning (its unit sets
+ * `--v8-pool-size=1`), which would otherwise reach the service's Node processes that the steps
+ * start, for good. A step that wants NODE_OPTIONS gets it from the definition's `deploy.env`.
+ */
+export function stepBaseEnv(
+  env: NodeJS.ProcessEnv,
+  passphraseEnv: string | undefined,
+): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _agentOnly, ...inherited } = env;
+  if (passphraseEnv !== undefined) delete inherited[passphraseEnv];
+  return inherited;
+}
+
+/**
  * The default executor: local for `executor: agent`, SSH for `executor: ssh` (host from the
  * node, SSH port and user from the definition's node, key and known-hosts from the agent
  * config).
  */
 export function defaultExecutorFactory(config: Readonly<NodeAgentConfig>): ExecutorFactory {
-  const passphraseEnv = config.ssh?.passphrase_env;
-  // Steps do not inherit the key's passphrase.
-  const baseEnv = { ...process.env };
-  if (passphraseEnv !== undefined) delete baseEnv[passphraseEnv];
+  const baseEnv = stepBaseEnv(process.env, config.ssh?.passphrase_env);
   return async (target, _plan, definition) => {
     if (definition.deploy.executor !== "ssh") return localExecutor({ baseEnv });
     // Loaded on first use: node-ssh costs an agent that only deploys locally ~14 MB.
