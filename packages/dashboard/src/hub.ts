@@ -261,11 +261,12 @@ export class Hub {
             if (item.event !== undefined) this.onEvent({ seq: item.seq, event: item.event });
           }
           if (this.stopped) return;
+          this.logger.warn("stream read ended; reopening");
         } catch (err) {
           if (this.stopped || this.nc.isClosed()) return;
           this.logger.warn({ err: (err as Error).message }, "stream read interrupted; reopening");
-          await new Promise((r) => setTimeout(r, 1_000));
         }
+        await new Promise((r) => setTimeout(r, 1_000));
       }
     };
     run().catch(() => undefined);
