@@ -11,7 +11,8 @@ import {
 import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./stream-open.ts";
 
 /**
- * Reads the audit stream in order (an ordered consumer: nothing stored on the server). Without
+ * Reads the audit stream in order (a consumer in memory, no acks, dropped by the server when
+ * unused; see openMessages). Without
  * `follow` it stops once it caught up; with it, it runs until `signal` aborts.
  */
 export interface ReadOptions extends OpenOptions {
@@ -52,9 +53,8 @@ export const STALL_MS = 3 * PULL_EXPIRES_MS;
 
 /**
  * Calls `fn` once if the read misses the server's heartbeats (its consumer is gone), or if it
- * issues no pull and gets no message for STALL_MS: nats.js' ordered consumer re-creating
- * itself in the background, again and again, on a cluster node that is down (it pulls nothing
- * meanwhile, so no heartbeat can be missed). Answers `touch`, to be called on each message.
+ * issues no pull and gets no message for STALL_MS (a read that pulls nothing cannot miss a
+ * heartbeat). Answers `touch`, to be called on each message.
  */
 function onStall(messages: ConsumerMessages, fn: () => void): () => void {
   let last = Date.now();
@@ -85,9 +85,9 @@ function onStall(messages: ConsumerMessages, fn: () => void): () => void {
 /**
  * Yields the stream's messages in order. A follower survives the server: after a reconnect,
  * or when the heartbeats stop, it drops its consumer and opens a new one right after the last
- * message it yielded, so nothing is lost or yielded twice. (nats.js' ordered consumer re-creates
- * itself only once the old one answers "not found"; one that lived on a cluster node that
- * died answers nothing while that node stays down.)
+ * message it yielded, so nothing is lost or yielded twice; the same when a delivery is
+ * missing (a gap in the consumer's delivery sequence). A consumer that lived on a cluster
+ * node that died answers nothing while that node stays down: a new one is placed anew.
  */
 export async function* readStream(
   js: JetStreamClient,
@@ -129,8 +129,15 @@ export async function* readStream(
       current = messages;
       const touch = opts.follow ? onStall(messages, restart) : () => undefined;
       armIdle();
+      let delivered = 0;
       for await (const msg of messages) {
         touch();
+        // Without acks nothing is redelivered: a missing delivery is read again from `after`.
+        if (msg.info.deliverySequence !== delivered + 1) {
+          restart();
+          break;
+        }
+        delivered = msg.info.deliverySequence;
         after = msg.seq;
         const parsed = parseEvent(msg.data);
         yield {

@@ -1,12 +1,16 @@
-// Opening the CLI's read of the audit stream: an ordered consumer from a point in time or
-// right after a stream sequence, retried while the server is away.
+// Opening a read of the audit stream (the CLI's, the dashboard's live feed): a consumer of its
+// own with no acks, from a point in time or right after a stream sequence, retried while the
+// server is away.
 
 import { filterSubject, STREAM_NAME } from "@bluegreen/contracts";
 import {
+  AckPolicy,
   type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
   type NatsConnection,
+  nanos,
+  nuid,
 } from "nats";
 import { sleep } from "./sleep.ts";
 import { isTransientNatsError } from "./transient.ts";
@@ -26,6 +30,9 @@ export interface OpenOptions {
 
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */
 export const PULL_EXPIRES_MS = 5_000;
+
+/** A read's consumer is dropped by the server once nobody pulled from it for this long. */
+const READ_INACTIVE_MS = 5 * 60_000;
 
 /** How long one attempt to open the read may take before a fresh one is tried. */
 const OPEN_ATTEMPT_MS = 10_000;
@@ -60,11 +67,11 @@ export function settleWithin<T>(
 }
 
 /**
- * Opens an ordered consumer from `since` (or the first message), or right after stream
+ * Opens a read from `since` (or the first message), or right after stream
  * sequence `after`. A follower whose server is restarting (the request times out, nobody
  * answers) tries again until its signal ends the wait; undefined then. An attempt that hangs
- * (nats.js retries creating the consumer on its own, for minutes when the cluster placed it on
- * a node that is down) is abandoned after OPEN_ATTEMPT_MS for a fresh one.
+ * (a cluster that placed the consumer on a node that is down answers nothing) is abandoned
+ * after OPEN_ATTEMPT_MS for a fresh one.
  */
 export async function openMessages(
   js: JetStreamClient,
@@ -76,16 +83,28 @@ export async function openMessages(
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
       : opts.since !== undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() }
-        : // No policy means "from the first message" (nats.js sends a start sequence of 1; an
-          // explicit DeliverPolicy.All beside it is refused by the server).
-          {};
+        : { deliver_policy: DeliverPolicy.All };
   const open = async () => {
-    const consumer = await js.consumers.get(STREAM_NAME, {
-      filterSubjects: filterSubject(opts.service === undefined ? {} : { service: opts.service }),
+    // A consumer of its own, not nats.js' ordered one: that one re-creates itself in the
+    // background, for ever, after its node died, and attaches what it re-created to a read
+    // already stopped (a hidden consumer pulling until the process exits). The follower
+    // reopens from the last message itself (readStream), so none of that is needed. Same
+    // shape as an ordered consumer (named, no acks, in memory, one replica): the same NATS
+    // permissions; the server drops it once unused for READ_INACTIVE_MS.
+    const jsm = await js.jetstreamManager(false);
+    const info = await jsm.consumers.add(STREAM_NAME, {
+      name: `bluegreen_read_${nuid.next()}`,
+      ack_policy: AckPolicy.None,
+      max_deliver: 1,
+      mem_storage: true,
+      num_replicas: 1,
+      inactive_threshold: nanos(READ_INACTIVE_MS),
+      filter_subject: filterSubject(opts.service === undefined ? {} : { service: opts.service }),
       ...start,
     });
-    // Pulls of 5 s (not nats.js' 30 s): the ordered consumer waits up to `expires` before it
-    // re-creates itself after a server restart, and misses heartbeats after two halves of it.
+    const consumer = await js.consumers.get(STREAM_NAME, info.name);
+    // Pulls of 5 s (not nats.js' 30 s): heartbeats are missed, and a stalled read noticed,
+    // within a few seconds of a server going away.
     return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
   };
   for (let attempt = 1; ; attempt++) {
