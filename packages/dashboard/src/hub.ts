@@ -1,6 +1,6 @@
 // The dashboard's picture of the fleet, kept current: the owners' records (read through their
-// stores, followed by KV watches) and the audit stream (one ordered consumer from where the
-// picture was taken). Pages subscribe to what changed; nothing here writes anything.
+// stores, followed by KV watches) and the audit stream (runtime's `readStream`, following from
+// where the picture was taken). Pages subscribe to what changed; nothing here writes anything.
 
 import {
   type BgEvent,
