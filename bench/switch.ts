@@ -240,7 +240,9 @@ export default async function switchBench(args: string[]): Promise<void> {
   const n = parseN(args);
   const rig = await SwitcherRig.start();
   try {
-    const agent = await rig.startAgent();
+    // The floor and guide runs edit the upstream file by hand between the agent's switches: a
+    // switcher that reapplied its record over them (its drift check) would undo them.
+    const agent = await rig.startAgent({ on_drift: "report" });
     console.log(`switch bench: ${n} switches per phase; nginx with the example emily site`);
     const timed = await rounds(rig, n);
     const { floor, guide } = timed;

@@ -20,6 +20,8 @@ export interface DriftCheckOptions {
   logger?: Logger | undefined;
   /** While running: agreement is logged at debug, and what nginx serves is checked too. */
   running?: boolean;
+  /** Cuts the looks at what nginx serves short (no drift then): a switch is waiting. */
+  signal?: AbortSignal;
 }
 
 export async function checkDrift(
@@ -136,7 +138,10 @@ async function servedDrift(
 ): Promise<DriftReport | undefined> {
   const log = opts.logger;
   const file = def.traffic.file;
-  const served = await ports.served?.(def.traffic.verify.url, def);
+  const served = await ports.served?.(def.traffic.verify.url, def, {
+    expected: found.recorded,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   if (served === null || served === undefined || served === found.recorded) {
     log?.debug({ file, color: found.recorded, served }, "no drift");
     return undefined;

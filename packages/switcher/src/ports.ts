@@ -31,10 +31,18 @@ export interface SwitchPorts {
   ): Promise<VerifyResult>;
   now(): Date;
   /**
-   * The colour nginx answers the verify URL with right now (one GET), or null when the
-   * answer does not say (or there is none). Optional: without it, only the file is checked.
+   * The colour nginx answers the verify URL with right now (a few looks that agree; one when
+   * it is `expected`), or null when the answer does not say (or there is none, or `signal`
+   * aborted the looks). Optional: without it, only the file is checked.
    */
-  served?(url: string, def: NodesSpec): Promise<Color | null>;
+  served?(url: string, def: NodesSpec, opts?: ServedOptions): Promise<Color | null>;
+}
+
+export interface ServedOptions {
+  /** The recorded colour: a first answer from it ends the looks (no drift to confirm). */
+  expected?: Color;
+  /** Ends the looks with "tells nothing" (a switch for the service is waiting). */
+  signal?: AbortSignal;
 }
 
 /** The host-local part of a switch, from the switcher's own config. */

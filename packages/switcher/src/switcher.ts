@@ -86,6 +86,8 @@ export class Switcher {
   private watch: DriftWatch | undefined;
   /** Per service, the drift last reported while running and left as it was (not repeated). */
   private readonly standing = new Map<string, StandingDrift>();
+  /** By service: end the drift checks' looks at nginx (a switch is waiting), queued or running. */
+  private readonly looking = new Map<string, Set<AbortController>>();
 
   constructor(private readonly deps: SwitcherDeps) {
     this.logger = childLogger(deps.logger, { component: "switcher" });
@@ -134,8 +136,12 @@ export class Switcher {
     await this.deps.runner.idle();
   }
 
-  /** One request; runs after the requests queued before it for the same service. */
+  /**
+   * One request; runs after the requests queued before it for the same service. A drift
+   * check looking at what nginx serves is cut short: the switch changes that and verifies it.
+   */
   async handle(event: BgEvent<"switch.requested">): Promise<void> {
+    for (const looks of this.looking.get(event.subject) ?? []) looks.abort();
     await this.deps.runner.apply(event.subject, { kind: "requested", request: requestOf(event) });
   }
 
@@ -143,69 +149,89 @@ export class Switcher {
    * While running: one service's file, record and what nginx serves, in the service's turn
    * (after any switch queued before it). Drift that stays as it was reported is published
    * once: `report` leaves it; a repair that failed is tried again with a growing wait
-   * (`standingAfter`), not at every file event (its own restore of the file is one).
+   * (`standingAfter`), not at every file event (its own restore of the file is one). A
+   * switch requested meanwhile ends the looks at nginx (`looking`): it does not wait them out.
    */
   private async checkRunning(service: string, why: "file" | "interval"): Promise<void> {
     const def = this.deps.definitions.get(service);
     if (def === undefined) return;
+    // Registered before it waits for the turn: a switch requested while this check is
+    // queued ends its looks too.
+    const looks = new AbortController();
+    const looking = this.looking.get(service) ?? new Set<AbortController>();
+    this.looking.set(service, looking.add(looks));
+    try {
+      await this.deps.runner.within(service, () => this.checkInTurn(def, why, looks.signal));
+    } finally {
+      looking.delete(looks);
+      if (looking.size === 0 && this.looking.get(service) === looking) this.looking.delete(service);
+    }
+  }
+
+  private async checkInTurn(
+    def: Readonly<ServiceDefinition>,
+    why: "file" | "interval",
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { service } = def;
     const { ports, nginx, config } = this.deps;
     const logger = childLogger(this.deps.logger, { component: "drift", service });
-    await this.deps.runner.within(service, async () => {
-      const standing = this.standing.get(service);
-      const nowMs = ports.now().getTime();
-      const intervalMs = config.drift_interval ?? DRIFT_INTERVAL_MS;
-      if (standing !== undefined && !retryDue(standing, nowMs, intervalMs)) {
-        // Waiting to try again: look only, and act at once if the drift is another one.
-        const seen = await checkDrift(def, ports, { mode: "report", nginx, running: true });
-        if (seen === undefined) {
-          if (await this.driftGone(def, standing)) this.standing.delete(service);
-          return;
-        }
-        if (standingKey(seen) === standing.key) return;
-      }
-      const drift = await checkDrift(def, ports, {
-        mode: config.on_drift,
-        nginx,
-        logger,
-        running: true,
-      });
-      if (drift === undefined) {
-        if (standing === undefined || (await this.driftGone(def, standing)))
-          this.standing.delete(service);
+    const standing = this.standing.get(service);
+    const nowMs = ports.now().getTime();
+    const intervalMs = config.drift_interval ?? DRIFT_INTERVAL_MS;
+    if (standing !== undefined && !retryDue(standing, nowMs, intervalMs)) {
+      // Waiting to try again: look only, and act at once if the drift is another one.
+      const seen = await checkDrift(def, ports, { mode: "report", nginx, running: true, signal });
+      if (seen === undefined) {
+        if (await this.driftGone(def, standing, signal)) this.standing.delete(service);
         return;
       }
-      if (drift.action === "reported") {
-        const key = standingKey(drift);
-        this.standing.set(
-          service,
-          standingAfter(standing, key, {
-            mode: config.on_drift,
-            nowMs,
-            intervalMs,
-            served: drift.served !== undefined,
-          }),
-        );
-        if (standing?.key === key) {
-          logger.debug({ why }, "drift as reported before; not published again");
-          return;
-        }
-      } else this.standing.delete(service);
-      await this.reportDrift(service, drift);
+      if (standingKey(seen) === standing.key) return;
+    }
+    const drift = await checkDrift(def, ports, {
+      mode: config.on_drift,
+      nginx,
+      logger,
+      running: true,
+      signal,
     });
+    if (drift === undefined) {
+      if (standing === undefined || (await this.driftGone(def, standing, signal)))
+        this.standing.delete(service);
+      return;
+    }
+    if (drift.action === "reported") {
+      const key = standingKey(drift);
+      this.standing.set(
+        service,
+        standingAfter(standing, key, {
+          mode: config.on_drift,
+          nowMs,
+          intervalMs,
+          served: drift.served !== undefined,
+        }),
+      );
+      if (standing?.key === key) {
+        logger.debug({ why }, "drift as reported before; not published again");
+        return;
+      }
+    } else this.standing.delete(service);
+    await this.reportDrift(service, drift);
   }
 
   /**
    * Whether a drift left standing is gone, once a check found none: a file drift is (the file
    * agrees with the record again); a served drift only when nginx's answer names the recorded
-   * colour — an answer that names none (nginx reloading, two nginx behind a balancer) keeps it
-   * standing, so its wait between repairs does not start over.
+   * colour — an answer that names none (nginx reloading, two nginx behind a balancer, looks
+   * cut short) keeps it standing, so its wait between repairs does not start over.
    */
   private async driftGone(
     def: Readonly<ServiceDefinition>,
     standing: StandingDrift,
+    signal: AbortSignal,
   ): Promise<boolean> {
     if (!standing.served) return true;
-    return (await this.deps.ports.served?.(def.traffic.verify.url, def)) !== null;
+    return (await this.deps.ports.served?.(def.traffic.verify.url, def, { signal })) !== null;
   }
 
   private async reportDrift(service: string, drift: DriftReport): Promise<void> {
