@@ -178,6 +178,7 @@ describe("the agents, started as their units start them", () => {
       const flags = shebangNodeFlags(bin);
       expect(argv.slice(1, 1 + flags.length), role).toEqual(flags);
       if (role !== "coordinator") expect(flags, role).toContain("--max-semi-space-size=1");
+      expect(flags, role).toContain("--no-turbofan");
     }
   });
 

@@ -1,4 +1,4 @@
-import "./agent-heap.ts";
+import "./agent-v8-flags.ts";
 import { runExecutable } from "./executable.ts";
 
 /**
