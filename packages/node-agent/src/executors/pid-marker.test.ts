@@ -27,6 +27,15 @@ describe("PidMarkerFilter", () => {
     expect(filter.pid).toBe(77);
   });
 
+  it("finds a marker glued to a login script's words that ended without a newline", () => {
+    const filter = new PidMarkerFilter();
+    expect(
+      feedAll(filter, ["motd: welcome", "bluegreen-step-pid 91 boot-1 x\n", "step output\n"]),
+    ).toBe("motd: welcome\nstep output\n");
+    expect(filter.pid).toBe(91);
+    expect(filter.bootId).toBe("boot-1");
+  });
+
   it("passes everything through when there is no marker", () => {
     const filter = new PidMarkerFilter();
     expect(feedAll(filter, ["a\n", "b"])).toBe("a\nb");

@@ -23,9 +23,10 @@ const SEARCH_LIMIT = 16 * 1024;
 
 /**
  * Filters stderr: the marker line is taken out, everything else passes through unchanged.
- * Lines before the marker (a noisy login shell) pass through too. A marker whose pid is not a
- * safe integer of at least 2 is taken out but not believed (`refused` says why): the step then
- * runs without a note and without the group kill.
+ * Lines before the marker (a noisy login shell) pass through too, and so do words a login
+ * script left on the marker's line without a newline (as a line of their own). A marker
+ * whose pid is not a safe integer of at least 2 is taken out but not believed (`refused`
+ * says why): the step then runs without a note and without the group kill.
  */
 export class PidMarkerFilter {
   private pending = "";
@@ -50,8 +51,11 @@ export class PidMarkerFilter {
       if (newline === -1) break;
       const line = this.pending.slice(0, newline);
       this.pending = this.pending.slice(newline + 1);
-      const match = MARKER_LINE.exec(line.replace(/\r$/, ""));
+      // A login script that printed without a final newline glues its words to the marker.
+      const at = line.indexOf(`${PID_MARKER} `);
+      const match = at === -1 ? null : MARKER_LINE.exec(line.slice(at).replace(/\r$/, ""));
       if (match) {
+        if (at > 0) out += `${line.slice(0, at)}\n`;
         const pid = Number(match[1]);
         if (Number.isSafeInteger(pid) && pid >= 2) {
           this.pid = pid;
