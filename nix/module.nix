@@ -246,6 +246,20 @@ let
   };
 
   enabled = lib.filterAttrs (name: _: cfg.${name}.enable) agents;
+
+  # The credential names the module loads for itself: a user's credential of the same name
+  # would make two LoadCredential= entries for one name (one of the two files silently lost).
+  ownCredentials = {
+    dashboard = [ "nats-creds" "dashboard-passwords" ];
+  } // lib.mapAttrs (_: _: [ credential ]) agents;
+  credentialClashes = lib.concatMap
+    (name:
+      let c = if name == "dashboard" then d else cfg.${name}; in
+      map (own: {
+        assertion = !(c.credentials ? ${own});
+        message = "services.bluegreen.${name}.credentials.\"${own}\": the module loads a credential of that name itself; give yours another name.";
+      }) ownCredentials.${name})
+    (lib.attrNames enabled ++ (if d.enable then [ "dashboard" ] else [ ]));
   needsUser = d.enable || lib.any (name: name != "switcher") (lib.attrNames enabled);
 in
 {
@@ -260,6 +274,7 @@ in
 
   config = mkMerge [
     {
+      assertions = credentialClashes;
       systemd.services = lib.mapAttrs' (name: a: lib.nameValuePair "bluegreen-${a.role}" (unit name a)) enabled;
     }
     (mkIf d.enable {

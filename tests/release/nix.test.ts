@@ -18,6 +18,7 @@ interface Service {
   serviceConfig: Record<string, string | boolean | string[]>;
 }
 interface Evaluated {
+  assertions: { assertion: boolean; message: string }[];
   systemd: { services: Record<string, Service>; tmpfiles?: { rules: string[] } };
   users: { users: Record<string, { isSystemUser: boolean; group: string }> };
 }
@@ -26,12 +27,8 @@ const ROLES = ["coordinator", "switcher", "node-agent", "monitor", "notifier"] a
 let nixInstantiate: string;
 let evaluated: Evaluated;
 
-beforeAll(async () => {
-  nixInstantiate = await findBinary({
-    name: "nix-instantiate",
-    debianPackage: "nix-bin",
-    knownPaths: ["/usr/bin/nix-instantiate"],
-  });
+/** The module's config for `userConfig` (a Nix expression), evaluated against the stand-in. */
+async function evaluate(userConfig: string): Promise<Evaluated> {
   const result = await runCommand(
     nixInstantiate,
     [
@@ -40,12 +37,21 @@ beforeAll(async () => {
       "--strict",
       "--json",
       "-E",
-      "import ./tests/release/nix/stand-in.nix { userConfig = import ./tests/release/nix/example.nix; }",
+      `import ./tests/release/nix/stand-in.nix { userConfig = ${userConfig}; }`,
     ],
     { cwd: REPO_ROOT, timeoutMs: 30_000 },
   );
   expect(result.code, result.stderr).toBe(0);
-  evaluated = JSON.parse(result.stdout) as Evaluated;
+  return JSON.parse(result.stdout) as Evaluated;
+}
+
+beforeAll(async () => {
+  nixInstantiate = await findBinary({
+    name: "nix-instantiate",
+    debianPackage: "nix-bin",
+    knownPaths: ["/usr/bin/nix-instantiate"],
+  });
+  evaluated = await evaluate("import ./tests/release/nix/example.nix");
 }, 40_000);
 
 /**
@@ -164,6 +170,20 @@ describe("nix/module.nix and flake.nix", () => {
     ]);
     expect(service.serviceConfig.EnvironmentFile).toBe("/run/secrets/dashboard.env");
     expectSameSettings("bluegreen-dashboard", new Set(["ExecStart", "EnvironmentFile"]));
+  });
+
+  it("refuses a credential named like one the module loads itself (NixOS assertions)", async () => {
+    expect(evaluated.assertions.filter((a) => !a.assertion)).toEqual([]);
+    const clashing = await evaluate(`
+      let ex = import ./tests/release/nix/example.nix; b = ex.services.bluegreen; in
+      { services.bluegreen = b // {
+          coordinator = b.coordinator // { credentials = { "nats-password" = "/run/secrets/mine"; }; };
+          dashboard = b.dashboard // { credentials = { "nats-creds" = "/run/secrets/mine"; }; };
+        }; }`);
+    expect(clashing.assertions.filter((a) => !a.assertion).map((a) => a.message)).toEqual([
+      'services.bluegreen.coordinator.credentials."nats-password": the module loads a credential of that name itself; give yours another name.',
+      'services.bluegreen.dashboard.credentials."nats-creds": the module loads a credential of that name itself; give yours another name.',
+    ]);
   });
 
   it("makes the bluegreen system user, and the switcher's nginx include directory", () => {

@@ -30,6 +30,7 @@ let
     mapAttrs' = f: set: listToAttrs (map (n: f n set.${n}) (attrNames set));
     nameValuePair = name: value: { inherit name value; };
     any = builtins.any;
+    concatMap = builtins.concatMap;
     attrNames = attrNames;
     mapAttrs = mapAttrs;
   };
