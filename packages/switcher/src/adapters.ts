@@ -30,9 +30,9 @@ export async function servedColor(
   for (let look = 0; look < SERVED_LOOKS; look++) {
     if (look > 0) await sleep(SERVED_PAUSE_MS, opts.signal);
     if (opts.signal?.aborted) return null;
-    const answer = await getOnce(url, SERVED_TIMEOUT_MS);
+    const answer = await getOnce(url, SERVED_TIMEOUT_MS, opts.signal);
     const color = answer.kind === "error" ? null : colorOfAnswer(answer, def);
-    if (color === null || (seen !== null && color !== seen)) return null;
+    if (opts.signal?.aborted || color === null || (seen !== null && color !== seen)) return null;
     if (look === 0 && color === opts.expected) return color;
     seen = color;
   }

@@ -21,10 +21,15 @@ export const BODY_LIMIT = 16 * 1024;
  * verification must not ride on a kept-alive connection to an nginx worker that is shutting
  * down after a reload.
  */
-export function getOnce(url: string | URL, timeoutMs: number): Promise<HttpAnswer> {
+export function getOnce(
+  url: string | URL,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HttpAnswer> {
   return httpCall({
     url,
     timeoutMs,
+    signal,
     maxBodyBytes: BODY_LIMIT,
     headers: { connection: "close", accept: "application/json" },
   });

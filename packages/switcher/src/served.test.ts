@@ -19,13 +19,22 @@ let server: Server;
 let url: string;
 let answers: (Color | "none")[] = [];
 let looks = 0;
+/** Ms each answer waits before it is sent; `answered` counts those sent. */
+let delayMs = 0;
+let answered = 0;
 
 beforeAll(async () => {
   server = createServer((_req, res) => {
     const color = answers[Math.min(looks, answers.length - 1)] ?? "none";
     looks++;
-    res.writeHead(200, color === "none" ? {} : { "x-app-color": color });
-    res.end("{}");
+    const send = () => {
+      if (res.destroyed) return;
+      answered++;
+      res.writeHead(200, color === "none" ? {} : { "x-app-color": color });
+      res.end("{}");
+    };
+    if (delayMs > 0) setTimeout(send, delayMs).unref();
+    else send();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -35,6 +44,8 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 function serve(...colors: (Color | "none")[]) {
   answers = colors;
   looks = 0;
+  delayMs = 0;
+  answered = 0;
 }
 
 describe("the colour nginx serves, for the running drift check", () => {
@@ -67,6 +78,17 @@ describe("the colour nginx serves, for the running drift check", () => {
     waiting.abort();
     expect(await looked).toBeNull();
     expect(looks).toBe(1);
+  });
+
+  it("ends a look still waiting for nginx's answer when a switch is waiting", async () => {
+    serve("blue");
+    delayMs = 1_500;
+    const waiting = new AbortController();
+    const looked = servedColor(url, DEF, { expected: "blue", signal: waiting.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    waiting.abort();
+    expect(await looked).toBeNull();
+    expect(answered).toBe(0); // it did not wait for the answer
   });
 
   it("without an expected colour, looks three times", async () => {

@@ -231,7 +231,13 @@ export class Switcher {
     signal: AbortSignal,
   ): Promise<boolean> {
     if (!standing.served) return true;
-    return (await this.deps.ports.served?.(def.traffic.verify.url, def, { signal })) !== null;
+    const recorded = (await this.deps.ports.readActive(def.service)).record?.color;
+    if (recorded === undefined) return false;
+    const served = await this.deps.ports.served?.(def.traffic.verify.url, def, {
+      expected: recorded,
+      signal,
+    });
+    return served === recorded;
   }
 
   private async reportDrift(service: string, drift: DriftReport): Promise<void> {
