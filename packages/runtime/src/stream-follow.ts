@@ -12,12 +12,16 @@ import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./stream-open.t
 
 /**
  * Reads the audit stream in order (a consumer in memory, no acks, dropped by the server when
- * unused; see openMessages). Without
- * `follow` it stops once it caught up; with it, it runs until `signal` aborts.
+ * unused; see openMessages). Without `follow` it stops once it caught up (nothing was there to
+ * read when it opened, or the last message read had none pending behind it); with it, it runs
+ * until `signal` aborts.
  */
 export interface ReadOptions extends OpenOptions {
-  /** Without `follow`: stop after this long without a message (an empty stream). */
-  idleMs?: number;
+  /**
+   * Without `follow`: how long the read waits for a message still due before it fails with
+   * BG_ERR_NATS_CONNECT (a server that stopped answering) — a pause is never taken for the end.
+   */
+  stallMs?: number;
   /**
    * The connection `js` reads over. A follower opens its read again after the connection
    * comes back (see readStream). If it closes for good (not a restart it rides out), the read
@@ -50,6 +54,9 @@ function onReconnect(nc: NatsConnection, fn: () => void): () => void {
  * healthy one pulls at least every PULL_EXPIRES_MS, even on a quiet stream.
  */
 export const STALL_MS = 3 * PULL_EXPIRES_MS;
+
+/** A one-shot read that waits this long for a message still due has lost its server. */
+export const ONE_SHOT_STALL_MS = 15_000;
 
 /**
  * Calls `fn` once if the read misses the server's heartbeats (its consumer is gone), or if it
@@ -93,7 +100,7 @@ export async function* readStream(
   js: JetStreamClient,
   opts: ReadOptions,
 ): AsyncGenerator<StreamItem> {
-  const idleMs = opts.idleMs ?? 1_000;
+  const stallMs = opts.stallMs ?? ONE_SHOT_STALL_MS;
   let current: ConsumerMessages | undefined;
   let after: number | undefined = opts.after;
   let reopen = false;
@@ -107,7 +114,10 @@ export async function* readStream(
   const armIdle = () => {
     if (opts.follow) return;
     clearTimeout(idle);
-    idle = setTimeout(stop, idleMs);
+    idle = setTimeout(() => {
+      lost = `nothing came for ${stallMs} ms, with messages still to read after seq ${after ?? "(start)"}`;
+      stop();
+    }, stallMs);
   };
   opts.signal?.addEventListener("abort", stop, { once: true });
   opts.connection
@@ -124,9 +134,11 @@ export async function* readStream(
   try {
     for (;;) {
       reopen = false;
-      const messages = await openMessages(js, opts, after);
-      if (messages === undefined) return;
+      const opened = await openMessages(js, opts, after);
+      if (opened === undefined) return;
+      const { messages } = opened;
       current = messages;
+      if (!opts.follow && opened.pending === 0) return;
       const touch = opts.follow ? onStall(messages, restart) : () => undefined;
       armIdle();
       let delivered = 0;

@@ -28,6 +28,12 @@ export interface OpenOptions {
   after?: number | undefined;
 }
 
+/** An opened read: its messages, and how many were there to read when it opened. */
+export interface OpenedRead {
+  messages: ConsumerMessages;
+  pending: number;
+}
+
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */
 export const PULL_EXPIRES_MS = 5_000;
 
@@ -77,7 +83,7 @@ export async function openMessages(
   js: JetStreamClient,
   opts: OpenOptions,
   after: number | undefined,
-): Promise<ConsumerMessages | undefined> {
+): Promise<OpenedRead | undefined> {
   const start =
     after !== undefined
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
@@ -105,7 +111,8 @@ export async function openMessages(
     const consumer = await js.consumers.get(STREAM_NAME, info.name);
     // Pulls of 5 s (not nats.js' 30 s): heartbeats are missed, and a stalled read noticed,
     // within a few seconds of a server going away.
-    return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+    return { messages, pending: info.num_pending };
   };
   for (let attempt = 1; ; attempt++) {
     const opening = open();
@@ -115,7 +122,7 @@ export async function openMessages(
         : await opening;
       if (messages !== undefined) return messages;
       // Abandoned: if it opens after all, it is closed at once.
-      opening.then((late) => late.stop()).catch(() => undefined);
+      opening.then((late) => late.messages.stop()).catch(() => undefined);
     } catch (err) {
       const retry = opts.follow && isTransientNatsError(err) && !opts.connection?.isClosed();
       if (!retry) throw err;
