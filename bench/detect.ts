@@ -211,6 +211,11 @@ server {
         } finally {
           await green.setFaults({ errorRate: 0 });
         }
+        // The next source's watch starts on the same green app: the 5xx of requests in flight
+        // when the fault was cleared still reach nginx's log (the nginx source's first
+        // windows) for a moment after. Without this pause the nginx run after the scrape run
+        // could breach before its own fault.
+        await sleep(1_000);
         // End the watch as the coordinator's rollback would, so the service is quiet.
         await stack.bus.emit("deploy.rolled_back", {
           service,

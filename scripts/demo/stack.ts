@@ -64,6 +64,11 @@ export interface DemoStackOptions {
   /** Start the agents from this single executable (`npm run release`), not the sources. */
   readonly executable?: string;
   /**
+   * The switcher's `on_drift` (default its own: reapply). `report` for a caller that switches
+   * nginx by hand between the agents' switches (the e2e bench's guide phase).
+   */
+  readonly onDrift?: "reapply" | "adopt" | "report";
+  /**
    * Start the notifier too, with a webhook sink posting each deployment's outcome (and SLO
    * breaches) to a receiver in this process, which checks the signature and calls this.
    */
@@ -308,6 +313,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
           ...common(0),
           services: [DEMO_SERVICE],
           nginx: { test_command: nginx.testCommand, reload_command: nginx.reloadCommand },
+          ...(options.onDrift === undefined ? {} : { on_drift: options.onDrift }),
           ...(nginxSource
             ? {
                 request_logs: [
