@@ -247,11 +247,14 @@ let
 
   enabled = lib.filterAttrs (name: _: cfg.${name}.enable) agents;
 
-  # The credential names the module loads for itself: a user's credential of the same name
-  # would make two LoadCredential= entries for one name (one of the two files silently lost).
+  # The credential names the module loads for itself (when their file is set): a user's
+  # credential of the same name would make two LoadCredential= entries for one name (one of the
+  # two files silently lost).
   ownCredentials = {
-    dashboard = [ "nats-creds" "dashboard-passwords" ];
-  } // lib.mapAttrs (_: _: [ credential ]) agents;
+    dashboard =
+      (if d.nats.credsFile == null then [ ] else [ "nats-creds" ])
+      ++ (if d.passwordFile == null then [ ] else [ "dashboard-passwords" ]);
+  } // lib.mapAttrs (name: _: if cfg.${name}.natsPasswordFile == null then [ ] else [ credential ]) agents;
   credentialClashes = lib.concatMap
     (name:
       let c = if name == "dashboard" then d else cfg.${name}; in

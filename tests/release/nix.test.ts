@@ -174,11 +174,17 @@ describe("nix/module.nix and flake.nix", () => {
 
   it("refuses a credential named like one the module loads itself (NixOS assertions)", async () => {
     expect(evaluated.assertions.filter((a) => !a.assertion)).toEqual([]);
+    // The coordinator has a natsPasswordFile, the monitor none (its name is free then); the
+    // dashboard loads nats-creds once it has a credsFile.
     const clashing = await evaluate(`
       let ex = import ./tests/release/nix/example.nix; b = ex.services.bluegreen; in
       { services.bluegreen = b // {
           coordinator = b.coordinator // { credentials = { "nats-password" = "/run/secrets/mine"; }; };
-          dashboard = b.dashboard // { credentials = { "nats-creds" = "/run/secrets/mine"; }; };
+          monitor = b.monitor // { credentials = { "nats-password" = "/run/secrets/mine"; }; };
+          dashboard = b.dashboard // {
+            nats = b.dashboard.nats // { credsFile = "/run/secrets/dashboard.creds"; };
+            credentials = { "nats-creds" = "/run/secrets/mine"; };
+          };
         }; }`);
     expect(clashing.assertions.filter((a) => !a.assertion).map((a) => a.message)).toEqual([
       'services.bluegreen.coordinator.credentials."nats-password": the module loads a credential of that name itself; give yours another name.',

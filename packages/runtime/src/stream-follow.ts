@@ -8,7 +8,7 @@ import {
   type NatsConnection,
   type Status,
 } from "nats";
-import { type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./stream-open.ts";
+import { type OpenedRead, type OpenOptions, openMessages, PULL_EXPIRES_MS } from "./stream-open.ts";
 
 /**
  * Reads the audit stream in order (a consumer in memory, no acks, dropped by the server when
@@ -101,23 +101,43 @@ export async function* readStream(
   opts: ReadOptions,
 ): AsyncGenerator<StreamItem> {
   const stallMs = opts.stallMs ?? ONE_SHOT_STALL_MS;
-  let current: ConsumerMessages | undefined;
+  let current: OpenedRead | undefined;
   let after: number | undefined = opts.after;
   let reopen = false;
   let lost: string | undefined;
   let idle: NodeJS.Timeout | undefined;
-  const stop = () => current?.stop();
+  const stop = () => current?.messages.stop();
   const restart = () => {
     reopen = true;
-    current?.stop();
+    current?.messages.stop();
+  };
+  // A one-shot read that waited stallMs asks the server: nothing pending any more (the rest
+  // aged out or was purged) is the end; still pending, or no answer, is a server that failed —
+  // unless messages came again meanwhile (the loop then waits anew).
+  const stalled = (read: OpenedRead) => {
+    const at = after;
+    const end = (why: string | undefined) => {
+      if (after !== at || current !== read) return;
+      lost ??= why;
+      read.messages.stop();
+    };
+    read.pendingNow().then(
+      (pending) =>
+        end(
+          pending > 0
+            ? `nothing came for ${stallMs} ms, with ${pending} message(s) still to read after seq ${at ?? "(start)"}`
+            : undefined,
+        ),
+      (err: unknown) =>
+        end(
+          `nothing came for ${stallMs} ms, and the server did not answer: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+    );
   };
   const armIdle = () => {
-    if (opts.follow) return;
+    if (opts.follow || current === undefined) return;
     clearTimeout(idle);
-    idle = setTimeout(() => {
-      lost = `nothing came for ${stallMs} ms, with messages still to read after seq ${after ?? "(start)"}`;
-      stop();
-    }, stallMs);
+    idle = setTimeout(stalled, stallMs, current);
   };
   opts.signal?.addEventListener("abort", stop, { once: true });
   opts.connection
@@ -137,7 +157,7 @@ export async function* readStream(
       const opened = await openMessages(js, opts, after);
       if (opened === undefined) return;
       const { messages } = opened;
-      current = messages;
+      current = opened;
       if (!opts.follow && opened.pending === 0) return;
       const touch = opts.follow ? onStall(messages, restart) : () => undefined;
       armIdle();
@@ -152,6 +172,7 @@ export async function* readStream(
         delivered = msg.info.deliverySequence;
         after = msg.seq;
         const parsed = parseEvent(msg.data);
+        clearTimeout(idle); // the caller's time with the item is not the server's
         yield {
           seq: msg.seq,
           subject: msg.subject,

@@ -32,6 +32,8 @@ export interface OpenOptions {
 export interface OpenedRead {
   messages: ConsumerMessages;
   pending: number;
+  /** Asks the server how many are still to read. */
+  pendingNow(): Promise<number>;
 }
 
 /** How long one pull of the read waits; also how soon it recovers from a server restart. */
@@ -112,7 +114,11 @@ export async function openMessages(
     // Pulls of 5 s (not nats.js' 30 s): heartbeats are missed, and a stalled read noticed,
     // within a few seconds of a server going away.
     const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
-    return { messages, pending: info.num_pending };
+    return {
+      messages,
+      pending: info.num_pending,
+      pendingNow: async () => (await jsm.consumers.info(STREAM_NAME, info.name)).num_pending,
+    };
   };
   for (let attempt = 1; ; attempt++) {
     const opening = open();
