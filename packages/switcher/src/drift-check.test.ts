@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { DriftMode } from "./drift.ts";
 import { checkDrift } from "./drift-check.ts";
 import type { SwitchPorts } from "./ports.ts";
-import { fixtureDefinition } from "./test-fixture.ts";
-import { renderUpstream } from "./upstream-file.ts";
+import { fixtureDefinition, fixturePorts } from "./test-fixture.ts";
 
 // The running check when the file matches the record: what nginx serves decides.
 const def = fixtureDefinition({ file: "/nginx/emily-active.conf" });
@@ -16,21 +15,11 @@ const nginx = {
 
 function world(served: Color | null, opts: { verify?: boolean } = {}) {
   const calls: string[] = [];
-  const ports: SwitchPorts = {
-    readActive: async () => ({
-      record: {
-        color: "blue",
-        version: "v1",
-        switchedAt: "2026-01-01T00:00:00.000Z",
-        reason: "promote",
-      },
-      revision: 3,
-    }),
+  const ports = fixturePorts(def, {
     writeActive: async () => {
       calls.push("record");
       return 4;
     },
-    readFile: async () => renderUpstream(def, "blue", "g1"),
     writeFile: async () => {
       calls.push("write");
       return { dirSynced: Promise.resolve() };
@@ -42,7 +31,6 @@ function world(served: Color | null, opts: { verify?: boolean } = {}) {
       calls.push(argv.includes("-t") ? "test" : "reload");
       return { ok: true, code: 0, output: "", durationMs: 1 };
     },
-    probe: async () => ({ ready: true }),
     verify: async (_u, _d, color) => {
       calls.push(`verify ${color}`);
       return (opts.verify ?? true)
@@ -54,7 +42,7 @@ function world(served: Color | null, opts: { verify?: boolean } = {}) {
       return served;
     },
     now: () => new Date("2026-01-01T00:00:00.000Z"),
-  };
+  });
   return { ports, calls };
 }
 

@@ -3,8 +3,7 @@ import { createLogger, KeyedQueue } from "@bluegreen/runtime";
 import { describe, expect, it } from "vitest";
 import type { ServedOptions, SwitchPorts } from "./ports.ts";
 import { Switcher, type SwitcherDeps } from "./switcher.ts";
-import { fixtureDefinition } from "./test-fixture.ts";
-import { renderUpstream } from "./upstream-file.ts";
+import { fixtureDefinition, fixturePorts } from "./test-fixture.ts";
 
 // The Switcher's running drift check against its turns (the service's queue), with ports that
 // script what nginx serves: a switch never waits behind the check's looks, and a drift left
@@ -16,26 +15,7 @@ function rig(served: NonNullable<SwitchPorts["served"]>) {
   const queue = new KeyedQueue();
   const applied: string[] = [];
   const emitted: { type: string; data: unknown }[] = [];
-  const ports: SwitchPorts = {
-    readActive: async () => ({
-      record: {
-        color: "blue",
-        version: "v1",
-        switchedAt: "2026-01-01T00:00:00.000Z",
-        reason: "promote",
-      },
-      revision: 3,
-    }),
-    writeActive: async () => 4,
-    readFile: async () => renderUpstream(def, "blue", "g1"),
-    writeFile: async () => ({ dirSynced: Promise.resolve() }),
-    restoreFile: async () => undefined,
-    runCommand: async () => ({ ok: true, code: 0, output: "", durationMs: 1 }),
-    probe: async () => ({ ready: true }),
-    verify: async () => ({ ok: true, attempts: 1, durationMs: 1 }),
-    served,
-    now: () => new Date(),
-  };
+  const ports = fixturePorts(def, { served });
   const deps: SwitcherDeps = {
     config: {
       agent_id: "drift-test",
