@@ -284,8 +284,9 @@ const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}`;
  * Ends the groups that `notes` (read from the ledger) name and records each in its
  * deployment's events; one connection per node, nodes in parallel. A note whose node cannot be
  * reached is kept (and said so once); after a node's first failed command its other notes are
- * kept without trying; a kept note older than KEPT_NOTE_MAX_AGE_MS is dropped (said so); a note whose event cannot be published stays too (the
- * error is thrown). Returns how many notes are kept.
+ * kept without trying; a kept note older than KEPT_NOTE_MAX_AGE_MS is dropped (said so); a
+ * note whose event cannot be published stays too (the error is thrown). Returns how many
+ * notes are kept.
  */
 export async function endLeftSteps(
   deps: LeftStepsDeps,

@@ -95,7 +95,7 @@ export {
   type ShutdownOptions,
 } from "./shutdown.ts";
 export { sleep, sleepUntil } from "./sleep.ts";
-export { type ReadOptions, readStream, STALL_MS, type StreamItem } from "./stream-follow.ts";
+export { type ReadOptions, readStream, type StreamItem } from "./stream-follow.ts";
 export {
   AGENTS_MAX_AGE_MS,
   type BucketHandles,

@@ -105,7 +105,7 @@ export async function* readStream(
   let after: number | undefined = opts.after;
   let reopen = false;
   let lost: string | undefined;
-  let idle: NodeJS.Timeout | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
   const stop = () => current?.messages.stop();
   const restart = () => {
     reopen = true;
@@ -134,10 +134,10 @@ export async function* readStream(
         ),
     );
   };
-  const armIdle = () => {
+  const armStall = () => {
     if (opts.follow || current === undefined) return;
-    clearTimeout(idle);
-    idle = setTimeout(stalled, stallMs, current);
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(stalled, stallMs, current);
   };
   opts.signal?.addEventListener("abort", stop, { once: true });
   opts.connection
@@ -160,7 +160,7 @@ export async function* readStream(
       current = opened;
       if (!opts.follow && opened.pending === 0) return;
       const touch = opts.follow ? onStall(messages, restart) : () => undefined;
-      armIdle();
+      armStall();
       let delivered = 0;
       for await (const msg of messages) {
         touch();
@@ -172,7 +172,7 @@ export async function* readStream(
         delivered = msg.info.deliverySequence;
         after = msg.seq;
         const parsed = parseEvent(msg.data);
-        clearTimeout(idle); // the caller's time with the item is not the server's
+        clearTimeout(stallTimer); // the caller's time with the item is not the server's
         yield {
           seq: msg.seq,
           subject: msg.subject,
@@ -183,7 +183,7 @@ export async function* readStream(
             : { error: { code: parsed.error.code, message: parsed.error.message } }),
         };
         if (!opts.follow && msg.info.pending === 0) return;
-        armIdle();
+        armStall();
       }
       if (lost !== undefined && opts.signal?.aborted !== true) {
         throw new BgError("BG_ERR_NATS_CONNECT", {
@@ -194,7 +194,7 @@ export async function* readStream(
       if (!reopen || opts.signal?.aborted === true) return;
     }
   } finally {
-    clearTimeout(idle);
+    clearTimeout(stallTimer);
     opts.signal?.removeEventListener("abort", stop);
     stopWatching();
     stop();

@@ -123,10 +123,10 @@ export async function openMessages(
   for (let attempt = 1; ; attempt++) {
     const opening = open();
     try {
-      const messages = opts.follow
+      const opened = opts.follow
         ? await settleWithin(opening, OPEN_ATTEMPT_MS, opts.signal)
         : await opening;
-      if (messages !== undefined) return messages;
+      if (opened !== undefined) return opened;
       // Abandoned: if it opens after all, it is closed at once.
       opening.then((late) => late.messages.stop()).catch(() => undefined);
     } catch (err) {

@@ -305,9 +305,10 @@ function gaps(present: readonly number[], from: number, to: number): AuditProble
 
 /**
  * Verifies a trail: the checkpoints' signatures (by any of the given keys: a rotation) and
- * links, every covered range recomputed, and what is not covered yet. The trail begins at the first valid checkpoint whose range starts at
- * or after the first message present (older events aged out with the stream's `max_age`, or
- * were not exported): that is not a failure, and the report says where it begins.
+ * links, every covered range recomputed, and what is not covered yet. The trail begins at the
+ * first valid checkpoint whose range starts at or after the first message present (older
+ * events aged out with the stream's `max_age`, or were not exported): that is not a failure,
+ * and the report says where it begins.
  */
 export function verifyTrail(
   input: readonly StoredMessage[],
